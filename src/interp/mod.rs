@@ -1,0 +1,366 @@
+//! The interpreter: runs a `Validated` program on f32 and emits its access trace.
+//!
+//! Each buffer lives in its own vector; element addresses in the trace come from
+//! the validated layout (every buffer its own region, declaration order). For each
+//! op of the schedule the interpreter emits one event per effects entry, then runs
+//! the kernel, which sees exactly the buffers the effects name. The interpreter
+//! sees tracers only as `dyn Tracer`. After warm-up a step allocates nothing.
+
+pub mod kernels;
+
+use crate::ir::{BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Src, effects};
+use crate::span::Span;
+use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
+use crate::valid::Validated;
+use kernels as k;
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, SeedableRng};
+use thiserror::Error;
+
+/// A run-time fault.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum InterpError {
+    /// An op produced NaN or infinity.
+    #[error("`{op}` produced a non-finite value in `{buf}` at step {step}")]
+    NonFinite { op: String, buf: String, step: u64, span: Span },
+}
+
+/// Which step-start writes to emit before a traced step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartWrites {
+    /// Params and state (declaration order), then inputs and targets: a trace's first step.
+    All,
+    /// Inputs and targets only: every later step.
+    Data,
+}
+
+/// Resolved per-op scalars, computed once.
+#[derive(Clone, Copy, Debug, Default)]
+struct Scalars {
+    scalar: f32,
+    lr: f32,
+    wd: f32,
+}
+
+/// An interpreter instance: memory plus the program it runs.
+pub struct Interp<'v> {
+    v: &'v Validated,
+    bufs: Vec<Vec<f32>>,
+    scalars: Vec<Scalars>,
+    scratch: Vec<f32>,
+    header: TraceHeader,
+    check_finite: bool,
+}
+
+/// Draws from `(0, 1)` using 24 bits of one `u32`: never 0, so `ln` stays finite.
+fn unit(rng: &mut ChaCha8Rng) -> f64 {
+    (f64::from(rng.next_u32() >> 8) + 0.5) / 16_777_216.0
+}
+
+/// A standard normal by Box–Muller (one sample per two draws), with `libm` so the
+/// value is the same on every platform.
+pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let (u1, u2) = (unit(rng), unit(rng));
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+}
+
+/// The trace header of a validated program.
+pub fn header(v: &Validated) -> TraceHeader {
+    let p = v.program();
+    let text = p.to_string();
+    TraceHeader {
+        program: p.name.clone(),
+        hash: format!("{:016x}", fnv1a(text.as_bytes())),
+        buffers: p
+            .buffers
+            .values()
+            .enumerate()
+            .map(|(i, b)| {
+                let id = BufId(i as u32);
+                BufInfo {
+                    name: b.name.clone(),
+                    role: b.role.keyword().to_string(),
+                    shape: v.shape(id).iter().map(|d| *d as u64).collect(),
+                    offset: v.offset(id) as u64,
+                }
+            })
+            .collect(),
+        ops: (0..p.ops.len())
+            .map(|i| {
+                let id = OpId(i as u32);
+                OpInfo { name: p.op_name(id), line: 0 }
+            })
+            .collect(),
+    }
+}
+
+impl<'v> Interp<'v> {
+    /// Allocates memory and initialises params and state from `init_seed`.
+    pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
+        let p = v.program();
+        let bufs: Vec<Vec<f32>> = (0..p.buffers.len()).map(|i| vec![0.0; v.size(BufId(i as u32))]).collect();
+        let scalars = p
+            .ops
+            .iter()
+            .map(|op| match &op.kind {
+                OpKind::Call { scalar, .. } => Scalars { scalar: scalar.as_ref().map_or(0.0, |e| v.eval(e) as f32), ..Scalars::default() },
+                OpKind::Update { rule: Rule::Sgd { lr, wd }, src, .. } => Scalars {
+                    scalar: match src {
+                        Src::Fused { scalar: Some(e), .. } => v.eval(e) as f32,
+                        _ => 0.0,
+                    },
+                    lr: v.eval(lr) as f32,
+                    wd: v.eval(wd) as f32,
+                },
+                OpKind::Grad { .. } => Scalars::default(),
+            })
+            .collect();
+        let scratch_len = p
+            .ops
+            .iter()
+            .map(|op| match &op.kind {
+                OpKind::Update { param, src: Src::Fused { .. }, .. } => v.size(*param),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let mut it = Interp { v, bufs, scalars, scratch: vec![0.0; scratch_len], header: header(v), check_finite: true };
+        it.init(init_seed);
+        it
+    }
+
+    /// Re-initialises every param and state buffer from `seed`, in declaration order.
+    pub fn init(&mut self, seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let v = self.v;
+        for (i, b) in v.program().buffers.values().enumerate() {
+            let Some(init) = &b.init else { continue };
+            let data = &mut self.bufs[i];
+            match init {
+                crate::ir::Init::Zeros => data.fill(0.0),
+                crate::ir::Init::Const(e) => data.fill(v.eval(e) as f32),
+                crate::ir::Init::Normal(e) => {
+                    let std = v.eval(e);
+                    for x in data.iter_mut() {
+                        *x = (std * normal(&mut rng)) as f32;
+                    }
+                }
+                crate::ir::Init::Uniform(lo, hi) => {
+                    let (lo, hi) = (v.eval(lo), v.eval(hi));
+                    for x in data.iter_mut() {
+                        *x = (lo + (hi - lo) * unit(&mut rng)) as f32;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns the per-op NaN/inf check off (it is on by default).
+    pub fn with_finite_check(mut self, on: bool) -> Self {
+        self.check_finite = on;
+        self
+    }
+
+    /// The program being run.
+    pub fn validated(&self) -> &'v Validated {
+        self.v
+    }
+
+    /// The header a tracer receives.
+    pub fn header(&self) -> &TraceHeader {
+        &self.header
+    }
+
+    /// A buffer's current contents.
+    pub fn buffer(&self, b: BufId) -> &[f32] {
+        &self.bufs[b.idx()]
+    }
+
+    /// A buffer's contents, writable (the driver feeds inputs and targets this way).
+    pub fn buffer_mut(&mut self, b: BufId) -> &mut [f32] {
+        &mut self.bufs[b.idx()]
+    }
+
+    fn emit(&self, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
+        t.access(&Event { step, op, buf, mode, addr: self.v.offset(buf) as u64, len: self.v.size(buf) as u64 });
+    }
+
+    /// Emits the step-start writes.
+    pub fn start(&self, t: &mut dyn Tracer, step: u32, which: StartWrites) {
+        let p = self.v.program();
+        if which == StartWrites::All {
+            for (i, b) in p.buffers.values().enumerate() {
+                if b.role.persists() {
+                    self.emit(t, step, None, BufId(i as u32), Mode::Write);
+                }
+            }
+        }
+        for (i, b) in p.buffers.values().enumerate() {
+            if matches!(b.role, Role::Input | Role::Target) {
+                self.emit(t, step, None, BufId(i as u32), Mode::Write);
+            }
+        }
+    }
+
+    /// Runs one whole step in schedule order; with a tracer, emits its events
+    /// (step-start writes first).
+    pub fn step(&mut self, step: u32, mut tracer: Option<(&mut dyn Tracer, StartWrites)>) -> Result<(), InterpError> {
+        if let Some((t, which)) = tracer.as_mut() {
+            self.start(*t, step, *which);
+        }
+        let v = self.v;
+        for &id in &v.program().order {
+            if let Some((t, _)) = tracer.as_mut() {
+                for a in effects(&v.program().op(id).kind) {
+                    self.emit(*t, step, Some(id), a.buf, a.mode);
+                }
+            }
+            self.exec(id, u64::from(step))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the given ops, in order, untraced (e.g. the forward part for evaluation).
+    pub fn run_ops(&mut self, ops: &[OpId], step: u64) -> Result<(), InterpError> {
+        for &id in ops {
+            self.exec(id, step)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one op's kernel.
+    pub fn exec(&mut self, id: OpId, step: u64) -> Result<(), InterpError> {
+        let v = self.v;
+        let op = v.program().op(id);
+        let sc = self.scalars[id.idx()];
+        match &op.kind {
+            OpKind::Call { prim, outs, args, .. } => {
+                let mut o0 = std::mem::take(&mut self.bufs[outs[0].idx()]);
+                let mut o1 = match outs.get(1) {
+                    Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
+                    None => Vec::new(),
+                };
+                run_prim(v, &self.bufs, *prim, args, &mut o0, &mut o1, sc.scalar);
+                let ok0 = !self.check_finite || k::all_finite(&o0);
+                let ok1 = !self.check_finite || k::all_finite(&o1);
+                self.bufs[outs[0].idx()] = o0;
+                if let Some(b) = outs.get(1) {
+                    self.bufs[b.idx()] = o1;
+                }
+                if !(ok0 && ok1) {
+                    let bad = if ok0 { outs[1] } else { outs[0] };
+                    return Err(self.non_finite(id, bad, step));
+                }
+            }
+            OpKind::Update { param, src, .. } => {
+                let mut pv = std::mem::take(&mut self.bufs[param.idx()]);
+                match src {
+                    Src::Buf(g) => k::sgd(&mut pv, &self.bufs[g.idx()], sc.lr, sc.wd),
+                    Src::Fused { prim, args, .. } => {
+                        let mut g = std::mem::take(&mut self.scratch);
+                        let n = pv.len();
+                        run_prim(v, &self.bufs, *prim, args, &mut g[..n], &mut [], sc.scalar);
+                        k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
+                        self.scratch = g;
+                    }
+                }
+                let ok = !self.check_finite || k::all_finite(&pv);
+                self.bufs[param.idx()] = pv;
+                if !ok {
+                    return Err(self.non_finite(id, *param, step));
+                }
+            }
+            // Validation rejects programs that still hold `grad`.
+            OpKind::Grad { .. } => debug_assert!(false, "grad reached the interpreter"),
+        }
+        Ok(())
+    }
+
+    fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
+        let p = self.v.program();
+        InterpError::NonFinite { op: p.op_name(id), buf: p.buf(buf).name.clone(), step, span: p.op(id).span }
+    }
+}
+
+/// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`).
+fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &mut [f32], o1: &mut [f32], scalar: f32) {
+    let empty: &[f32] = &[];
+    let get = |i: usize| args.get(i).map_or(empty, |b| bufs[b.idx()].as_slice());
+    let dim = |i: usize, d: usize| args.get(i).and_then(|b| v.shape(*b).get(d).copied()).unwrap_or(1);
+    let (a, b, c) = (get(0), get(1), get(2));
+    match prim {
+        Prim::Affine => k::affine(o0, a, b, c, dim(0, 1), dim(1, 0)),
+        Prim::AffineGrad => {
+            let (o, i) = (dim(0, 1), dim(1, 1));
+            k::outer_rows(o0, a, b, o, i);
+            k::sum_rows(o1, a, o);
+        }
+        Prim::AffineGradX => k::matmul(o0, b, a, dim(1, 1), dim(0, 1)),
+        Prim::MatMul => k::matmul(o0, a, b, dim(0, 1), dim(1, 1)),
+        Prim::MatMulNt => k::matmul_nt(o0, a, b, dim(0, 1), dim(1, 0)),
+        Prim::MatMulTn => k::outer_rows(o0, a, b, dim(0, 1), dim(1, 1)),
+        Prim::MatVec => k::matmul_nt(o0, b, a, dim(0, 1), dim(0, 0)),
+        Prim::MatVecT => k::matmul(o0, b, a, dim(0, 0), dim(0, 1)),
+        Prim::Outer => {
+            if v.shape(args[0]).len() == 1 {
+                k::outer_rows(o0, a, b, dim(0, 0), dim(1, 0));
+            } else {
+                k::outer_rows(o0, a, b, dim(0, 1), dim(1, 1));
+            }
+        }
+        Prim::Add => k::zip_bcast(o0, a, b, |x, y| x + y),
+        Prim::Sub => k::zip_bcast(o0, a, b, |x, y| x - y),
+        Prim::Mul => k::zip_bcast(o0, a, b, |x, y| x * y),
+        Prim::Scale => o0.iter_mut().zip(a).for_each(|(o, x)| *o = scalar * x),
+        Prim::Sign => o0.iter_mut().zip(a).for_each(|(o, x)| *o = k::sign(*x)),
+        Prim::Relu => o0.iter_mut().zip(a).for_each(|(o, x)| *o = if *x > 0.0 { *x } else { 0.0 }),
+        Prim::ReluGrad => o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (g, p))| *o = if *p > 0.0 { *g } else { 0.0 }),
+        Prim::Copy => o0.copy_from_slice(a),
+        Prim::Sum => {
+            let sh = v.shape(args[0]);
+            if sh.len() == 1 {
+                o0[0] = a.iter().fold(0.0f32, |s, x| s + x);
+            } else {
+                k::sum_rows(o0, a, sh[1..].iter().product());
+            }
+        }
+        Prim::Hinge => {
+            let n = a.len() as f32;
+            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (1.0 - y * p).max(0.0)) / n;
+        }
+        Prim::HingeGrad => {
+            let n = a.len() as f32;
+            o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (p, y))| *o = if y * p < 1.0 { -y / n } else { 0.0 });
+        }
+        Prim::Mse => {
+            let n = a.len() as f32;
+            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
+        }
+        Prim::MseGrad => {
+            let n = a.len() as f32;
+            o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
+        }
+    }
+}
+
+/// The ops the given buffers depend on through temporaries, in schedule order.
+pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
+    let mut need = vec![false; p.buffers.len()];
+    for t in targets {
+        need[t.idx()] = true;
+    }
+    let mut keep = vec![false; p.ops.len()];
+    for &id in p.order.iter().rev() {
+        let kind = &p.op(id).kind;
+        let OpKind::Call { outs, args, .. } = kind else { continue };
+        if outs.iter().any(|o| need[o.idx()]) {
+            keep[id.idx()] = true;
+            for a in args {
+                if p.buf(*a).role == Role::Temp {
+                    need[a.idx()] = true;
+                }
+            }
+        }
+    }
+    p.order.iter().copied().filter(|id| keep[id.idx()]).collect()
+}

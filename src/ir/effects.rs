@@ -1,0 +1,56 @@
+//! The effects table: the single source of truth for what an op touches.
+//!
+//! `effects` lists an op's accesses in the order its kernel performs them: every
+//! read (argument order; for an `update`, the gradient source's operands, then the
+//! parameter), then every write. The interpreter derives trace events from it, the
+//! validator checks aliasing with it, and the optimizer builds hazards from it.
+
+use super::{BufId, OpKind, Src};
+use serde::{Deserialize, Serialize};
+
+/// Read or write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Mode {
+    /// The op reads the whole buffer.
+    Read,
+    /// The op writes the whole buffer.
+    Write,
+}
+
+/// One whole-buffer access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Which buffer.
+    pub buf: BufId,
+    /// Read or write.
+    pub mode: Mode,
+}
+
+/// The ordered accesses of an op: reads first, then writes. `grad` has none.
+pub fn effects(kind: &OpKind) -> Vec<Access> {
+    let r = |buf: &BufId| Access { buf: *buf, mode: Mode::Read };
+    let w = |buf: &BufId| Access { buf: *buf, mode: Mode::Write };
+    match kind {
+        OpKind::Call { outs, args, .. } => args.iter().map(r).chain(outs.iter().map(w)).collect(),
+        OpKind::Update { param, src, .. } => {
+            let mut v: Vec<Access> = match src {
+                Src::Buf(g) => vec![r(g)],
+                Src::Fused { args, .. } => args.iter().map(r).collect(),
+            };
+            v.push(r(param));
+            v.push(w(param));
+            v
+        }
+        OpKind::Grad { .. } => Vec::new(),
+    }
+}
+
+/// The buffers an op reads, in order (repeats kept).
+pub fn reads(kind: &OpKind) -> impl Iterator<Item = BufId> {
+    effects(kind).into_iter().filter(|a| a.mode == Mode::Read).map(|a| a.buf)
+}
+
+/// The buffers an op writes, in order.
+pub fn writes(kind: &OpKind) -> impl Iterator<Item = BufId> {
+    effects(kind).into_iter().filter(|a| a.mode == Mode::Write).map(|a| a.buf)
+}

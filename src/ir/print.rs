@@ -1,0 +1,156 @@
+//! Canonical `.sutro` text: `Display` for `Program`.
+//!
+//! Statements keep their source layout (comments, single blank lines); ops fill
+//! the op slots in schedule order, so a reordered program prints in its new order
+//! with each op's comments travelling with it. parse ∘ print is the identity on
+//! canonical text.
+
+use super::expr::fmt_num;
+use super::{Init, Op, OpKind, Program, Rule, ShapeDim, Src, Stmt, Trivia};
+use std::fmt::{self, Write};
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        let mut order = self.order.iter();
+        for (stmt, trivia) in &self.stmts {
+            match stmt {
+                Stmt::Op => {
+                    if let Some(id) = order.next() {
+                        let op = self.op(*id);
+                        self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+                    }
+                }
+                _ => self.write_trivia(&mut out, trivia, |s| self.stmt_line(s, stmt))?,
+            }
+        }
+        for id in order {
+            let op = self.op(*id);
+            self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+        }
+        write_leading(&mut out, &self.tail);
+        // Canonical text ends with exactly one newline and no trailing blank lines.
+        let trimmed = out.trim_end_matches('\n');
+        f.write_str(trimmed)?;
+        f.write_str("\n")
+    }
+}
+
+fn write_leading(out: &mut String, leading: &[Option<String>]) {
+    for l in leading {
+        match l {
+            None => {
+                // Collapse runs of blank lines and drop leading ones.
+                if !out.is_empty() && !out.ends_with("\n\n") {
+                    out.push('\n');
+                }
+            }
+            Some(c) => {
+                out.push_str(&comment(c));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn comment(c: &str) -> String {
+    if c.is_empty() { "#".to_string() } else { format!("# {c}") }
+}
+
+impl Program {
+    fn write_trivia(
+        &self,
+        out: &mut String,
+        trivia: &Trivia,
+        line: impl FnOnce(&mut String) -> fmt::Result,
+    ) -> fmt::Result {
+        write_leading(out, &trivia.leading);
+        line(out)?;
+        if let Some(c) = &trivia.trailing {
+            write!(out, "  {}", comment(c))?;
+        }
+        out.push('\n');
+        Ok(())
+    }
+
+    fn stmt_line(&self, out: &mut String, stmt: &Stmt) -> fmt::Result {
+        match stmt {
+            Stmt::Dim(name) => {
+                let v = self.dims.get(name).map_or(0, |d| d.0);
+                write!(out, "dim {name} = {v}")
+            }
+            Stmt::Hyper(name) => match self.hypers.get(name) {
+                Some(e) => write!(out, "hyper {name} = {e}"),
+                None => Ok(()),
+            },
+            Stmt::Decl(id) => {
+                let b = self.buf(*id);
+                write!(out, "{} {}", b.role.keyword(), b.name)?;
+                if let Some(shape) = &b.shape {
+                    out.push('[');
+                    for (i, d) in shape.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        match d {
+                            ShapeDim::Lit(n) => write!(out, "{n}")?,
+                            ShapeDim::Name(n) => out.push_str(n),
+                        }
+                    }
+                    out.push(']');
+                }
+                match &b.init {
+                    None => Ok(()),
+                    Some(Init::Zeros) => write!(out, " = zeros"),
+                    Some(Init::Normal(e)) => write!(out, " = normal({e})"),
+                    Some(Init::Uniform(a, c)) => write!(out, " = uniform({a}, {c})"),
+                    Some(Init::Const(e)) => write!(out, " = const({e})"),
+                }
+            }
+            Stmt::Predict => match self.predict {
+                Some((b, _)) => write!(out, "predict {}", self.buf(b).name),
+                None => Ok(()),
+            },
+            Stmt::Op => Ok(()),
+        }
+    }
+
+    fn op_line(&self, out: &mut String, op: &Op) -> fmt::Result {
+        if let Some(l) = &op.label {
+            write!(out, "{l}: ")?;
+        }
+        let names = |ids: &[super::BufId]| ids.iter().map(|b| self.buf(*b).name.as_str()).collect::<Vec<_>>().join(", ");
+        let call = |prim: super::Prim, args: &[super::BufId], scalar: &Option<super::Expr>| {
+            let mut s = format!("{prim}({}", names(args));
+            if let Some(e) = scalar {
+                if !args.is_empty() {
+                    s.push_str(", ");
+                }
+                s.push_str(&e.to_string());
+            }
+            s.push(')');
+            s
+        };
+        match &op.kind {
+            OpKind::Call { prim, outs, args, scalar } => {
+                write!(out, "{} = {}", names(outs), call(*prim, args, scalar))
+            }
+            OpKind::Update { param, rule, src } => {
+                let Rule::Sgd { lr, wd } = rule;
+                let src = match src {
+                    Src::Buf(b) => self.buf(*b).name.clone(),
+                    Src::Fused { prim, args, scalar } => call(*prim, args, scalar),
+                };
+                write!(out, "update {} sgd({lr}, {wd}) with {src}", self.buf(*param).name)
+            }
+            OpKind::Grad { loss, wrt } => {
+                write!(out, "grad {} wrt {}", self.buf(*loss).name, names(wrt))
+            }
+        }
+    }
+}
+
+/// Prints a number as the canonical text does.
+pub fn number(v: f64) -> String {
+    fmt_num(v)
+}

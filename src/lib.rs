@@ -1,0 +1,150 @@
+//! sutro: author, run, trace and score training steps for energy-efficient learning research.
+//!
+//! A `.sutro` program is one training step as an op list. The library pipeline is
+//! parse → lower `grad` → validate → interpret (with a tracer) → analyze. Each
+//! phase has its own error type; `Error` gathers them and turns them into
+//! diagnostics. Nothing here prints.
+
+pub mod analysis;
+pub mod diag;
+pub mod interp;
+pub mod ir;
+pub mod span;
+pub mod syntax;
+pub mod trace;
+pub mod train;
+pub mod valid;
+
+use analysis::{ArdReport, Cold, Reuse, ReuseKind};
+use diag::Diagnostic;
+use interp::{Interp, InterpError, StartWrites};
+use ir::Program;
+use span::SourceFile;
+use trace::Tracer;
+use train::{TaskConfig, TrainError};
+use valid::{Limits, Settings, ValidationError, Validated};
+
+/// Any error of the pipeline.
+#[derive(Debug)]
+pub enum Error {
+    /// Syntax or name errors.
+    Parse(Vec<syntax::ParseError>),
+    /// `grad` lowering failed.
+    Grad(ir::grad::GradError),
+    /// Validation failed.
+    Valid(Vec<ValidationError>),
+    /// A run-time fault (exit 1).
+    Interp(InterpError),
+    /// The program does not fit the task.
+    Task(String),
+    /// Bad command-line input not tied to a source position.
+    Usage(String),
+}
+
+impl Error {
+    /// The diagnostics to show.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            Error::Parse(es) => es.iter().map(Diagnostic::from).collect(),
+            Error::Grad(e) => vec![Diagnostic::from(e)],
+            Error::Valid(es) => es.iter().map(Diagnostic::from).collect(),
+            Error::Interp(e) => {
+                let InterpError::NonFinite { span, .. } = e;
+                vec![Diagnostic::error(e.to_string()).with_label(*span, "this op").with_note("lower the learning rate or check the inputs")]
+            }
+            Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
+        }
+    }
+
+    /// The process exit code: 1 for a run that failed, 2 for bad input.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interp(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl From<TrainError> for Error {
+    fn from(e: TrainError) -> Error {
+        match e {
+            TrainError::Mismatch(m) => Error::Task(m),
+            TrainError::Interp(e) => Error::Interp(e),
+        }
+    }
+}
+
+impl From<InterpError> for Error {
+    fn from(e: InterpError) -> Error {
+        Error::Interp(e)
+    }
+}
+
+/// A loaded program: as written, and lowered and validated under the settings.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The source text.
+    pub source: SourceFile,
+    /// The program as parsed (with `grad` still in it).
+    pub parsed: Program,
+    /// The lowered, validated program.
+    pub validated: Validated,
+}
+
+/// The program name of a path: its file stem.
+pub fn program_name(path: &str) -> String {
+    std::path::Path::new(path).file_stem().map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Parses only.
+pub fn parse(source: &SourceFile) -> Result<Program, Error> {
+    syntax::parse(&program_name(&source.name), &source.text).map_err(Error::Parse)
+}
+
+/// Parse, check `--set` names, lower `grad`, validate.
+pub fn load(source: &SourceFile, settings: &Settings, limits: &Limits) -> Result<Loaded, Error> {
+    let parsed = parse(source)?;
+    check_settings(&parsed, settings)?;
+    let shapes = valid::infer_shapes(&parsed, settings, limits).map_err(Error::Valid)?;
+    let lowered = ir::grad::lower(&parsed, &shapes).map_err(Error::Grad)?;
+    let validated = valid::validate(lowered, settings, limits).map_err(Error::Valid)?;
+    Ok(Loaded { source: source.clone(), parsed, validated })
+}
+
+/// Every `--set` name must be a declared dim or hyper, `batch`, or a task key.
+pub fn check_settings(p: &Program, s: &Settings) -> Result<(), Error> {
+    for name in s.values.keys() {
+        let known = p.dims.contains_key(name) || p.hypers.contains_key(name) || train::TASK_KEYS.contains(&name.as_str());
+        if !known {
+            let mut names: Vec<&str> = p.dims.keys().map(String::as_str).chain(p.hypers.keys().map(String::as_str)).collect();
+            names.extend(train::TASK_KEYS);
+            names.sort_unstable();
+            names.dedup();
+            return Err(Error::Valid(vec![ValidationError::BadSetting {
+                name: name.clone(),
+                message: format!("unknown name; known: {}", names.join(", ")),
+            }]));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one instrumented step — the first step from the initial parameters on the
+/// task's first example or batch — into a tracer (`sutro score`).
+pub fn trace_first_step(v: &Validated, task: &dyn train::Task, cfg: &TaskConfig, seed: u64, t: &mut dyn Tracer) -> Result<(), Error> {
+    let ports = train::ports(v, cfg)?;
+    let data = task.generate(cfg, seed);
+    let mut it = Interp::new(v, train::seed_for(seed, "init"));
+    train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| j % cfg.n_train.max(1));
+    t.begin(it.header());
+    it.step(0, Some((t, StartWrites::All)))?;
+    t.end();
+    Ok(())
+}
+
+/// The `ard_write` (or `ard_access`) report of the first step.
+pub fn score_ard(v: &Validated, task: &dyn train::Task, cfg: &TaskConfig, seed: u64, kind: ReuseKind, cold: Cold, events: bool) -> Result<ArdReport, Error> {
+    let mut r = Reuse::new(kind, cold).with_events(events);
+    trace_first_step(v, task, cfg, seed, &mut r)?;
+    Ok(r.report())
+}

@@ -1,0 +1,11 @@
+//! The `sutro` binary: parse the command line, run it, map the result to an exit code.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    ExitCode::from(cli::run(args))
+}

@@ -1,0 +1,556 @@
+//! Parser: one statement per line, names resolved to ids in line order.
+//!
+//! Grammar (one statement per line; `#` starts a comment):
+//!
+//! ```text
+//! dim NAME = INT
+//! hyper NAME = EXPR
+//! (param|state) NAME[DIM, …] = zeros | normal(EXPR) | uniform(EXPR, EXPR) | const(EXPR)
+//! (input|target) NAME[DIM, …]
+//! predict NAME
+//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, EXPR])
+//! [LABEL:] update NAME sgd(EXPR, EXPR) with (NAME | PRIM(ARG, …))
+//! [LABEL:] grad NAME wrt NAME[, NAME…]
+//! ```
+//!
+//! Recovery is per line: a bad line is reported and skipped, so one run reports
+//! every syntax error.
+
+use super::lexer::{LexError, Tok, Token, lex};
+use crate::diag::Diagnostic;
+use crate::ir::{Buffer, BufId, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+use crate::span::Span;
+use thiserror::Error;
+
+/// Words that cannot name a dim, hyper, buffer or label.
+pub const KEYWORDS: [&str; 18] = [
+    "dim", "hyper", "param", "state", "input", "target", "temp", "predict", "grad", "wrt", "update", "with", "sgd",
+    "zeros", "normal", "uniform", "const", "sqrt",
+];
+
+/// A syntax or name-resolution error.
+#[derive(Clone, Debug, PartialEq, Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// Lowercase, no final period.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+    /// Text under the primary label.
+    pub label: String,
+    /// A related place (e.g. the first definition of a duplicate name).
+    pub related: Option<(Span, String)>,
+}
+
+impl ParseError {
+    fn new(message: impl Into<String>, span: Span, label: impl Into<String>) -> ParseError {
+        ParseError { message: message.into(), span, label: label.into(), related: None }
+    }
+}
+
+impl From<&ParseError> for Diagnostic {
+    fn from(e: &ParseError) -> Diagnostic {
+        let mut d = Diagnostic::error(e.message.clone()).with_label(e.span, e.label.clone());
+        if let Some((s, t)) = &e.related {
+            d = d.with_label(*s, t.clone());
+        }
+        d
+    }
+}
+
+impl From<LexError> for ParseError {
+    fn from(e: LexError) -> ParseError {
+        ParseError::new(e.message, e.span, "here")
+    }
+}
+
+/// Parses a program; `name` becomes `Program::name`. Returns every error found.
+pub fn parse(name: &str, text: &str) -> Result<Program, Vec<ParseError>> {
+    let toks = lex(text).map_err(|e| vec![ParseError::from(e)])?;
+    let mut p = Parser { prog: Program { name: name.to_string(), ..Program::default() }, errors: Vec::new() };
+    let mut leading: Vec<Option<String>> = Vec::new();
+    for line in toks.split(|t| t.tok == Tok::Newline || t.tok == Tok::Eof) {
+        let (body, trailing) = match line.split_last() {
+            Some((Token { tok: Tok::Comment(c), .. }, rest)) => (rest, Some(c.clone())),
+            _ => (line, None),
+        };
+        if body.is_empty() {
+            leading.push(trailing);
+            continue;
+        }
+        let trivia = Trivia { leading: std::mem::take(&mut leading), trailing };
+        let mut cur = Cursor { toks: body, pos: 0, end: body.last().map_or(Span::default(), |t| t.span) };
+        if let Err(e) = p.statement(&mut cur, trivia) {
+            p.errors.push(e);
+        }
+    }
+    // A trailing empty line is the final newline, not a blank line.
+    while leading.last() == Some(&None) {
+        leading.pop();
+    }
+    p.prog.tail = leading;
+    p.check_op_names();
+    if p.errors.is_empty() { Ok(p.prog) } else { Err(p.errors) }
+}
+
+struct Cursor<'a> {
+    toks: &'a [Token],
+    pos: usize,
+    end: Span,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.tok)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + k).map(|t| &t.tok)
+    }
+
+    fn span(&self) -> Span {
+        self.toks.get(self.pos).map_or(Span::new(self.end.end as usize, self.end.end as usize), |t| t.span)
+    }
+
+    fn line_span(&self) -> Span {
+        match (self.toks.first(), self.toks.last()) {
+            (Some(a), Some(b)) => a.span.join(b.span),
+            _ => self.end,
+        }
+    }
+
+    fn bump(&mut self) -> Option<&Token> {
+        let t = self.toks.get(self.pos);
+        self.pos += 1;
+        t
+    }
+
+    fn ident(&mut self, what: &str) -> Result<(String, Span), ParseError> {
+        let span = self.span();
+        match self.peek() {
+            Some(Tok::Ident(s)) => {
+                let s = s.clone();
+                self.pos += 1;
+                Ok((s, span))
+            }
+            _ => Err(ParseError::new(format!("expected {what}"), span, format!("expected {what} here"))),
+        }
+    }
+
+    fn punct(&mut self, c: char) -> Result<Span, ParseError> {
+        let span = self.span();
+        if self.peek() == Some(&Tok::Punct(c)) {
+            self.pos += 1;
+            Ok(span)
+        } else {
+            Err(ParseError::new(format!("expected `{c}`"), span, format!("expected `{c}` here")))
+        }
+    }
+
+    fn keyword(&mut self, kw: &str) -> Result<Span, ParseError> {
+        let span = self.span();
+        match self.peek() {
+            Some(Tok::Ident(s)) if s == kw => {
+                self.pos += 1;
+                Ok(span)
+            }
+            _ => Err(ParseError::new(format!("expected `{kw}`"), span, format!("expected `{kw}` here"))),
+        }
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if self.peek() == Some(&Tok::Punct(c)) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn done(&self) -> Result<(), ParseError> {
+        match self.toks.get(self.pos) {
+            None => Ok(()),
+            Some(t) => Err(ParseError::new("unexpected text after the statement", t.span, "unexpected")),
+        }
+    }
+}
+
+struct Parser {
+    prog: Program,
+    errors: Vec<ParseError>,
+}
+
+impl Parser {
+    fn statement(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        let first = match c.peek() {
+            Some(Tok::Ident(s)) => s.clone(),
+            _ => return Err(ParseError::new("expected a statement", c.span(), "expected a declaration or an op")),
+        };
+        match first.as_str() {
+            "dim" => {
+                c.bump();
+                let (name, span) = self.new_name(c, "a dim name")?;
+                c.punct('=')?;
+                let vspan = c.span();
+                let v = match c.bump().map(|t| &t.tok) {
+                    Some(Tok::Num(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 9.007e15 => *v as u64,
+                    _ => return Err(ParseError::new(format!("dim `{name}` needs a positive integer"), vspan, "expected a positive integer")),
+                };
+                c.done()?;
+                self.prog.dims.insert(name.clone(), (v, span));
+                self.prog.stmts.push((Stmt::Dim(name), trivia));
+            }
+            "hyper" => {
+                c.bump();
+                let (name, _) = self.new_name(c, "a hyper name")?;
+                c.punct('=')?;
+                let e = self.expr(c)?;
+                c.done()?;
+                self.prog.hypers.insert(name.clone(), e);
+                self.prog.stmts.push((Stmt::Hyper(name), trivia));
+            }
+            "param" | "state" | "input" | "target" => {
+                let role = match first.as_str() {
+                    "param" => Role::Param,
+                    "state" => Role::State,
+                    "input" => Role::Input,
+                    _ => Role::Target,
+                };
+                let kw = c.bump().map_or(Span::default(), |t| t.span);
+                let (name, span) = self.new_name(c, "a buffer name")?;
+                let shape = self.shape(c)?;
+                let init = if c.eat('=') { Some(self.init(c)?) } else { None };
+                c.done()?;
+                match (role.persists(), &init) {
+                    (true, None) => {
+                        return Err(ParseError::new(
+                            format!("{} `{name}` needs an init rule", role.keyword()),
+                            span,
+                            "add `= zeros`, `= normal(STD)`, `= uniform(LO, HI)` or `= const(V)`",
+                        ));
+                    }
+                    (false, Some(_)) => {
+                        return Err(ParseError::new(
+                            format!("{} `{name}` is fed by the task and takes no init rule", role.keyword()),
+                            kw.join(span),
+                            "remove the `= …`",
+                        ));
+                    }
+                    _ => {}
+                }
+                let id = self.prog.add_buffer(Buffer { name, role, shape: Some(shape), init, span });
+                self.prog.stmts.push((Stmt::Decl(id), trivia));
+            }
+            "predict" => {
+                c.bump();
+                let (b, span) = self.buffer_ref(c)?;
+                c.done()?;
+                if let Some((_, first)) = self.prog.predict {
+                    let mut e = ParseError::new("`predict` is given twice", span, "second `predict`");
+                    e.related = Some((first, "first given here".into()));
+                    return Err(e);
+                }
+                self.prog.predict = Some((b, span));
+                self.prog.stmts.push((Stmt::Predict, trivia));
+            }
+            _ => {
+                let label = if c.peek_at(1) == Some(&Tok::Punct(':')) {
+                    let (l, span) = c.ident("a label")?;
+                    if KEYWORDS.contains(&l.as_str()) {
+                        return Err(ParseError::new(format!("`{l}` is a keyword and cannot be a label"), span, "keyword"));
+                    }
+                    c.bump();
+                    Some(l)
+                } else {
+                    None
+                };
+                let kind = self.op(c)?;
+                c.done()?;
+                self.prog.push_op(Op { label, kind, span: c.line_span(), trivia });
+                self.prog.stmts.push((Stmt::Op, Trivia::default()));
+            }
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, c: &mut Cursor) -> Result<OpKind, ParseError> {
+        match c.peek() {
+            Some(Tok::Ident(s)) if s == "update" => {
+                c.bump();
+                let (param, _) = self.buffer_ref(c)?;
+                let rule_span = c.span();
+                let (rule, _) = c.ident("an update rule")?;
+                if rule != "sgd" {
+                    return Err(ParseError::new(format!("unknown update rule `{rule}`"), rule_span, "expected `sgd(LR, WD)`"));
+                }
+                c.punct('(')?;
+                let lr = self.expr(c)?;
+                c.punct(',')?;
+                let wd = self.expr(c)?;
+                c.punct(')')?;
+                c.keyword("with")?;
+                let src = if c.peek_at(1) == Some(&Tok::Punct('(')) {
+                    let (prim, pspan, args, scalar) = self.call(c)?;
+                    if !prim.fusible() || prim.info().outs != 1 {
+                        return Err(ParseError::new(
+                            format!("`{prim}` cannot be fused into an update"),
+                            pspan,
+                            "fusible: outer, sum, sign, copy, scale, matmul_nt, matmul_tn",
+                        ));
+                    }
+                    Src::Fused { prim, args, scalar }
+                } else {
+                    Src::Buf(self.buffer_ref(c)?.0)
+                };
+                Ok(OpKind::Update { param, rule: Rule::Sgd { lr, wd }, src })
+            }
+            Some(Tok::Ident(s)) if s == "grad" => {
+                c.bump();
+                let (loss, _) = self.buffer_ref(c)?;
+                c.keyword("wrt")?;
+                let mut wrt = vec![self.buffer_ref(c)?];
+                while c.eat(',') {
+                    wrt.push(self.buffer_ref(c)?);
+                }
+                let line = c.line_span();
+                for (p, span) in &wrt {
+                    let name = format!("d{}", self.prog.buf(*p).name);
+                    if let Some(prev) = self.prog.buffers.get(&name) {
+                        let mut e = ParseError::new(
+                            format!("`grad` defines `{name}`, which is already defined"),
+                            *span,
+                            format!("the gradient of this is named `{name}`"),
+                        );
+                        e.related = Some((prev.span, format!("`{name}` defined here")));
+                        return Err(e);
+                    }
+                    self.prog.add_buffer(Buffer { name, role: Role::Temp, shape: None, init: None, span: line });
+                }
+                Ok(OpKind::Grad { loss, wrt: wrt.into_iter().map(|w| w.0).collect() })
+            }
+            _ => {
+                let mut outs = vec![c.ident("an output name or `update`")?];
+                while c.eat(',') {
+                    outs.push(c.ident("an output name")?);
+                }
+                c.punct('=')?;
+                let (prim, pspan, args, scalar) = self.call(c)?;
+                if outs.len() != prim.info().outs {
+                    return Err(ParseError::new(
+                        format!("`{prim}` has {} output(s), {} given", prim.info().outs, outs.len()),
+                        pspan,
+                        "wrong number of outputs",
+                    ));
+                }
+                let line = c.line_span();
+                let mut ids = Vec::new();
+                for (i, (name, span)) in outs.iter().enumerate() {
+                    self.check_fresh(name, *span)?;
+                    if outs[..i].iter().any(|(n, _)| n == name) {
+                        return Err(ParseError::new(format!("duplicate name `{name}`"), *span, "given twice"));
+                    }
+                    ids.push((name.clone(), *span));
+                }
+                let outs = ids
+                    .into_iter()
+                    .map(|(name, span)| {
+                        let _ = span;
+                        self.prog.add_buffer(Buffer { name, role: Role::Temp, shape: None, init: None, span: line })
+                    })
+                    .collect();
+                Ok(OpKind::Call { prim, outs, args, scalar })
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)] // A parsed call is exactly these four parts.
+    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Option<Expr>), ParseError> {
+        let (name, pspan) = c.ident("an op name")?;
+        let Some(prim) = Prim::from_name(&name) else {
+            return Err(ParseError::new(format!("unknown op `{name}`"), pspan, "not an op; `sutro ops` lists them"));
+        };
+        let info = prim.info();
+        c.punct('(')?;
+        let mut args = Vec::new();
+        for i in 0..info.args {
+            if i > 0 {
+                c.punct(',')?;
+            }
+            args.push(self.buffer_ref(c)?.0);
+        }
+        let scalar = if info.scalar {
+            if info.args > 0 {
+                c.punct(',')?;
+            }
+            Some(self.expr(c)?)
+        } else {
+            None
+        };
+        if c.peek() != Some(&Tok::Punct(')')) {
+            let n = info.args + usize::from(info.scalar);
+            return Err(ParseError::new(format!("`{name}` takes {n} argument(s)"), c.span(), "expected `)`"));
+        }
+        c.bump();
+        Ok((prim, pspan, args, scalar))
+    }
+
+    fn new_name(&mut self, c: &mut Cursor, what: &str) -> Result<(String, Span), ParseError> {
+        let (name, span) = c.ident(what)?;
+        self.check_fresh(&name, span)?;
+        Ok((name, span))
+    }
+
+    fn check_fresh(&self, name: &str, span: Span) -> Result<(), ParseError> {
+        if KEYWORDS.contains(&name) {
+            return Err(ParseError::new(format!("`{name}` is a keyword and cannot be a name"), span, "keyword"));
+        }
+        let prev = self
+            .prog
+            .dims
+            .get(name)
+            .map(|d| d.1)
+            .or_else(|| self.prog.hypers.get(name).map(|e| e.span()))
+            .or_else(|| self.prog.buffers.get(name).map(|b| b.span));
+        if let Some(prev) = prev {
+            let mut e = ParseError::new(format!("duplicate name `{name}`"), span, "defined again here");
+            e.related = Some((prev, "first defined here".into()));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn buffer_ref(&mut self, c: &mut Cursor) -> Result<(BufId, Span), ParseError> {
+        let (name, span) = c.ident("a buffer name")?;
+        if let Some(id) = self.prog.buf_id(&name) {
+            return Ok((id, span));
+        }
+        let what = if self.prog.dims.contains_key(&name) || name == "batch" {
+            format!("`{name}` is a dim, not a buffer")
+        } else if self.prog.hypers.contains_key(&name) {
+            format!("`{name}` is a hyper, not a buffer")
+        } else {
+            format!("undefined buffer `{name}`")
+        };
+        Err(ParseError::new(what, span, "not defined on an earlier line"))
+    }
+
+    fn shape(&mut self, c: &mut Cursor) -> Result<Vec<ShapeDim>, ParseError> {
+        c.punct('[')?;
+        let mut dims = Vec::new();
+        loop {
+            let span = c.span();
+            match c.bump().map(|t| t.tok.clone()) {
+                Some(Tok::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= 9.007e15 => dims.push(ShapeDim::Lit(v as u64)),
+                Some(Tok::Ident(n)) => {
+                    if n != "batch" && !self.prog.dims.contains_key(&n) {
+                        return Err(ParseError::new(format!("unknown dim `{n}`"), span, "declare it with `dim NAME = N` first"));
+                    }
+                    dims.push(ShapeDim::Name(n));
+                }
+                _ => return Err(ParseError::new("expected a dim name or a positive integer", span, "in this shape")),
+            }
+            if c.eat(']') {
+                return Ok(dims);
+            }
+            c.punct(',')?;
+        }
+    }
+
+    fn init(&mut self, c: &mut Cursor) -> Result<Init, ParseError> {
+        let (name, span) = c.ident("an init rule")?;
+        match name.as_str() {
+            "zeros" => Ok(Init::Zeros),
+            "normal" | "const" => {
+                c.punct('(')?;
+                let e = self.expr(c)?;
+                c.punct(')')?;
+                Ok(if name == "normal" { Init::Normal(e) } else { Init::Const(e) })
+            }
+            "uniform" => {
+                c.punct('(')?;
+                let a = self.expr(c)?;
+                c.punct(',')?;
+                let b = self.expr(c)?;
+                c.punct(')')?;
+                Ok(Init::Uniform(a, b))
+            }
+            _ => Err(ParseError::new(format!("unknown init rule `{name}`"), span, "expected zeros, normal(STD), uniform(LO, HI) or const(V)")),
+        }
+    }
+
+    fn expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let mut lhs = self.term(c)?;
+        while let Some(Tok::Punct(op @ ('+' | '-'))) = c.peek().cloned() {
+            c.bump();
+            let rhs = self.term(c)?;
+            let span = lhs.span().join(rhs.span());
+            lhs = Expr::Bin { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+        }
+        Ok(lhs)
+    }
+
+    fn term(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let mut lhs = self.unary(c)?;
+        while let Some(Tok::Punct(op @ ('*' | '/'))) = c.peek().cloned() {
+            c.bump();
+            let rhs = self.unary(c)?;
+            let span = lhs.span().join(rhs.span());
+            lhs = Expr::Bin { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+        }
+        Ok(lhs)
+    }
+
+    fn unary(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let span = c.span();
+        match c.peek().cloned() {
+            Some(Tok::Punct('-')) => {
+                c.bump();
+                let inner = self.unary(c)?;
+                let span = span.join(inner.span());
+                Ok(Expr::Neg { inner: Box::new(inner), span })
+            }
+            Some(Tok::Punct('(')) => {
+                c.bump();
+                let e = self.expr(c)?;
+                c.punct(')')?;
+                Ok(e)
+            }
+            Some(Tok::Num(value)) => {
+                c.bump();
+                Ok(Expr::Num { value, span })
+            }
+            Some(Tok::Ident(name)) if name == "sqrt" => {
+                c.bump();
+                c.punct('(')?;
+                let inner = self.expr(c)?;
+                let end = c.punct(')')?;
+                Ok(Expr::Sqrt { inner: Box::new(inner), span: span.join(end) })
+            }
+            Some(Tok::Ident(name)) => {
+                c.bump();
+                if name != "batch" && !self.prog.dims.contains_key(&name) && !self.prog.hypers.contains_key(&name) {
+                    let what = if self.prog.buffers.contains_key(&name) { "a buffer cannot stand in a scalar expression" } else { "declare it with `dim` or `hyper` first" };
+                    return Err(ParseError::new(format!("unknown name `{name}` in an expression"), span, what));
+                }
+                Ok(Expr::Name { name, span })
+            }
+            _ => Err(ParseError::new("expected a number, a name or `(`", span, "expected an expression")),
+        }
+    }
+
+    fn check_op_names(&mut self) {
+        let mut seen: indexmap::IndexMap<String, crate::span::Span> = indexmap::IndexMap::new();
+        for i in 0..self.prog.ops.len() {
+            let id = crate::ir::OpId(i as u32);
+            let name = self.prog.op_name(id);
+            let span = self.prog.ops[i].span;
+            if let Some(prev) = seen.get(&name) {
+                let mut e = ParseError::new(format!("duplicate op name `{name}`"), span, "this op has the same name");
+                e.related = Some((*prev, "as this one".into()));
+                self.errors.push(e);
+            } else {
+                seen.insert(name, span);
+            }
+        }
+    }
+}

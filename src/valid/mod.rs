@@ -1,0 +1,439 @@
+//! Validation: the only way to build a `Validated` program.
+//!
+//! Invariants a `Validated` guarantees (the interpreter relies on them and must
+//! not panic once they hold):
+//! - every dim resolves to a positive integer, every hyper and init expression to
+//!   a finite number, and every buffer has at most `Limits::max_buffer_elements`
+//!   elements (checked with overflow-safe arithmetic before anything is allocated);
+//! - every buffer an op reads is defined before it in the schedule (params, state,
+//!   inputs and targets are defined at step start; a temporary by the op that
+//!   assigns it, once);
+//! - shapes agree with each op's shape rule (`shapes::infer`);
+//! - `update` writes only a `param` or `state` buffer, at most once per step, with
+//!   a gradient of the parameter's shape that does not read the parameter itself;
+//! - no `grad` is left (it is lowered first by `ir::grad::lower`).
+
+pub mod shapes;
+
+use crate::diag::Diagnostic;
+use crate::ir::{BufId, Expr, Init, OpKind, Program, Role, Rule, ShapeDim, Src, effects};
+use crate::span::Span;
+use indexmap::IndexMap;
+use thiserror::Error;
+
+/// Values given on the command line with `--set NAME=VALUE`, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Name → raw value text.
+    pub values: IndexMap<String, String>,
+}
+
+impl Settings {
+    /// Parses `NAME=VALUE` pairs; a malformed pair is an error naming it.
+    pub fn parse(pairs: &[String]) -> Result<Settings, ValidationError> {
+        let mut values = IndexMap::new();
+        for p in pairs {
+            match p.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                    values.insert(k.trim().to_string(), v.trim().to_string());
+                }
+                _ => return Err(ValidationError::BadSetting { name: p.clone(), message: "expected NAME=VALUE".into() }),
+            }
+        }
+        Ok(Settings { values })
+    }
+
+    /// Adds or replaces one value.
+    pub fn with(mut self, name: &str, value: impl ToString) -> Settings {
+        self.values.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// An integer setting, if given; an error if it does not parse as a positive integer.
+    pub fn int(&self, name: &str) -> Result<Option<u64>, ValidationError> {
+        match self.values.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse::<u64>().ok().filter(|x| *x >= 1).map(Some).ok_or_else(|| ValidationError::BadSetting {
+                name: name.into(),
+                message: format!("`{v}` is not a positive integer"),
+            }),
+        }
+    }
+}
+
+/// Size limits checked before anything is allocated.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest element count of one buffer.
+    pub max_buffer_elements: u64,
+    /// Largest number of ops after lowering.
+    pub max_ops: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_buffer_elements: 1 << 28, max_ops: 100_000 }
+    }
+}
+
+/// A validation error; spans point into the program text.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum ValidationError {
+    /// Shapes disagree with an op's shape rule.
+    #[error("shape mismatch in `{op}`: {detail}")]
+    Shape { op: String, detail: String, span: Span },
+    /// A temporary is read before the op that assigns it.
+    #[error("`{buf}` is read before it is written")]
+    ReadBeforeWrite { buf: String, span: Span },
+    /// `update` of something that is not a param or state.
+    #[error("cannot update {role} `{buf}`: only param and state buffers are updated")]
+    WriteToInput { buf: String, role: &'static str, span: Span },
+    /// A param updated twice.
+    #[error("`{buf}` is updated twice in one step")]
+    DoubleUpdate { buf: String, span: Span, first: Span },
+    /// An update's gradient reads the parameter it updates.
+    #[error("the gradient of `update {buf}` reads `{buf}` itself")]
+    SelfRead { buf: String, span: Span },
+    /// An expression does not evaluate to a finite number.
+    #[error("{what} is not a finite number ({value})")]
+    NotFinite { what: String, value: f64, span: Span },
+    /// A name in an expression is unknown.
+    #[error("unknown name `{name}`")]
+    UnknownName { name: String, span: Span },
+    /// A `--set` value is malformed or names nothing.
+    #[error("bad --set {name}: {message}")]
+    BadSetting { name: String, message: String },
+    /// A buffer is larger than the limit (or its size overflows).
+    #[error("buffer `{buf}` has {size} elements, over the limit of {limit} (--max-buffer-elements)")]
+    TooBig { buf: String, size: String, limit: u64, span: Span },
+    /// Too many ops.
+    #[error("the program has {n} ops, over the limit of {limit} (--max-ops)")]
+    TooManyOps { n: usize, limit: usize },
+    /// A `grad` is left in a program that should be lowered.
+    #[error("`grad` must be lowered before validation")]
+    GradLeft { span: Span },
+    /// `grad` differentiates something that is not a param.
+    #[error("`grad` targets must be params; `{buf}` is {role}")]
+    GradTarget { buf: String, role: &'static str, span: Span },
+    /// The loss of a `grad` is not a scalar.
+    #[error("the loss `{buf}` must have one element, it has shape {shape}")]
+    LossShape { buf: String, shape: String, span: Span },
+}
+
+impl ValidationError {
+    /// The primary span, if any.
+    pub fn span(&self) -> Option<Span> {
+        use ValidationError::*;
+        match self {
+            Shape { span, .. }
+            | ReadBeforeWrite { span, .. }
+            | WriteToInput { span, .. }
+            | DoubleUpdate { span, .. }
+            | SelfRead { span, .. }
+            | NotFinite { span, .. }
+            | UnknownName { span, .. }
+            | TooBig { span, .. }
+            | GradLeft { span }
+            | GradTarget { span, .. }
+            | LossShape { span, .. } => Some(*span),
+            BadSetting { .. } | TooManyOps { .. } => None,
+        }
+    }
+}
+
+impl From<&ValidationError> for Diagnostic {
+    fn from(e: &ValidationError) -> Diagnostic {
+        let mut d = Diagnostic::error(e.to_string());
+        if let Some(s) = e.span() {
+            let label = match e {
+                ValidationError::Shape { detail, .. } => detail.clone(),
+                _ => "here".to_string(),
+            };
+            d = d.with_label(s, label);
+        }
+        if let ValidationError::DoubleUpdate { first, .. } = e {
+            d = d.with_label(*first, "first updated here");
+        }
+        d
+    }
+}
+
+/// A program that passed validation, with resolved dims, hypers, shapes and layout.
+#[derive(Clone, Debug)]
+pub struct Validated {
+    program: Program,
+    dims: IndexMap<String, u64>,
+    hypers: IndexMap<String, f64>,
+    shapes: Vec<Vec<usize>>,
+    offsets: Vec<usize>,
+    total: usize,
+}
+
+impl Validated {
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Resolved dims (including `batch`).
+    pub fn dims(&self) -> &IndexMap<String, u64> {
+        &self.dims
+    }
+
+    /// Resolved hypers.
+    pub fn hypers(&self) -> &IndexMap<String, f64> {
+        &self.hypers
+    }
+
+    /// A buffer's shape.
+    pub fn shape(&self, b: BufId) -> &[usize] {
+        &self.shapes[b.idx()]
+    }
+
+    /// A buffer's element count.
+    pub fn size(&self, b: BufId) -> usize {
+        self.shapes[b.idx()].iter().product()
+    }
+
+    /// A buffer's element offset in the flat layout (declaration order).
+    pub fn offset(&self, b: BufId) -> usize {
+        self.offsets[b.idx()]
+    }
+
+    /// Total elements of the layout.
+    pub fn total_elements(&self) -> usize {
+        self.total
+    }
+
+    /// Evaluates a scalar expression against the resolved dims and hypers.
+    pub fn eval(&self, e: &Expr) -> f64 {
+        // Validation evaluated every expression the program holds, so names resolve.
+        e.eval(&|n| lookup(&self.dims, &self.hypers, n)).unwrap_or(f64::NAN)
+    }
+}
+
+fn lookup(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, n: &str) -> Option<f64> {
+    dims.get(n).map(|v| *v as f64).or_else(|| hypers.get(n).copied())
+}
+
+/// Shapes of a program that may still contain `grad` (for the lowering).
+pub fn infer_shapes(p: &Program, s: &Settings, limits: &Limits) -> Result<Vec<Option<Vec<usize>>>, Vec<ValidationError>> {
+    let c = check(p, s, limits, true)?;
+    Ok(c.shapes)
+}
+
+/// Validates a lowered program under the given settings.
+pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, Vec<ValidationError>> {
+    let c = check(&p, s, limits, false)?;
+    let shapes: Vec<Vec<usize>> = c.shapes.into_iter().map(|s| s.unwrap_or_else(|| vec![0])).collect();
+    let mut offsets = Vec::with_capacity(shapes.len());
+    let mut total = 0usize;
+    for sh in &shapes {
+        offsets.push(total);
+        total += sh.iter().product::<usize>();
+    }
+    Ok(Validated { program: p, dims: c.dims, hypers: c.hypers, shapes, offsets, total })
+}
+
+struct Checked {
+    dims: IndexMap<String, u64>,
+    hypers: IndexMap<String, f64>,
+    shapes: Vec<Option<Vec<usize>>>,
+}
+
+fn fmt_shape(s: &[usize]) -> String {
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
+}
+
+fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result<Checked, Vec<ValidationError>> {
+    let mut errs = Vec::new();
+    // Dims: the command line wins over the declaration; `batch` defaults to 1.
+    let mut dims = IndexMap::new();
+    for (name, (v, _)) in &p.dims {
+        let v = s.int(name).map_err(|e| vec![e])?.unwrap_or(*v);
+        dims.insert(name.clone(), v);
+    }
+    if !dims.contains_key("batch") {
+        dims.insert("batch".to_string(), s.int("batch").map_err(|e| vec![e])?.unwrap_or(1));
+    }
+    let mut hypers: IndexMap<String, f64> = IndexMap::new();
+    for (name, e) in &p.hypers {
+        let v = match s.values.get(name) {
+            Some(raw) => match raw.parse::<f64>() {
+                Ok(v) if v.is_finite() => v,
+                _ => {
+                    return Err(vec![ValidationError::BadSetting { name: name.clone(), message: format!("`{raw}` is not a finite number") }]);
+                }
+            },
+            None => match e.eval(&|n| lookup(&dims, &hypers, n)) {
+                Ok(v) => v,
+                Err((name, span)) => {
+                    errs.push(ValidationError::UnknownName { name, span });
+                    continue;
+                }
+            },
+        };
+        if !v.is_finite() {
+            errs.push(ValidationError::NotFinite { what: format!("hyper `{name}`"), value: v, span: e.span() });
+        }
+        hypers.insert(name.clone(), v);
+    }
+    let eval = |e: &Expr, what: &str, errs: &mut Vec<ValidationError>| -> f64 {
+        match e.eval(&|n| lookup(&dims, &hypers, n)) {
+            Ok(v) if v.is_finite() => v,
+            Ok(v) => {
+                errs.push(ValidationError::NotFinite { what: what.to_string(), value: v, span: e.span() });
+                0.0
+            }
+            Err((name, span)) => {
+                errs.push(ValidationError::UnknownName { name, span });
+                0.0
+            }
+        }
+    };
+    // Declared shapes, in declaration order, checked against the element limit.
+    let mut shapes: Vec<Option<Vec<usize>>> = vec![None; p.buffers.len()];
+    for (i, b) in p.buffers.values().enumerate() {
+        let Some(decl) = &b.shape else { continue };
+        let mut ext = Vec::new();
+        let mut n: Option<u64> = Some(1);
+        for d in decl {
+            let v = match d {
+                ShapeDim::Lit(v) => *v,
+                ShapeDim::Name(name) => dims.get(name).copied().unwrap_or(1),
+            };
+            n = n.and_then(|n| n.checked_mul(v));
+            ext.push(v);
+        }
+        match n {
+            Some(n) if n <= limits.max_buffer_elements => shapes[i] = Some(ext.iter().map(|v| *v as usize).collect()),
+            _ => {
+                let size = n.map_or_else(|| format!("more than {}", u64::MAX), |n| n.to_string());
+                return Err(vec![ValidationError::TooBig { buf: b.name.clone(), size, limit: limits.max_buffer_elements, span: b.span }]);
+            }
+        }
+        if let Some(init) = &b.init {
+            let what = format!("the init of `{}`", b.name);
+            match init {
+                Init::Zeros => {}
+                Init::Normal(e) | Init::Const(e) => {
+                    eval(e, &what, &mut errs);
+                }
+                Init::Uniform(a, c) => {
+                    eval(a, &what, &mut errs);
+                    eval(c, &what, &mut errs);
+                }
+            }
+        }
+    }
+    if p.ops.len() > limits.max_ops {
+        return Err(vec![ValidationError::TooManyOps { n: p.ops.len(), limit: limits.max_ops }]);
+    }
+    // Walk the schedule: definedness, shapes, update rules.
+    let mut defined: Vec<bool> = p.buffers.values().map(|b| b.role != Role::Temp).collect();
+    let mut updated: IndexMap<BufId, Span> = IndexMap::new();
+    for &id in &p.order {
+        let op = p.op(id);
+        let op_name = p.op_name(id);
+        for a in effects(&op.kind) {
+            if a.mode == crate::ir::Mode::Read && !defined[a.buf.idx()] {
+                errs.push(ValidationError::ReadBeforeWrite { buf: p.buf(a.buf).name.clone(), span: op.span });
+            }
+        }
+        let shape_of = |b: &BufId| shapes[b.idx()].clone().unwrap_or_default();
+        match &op.kind {
+            OpKind::Call { prim, outs, args, scalar } => {
+                if let Some(e) = scalar {
+                    eval(e, &format!("the scalar of `{op_name}`"), &mut errs);
+                }
+                let arg_shapes: Vec<Vec<usize>> = args.iter().map(shape_of).collect();
+                match shapes::infer(*prim, &arg_shapes) {
+                    Ok(out_shapes) => {
+                        for (o, sh) in outs.iter().zip(out_shapes) {
+                            let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
+                            if n.is_none_or(|n| n > limits.max_buffer_elements) {
+                                return Err(vec![ValidationError::TooBig {
+                                    buf: p.buf(*o).name.clone(),
+                                    size: n.map_or_else(|| "too many".into(), |n| n.to_string()),
+                                    limit: limits.max_buffer_elements,
+                                    span: op.span,
+                                }]);
+                            }
+                            shapes[o.idx()] = Some(sh);
+                            defined[o.idx()] = true;
+                        }
+                    }
+                    Err(detail) => {
+                        errs.push(ValidationError::Shape { op: op_name.clone(), detail, span: op.span });
+                        for o in outs {
+                            defined[o.idx()] = true;
+                        }
+                    }
+                }
+            }
+            OpKind::Update { param, rule, src } => {
+                let pb = p.buf(*param);
+                if !pb.role.persists() {
+                    errs.push(ValidationError::WriteToInput { buf: pb.name.clone(), role: pb.role.keyword(), span: op.span });
+                    continue;
+                }
+                if let Some(first) = updated.get(param) {
+                    errs.push(ValidationError::DoubleUpdate { buf: pb.name.clone(), span: op.span, first: *first });
+                }
+                updated.insert(*param, op.span);
+                let Rule::Sgd { lr, wd } = rule;
+                eval(lr, "the learning rate", &mut errs);
+                eval(wd, "the weight decay", &mut errs);
+                let g = match src {
+                    Src::Buf(b) => Ok(shape_of(b)),
+                    Src::Fused { prim, args, scalar } => {
+                        if args.contains(param) {
+                            errs.push(ValidationError::SelfRead { buf: pb.name.clone(), span: op.span });
+                        }
+                        if let Some(e) = scalar {
+                            eval(e, "the fused scalar", &mut errs);
+                        }
+                        let arg_shapes: Vec<Vec<usize>> = args.iter().map(shape_of).collect();
+                        shapes::infer(*prim, &arg_shapes).map(|mut v| v.remove(0))
+                    }
+                };
+                let ps = shape_of(param);
+                match g {
+                    Ok(g) if g.iter().product::<usize>() == ps.iter().product::<usize>() && squeeze(&g) == squeeze(&ps) => {}
+                    Ok(g) => errs.push(ValidationError::Shape {
+                        op: op_name.clone(),
+                        detail: format!("param {} gets a gradient of shape {}", fmt_shape(&ps), fmt_shape(&g)),
+                        span: op.span,
+                    }),
+                    Err(detail) => errs.push(ValidationError::Shape { op: op_name.clone(), detail, span: op.span }),
+                }
+            }
+            OpKind::Grad { loss, wrt } => {
+                if !allow_grad {
+                    errs.push(ValidationError::GradLeft { span: op.span });
+                    continue;
+                }
+                let ls = shape_of(loss);
+                if ls.iter().product::<usize>() != 1 {
+                    errs.push(ValidationError::LossShape { buf: p.buf(*loss).name.clone(), shape: fmt_shape(&ls), span: op.span });
+                }
+                for w in wrt {
+                    let b = p.buf(*w);
+                    if b.role != Role::Param {
+                        errs.push(ValidationError::GradTarget { buf: b.name.clone(), role: b.role.keyword(), span: op.span });
+                    }
+                    if let Some(d) = p.buf_id(&format!("d{}", b.name)) {
+                        shapes[d.idx()] = shapes[w.idx()].clone();
+                        defined[d.idx()] = true;
+                    }
+                }
+            }
+        }
+    }
+    if errs.is_empty() { Ok(Checked { dims, hypers, shapes }) } else { Err(errs) }
+}
+
+/// A shape without its extent-1 axes: a gradient [1,n] fits a param [n].
+fn squeeze(s: &[usize]) -> Vec<usize> {
+    s.iter().copied().filter(|d| *d != 1).collect()
+}
