@@ -74,7 +74,9 @@ enum Command {
         seed: u64,
     },
     /// Train a program on a task until it solves it or the epoch limit.
-    #[command(after_help = "Example:\n  sutro run programs/sparse_parity.sutro --set n=20 --set k=3 --seed 1 --plot loss.svg")]
+    #[command(
+        after_help = "Example:\n  sutro run programs/sparse_parity.sutro --set n=20 --set k=3 --seed 1 --plot loss.svg"
+    )]
     Run(RunArgs),
     /// Train the built-in default program, then print the ard_write report of one step.
     Demo {
@@ -152,14 +154,21 @@ fn out(s: &str) {
 }
 
 fn read(path: &str) -> Result<SourceFile, Error> {
-    std::fs::read_to_string(path).map(|t| SourceFile::new(path, t)).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))
+    std::fs::read_to_string(path)
+        .map(|t| SourceFile::new(path, t))
+        .map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))
 }
 
 /// Writes a file atomically: a temporary beside it, then a rename.
 fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
     let p = std::path::Path::new(path);
-    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = p.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = p
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, p));
     if let Err(e) = res {
@@ -173,7 +182,10 @@ fn load(l: &Load, src: &mut Option<SourceFile>) -> Result<Loaded, Error> {
     let file = read(&l.file)?;
     *src = Some(file.clone());
     let settings = Settings::parse(&l.set).map_err(|e| Error::Valid(vec![e]))?;
-    let limits = Limits { max_buffer_elements: l.max_buffer_elements, max_ops: l.max_ops };
+    let limits = Limits {
+        max_buffer_elements: l.max_buffer_elements,
+        max_ops: l.max_ops,
+    };
     sutro::load(&file, &settings, &limits)
 }
 
@@ -212,11 +224,23 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         }
         Command::Print { load: l, lowered } => {
             let loaded = load(&l, src)?;
-            let text = if lowered { loaded.validated.program().to_string() } else { loaded.parsed.to_string() };
+            let text = if lowered {
+                loaded.validated.program().to_string()
+            } else {
+                loaded.parsed.to_string()
+            };
             out(&text);
             Ok(())
         }
-        Command::Score { load: l, metric, opts, events, json: as_json, task: tname, seed } => {
+        Command::Score {
+            load: l,
+            metric,
+            opts,
+            events,
+            json: as_json,
+            task: tname,
+            seed,
+        } => {
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
             let t = task(&tname)?;
@@ -227,7 +251,11 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 let kind = match m.as_str() {
                     "ard_write" => ReuseKind::Write,
                     "ard_access" => ReuseKind::Access,
-                    _ => return Err(Error::Usage(format!("unknown metric `{m}` (known: ard_write, ard_access)"))),
+                    _ => {
+                        return Err(Error::Usage(format!(
+                            "unknown metric `{m}` (known: ard_write, ard_access)"
+                        )));
+                    }
                 };
                 let cold = cold_option(kind, &opts)?;
                 let r = sutro::score_ard(&loaded.validated, t.as_ref(), &cfg, seed, kind, cold, events)?;
@@ -248,7 +276,8 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             *src = Some(f.clone());
             let loaded = sutro::load(&f, &Settings::default(), &Limits::default())?;
             let t = task("parity")?;
-            let cfg = train::config("parity", &loaded.validated, &Settings::default()).map_err(|e| Error::Valid(vec![e]))?;
+            let cfg =
+                train::config("parity", &loaded.validated, &Settings::default()).map_err(|e| Error::Valid(vec![e]))?;
             out(&format!(
                 "sutro demo: training {} on sparse parity (n={}, k={}, n_train={}, n_test={}, batch={}), seed {seed}\n\n",
                 loaded.validated.program().name,
@@ -259,10 +288,25 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 cfg.batch
             ));
             let t0 = std::time::Instant::now();
-            let res = train::train(&loaded.validated, t.as_ref(), &cfg, seed, &RunOptions::default(), |_| {})?;
+            let res = train::train(
+                &loaded.validated,
+                t.as_ref(),
+                &cfg,
+                seed,
+                &RunOptions::default(),
+                |_| {},
+            )?;
             out(&run_table(&res, t0.elapsed().as_secs_f64()));
             out("\nReuse distances of one training step:\n\n");
-            let r = sutro::score_ard(&loaded.validated, t.as_ref(), &cfg, seed, ReuseKind::Write, Cold::MinusOne, false)?;
+            let r = sutro::score_ard(
+                &loaded.validated,
+                t.as_ref(),
+                &cfg,
+                seed,
+                ReuseKind::Write,
+                Cold::MinusOne,
+                false,
+            )?;
             out(&text::ard("ard_write", &r, &loaded.validated.program().name));
             Ok(())
         }
@@ -295,9 +339,18 @@ fn cold_option(kind: ReuseKind, opts: &[String]) -> Result<Cold, Error> {
             None => k,
         };
         match (key, v) {
-            ("cold", v) => cold = Cold::from_name(v).ok_or_else(|| Error::Usage(format!("bad --opt cold={v}: {} allows minus_one, skip", kind.name())))?,
+            ("cold", v) => {
+                cold = Cold::from_name(v).ok_or_else(|| {
+                    Error::Usage(format!("bad --opt cold={v}: {} allows minus_one, skip", kind.name()))
+                })?
+            }
             ("granularity", "buffer") | ("price", "reads") | ("pricing", "sequential") => {}
-            ("granularity" | "price" | "pricing", v) => return Err(Error::Usage(format!("bad --opt {key}={v}: {} allows only the default", kind.name()))),
+            ("granularity" | "price" | "pricing", v) => {
+                return Err(Error::Usage(format!(
+                    "bad --opt {key}={v}: {} allows only the default",
+                    kind.name()
+                )));
+            }
             _ => return Err(Error::Usage(format!("unknown option `{key}` for {}", kind.name()))),
         }
     }
@@ -305,7 +358,10 @@ fn cold_option(kind: ReuseKind, opts: &[String]) -> Result<Cold, Error> {
 }
 
 fn run_table(res: &train::RunResult, wall: f64) -> String {
-    let mut s = format!("{:>6} {:>8} {:>10} {:>10} {:>9} {:>9}\n", "epoch", "steps", "train_loss", "test_loss", "train_acc", "test_acc");
+    let mut s = format!(
+        "{:>6} {:>8} {:>10} {:>10} {:>9} {:>9}\n",
+        "epoch", "steps", "train_loss", "test_loss", "train_acc", "test_acc"
+    );
     let n = res.history.len();
     for (i, h) in res.history.iter().enumerate() {
         // Long runs show every tenth epoch and the last one.
@@ -331,7 +387,11 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
-    let opts = RunOptions { epochs: a.epochs, until: a.until, shuffle: a.shuffle };
+    let opts = RunOptions {
+        epochs: a.epochs,
+        until: a.until,
+        shuffle: a.shuffle,
+    };
     let t0 = std::time::Instant::now();
     let res = train::train(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, |_| {})?;
     let wall = t0.elapsed().as_secs_f64();
@@ -378,11 +438,21 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
 fn loss_svg(name: &str, res: &train::RunResult) -> String {
     let (w, h, l, r, t, b) = (640.0, 400.0, 60.0, 20.0, 40.0, 50.0);
     let n = res.history.len().max(2) as f64;
-    let ymax = res.history.iter().map(|e| e.train_loss.max(e.test_loss)).fold(0.0f64, f64::max).max(1e-9);
+    let ymax = res
+        .history
+        .iter()
+        .map(|e| e.train_loss.max(e.test_loss))
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
     let x = |i: usize| l + (w - l - r) * (i as f64) / (n - 1.0);
     let y = |v: f64| t + (h - t - b) * (1.0 - v / ymax);
     let line = |g: fn(&train::EpochStats) -> f64| {
-        res.history.iter().enumerate().map(|(i, e)| format!("{:.1},{:.1}", x(i), y(g(e)))).collect::<Vec<_>>().join(" ")
+        res.history
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{:.1},{:.1}", x(i), y(g(e))))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     format!(
         concat!(

@@ -22,7 +22,7 @@ use ir::Program;
 use span::SourceFile;
 use trace::Tracer;
 use train::{TaskConfig, TrainError};
-use valid::{Limits, Settings, ValidationError, Validated};
+use valid::{Limits, Settings, Validated, ValidationError};
 
 /// Any error of the pipeline.
 #[derive(Debug)]
@@ -50,7 +50,11 @@ impl Error {
             Error::Valid(es) => es.iter().map(Diagnostic::from).collect(),
             Error::Interp(e) => {
                 let InterpError::NonFinite { span, .. } = e;
-                vec![Diagnostic::error(e.to_string()).with_label(*span, "this op").with_note("lower the learning rate or check the inputs")]
+                vec![
+                    Diagnostic::error(e.to_string())
+                        .with_label(*span, "this op")
+                        .with_note("lower the learning rate or check the inputs"),
+                ]
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
         }
@@ -93,7 +97,9 @@ pub struct Loaded {
 
 /// The program name of a path: its file stem.
 pub fn program_name(path: &str) -> String {
-    std::path::Path::new(path).file_stem().map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned())
+    std::path::Path::new(path)
+        .file_stem()
+        .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Parses only.
@@ -108,15 +114,25 @@ pub fn load(source: &SourceFile, settings: &Settings, limits: &Limits) -> Result
     let shapes = valid::infer_shapes(&parsed, settings, limits).map_err(Error::Valid)?;
     let lowered = ir::grad::lower(&parsed, &shapes).map_err(Error::Grad)?;
     let validated = valid::validate(lowered, settings, limits).map_err(Error::Valid)?;
-    Ok(Loaded { source: source.clone(), parsed, validated })
+    Ok(Loaded {
+        source: source.clone(),
+        parsed,
+        validated,
+    })
 }
 
 /// Every `--set` name must be a declared dim or hyper, `batch`, or a task key.
 pub fn check_settings(p: &Program, s: &Settings) -> Result<(), Error> {
     for name in s.values.keys() {
-        let known = p.dims.contains_key(name) || p.hypers.contains_key(name) || train::TASK_KEYS.contains(&name.as_str());
+        let known =
+            p.dims.contains_key(name) || p.hypers.contains_key(name) || train::TASK_KEYS.contains(&name.as_str());
         if !known {
-            let mut names: Vec<&str> = p.dims.keys().map(String::as_str).chain(p.hypers.keys().map(String::as_str)).collect();
+            let mut names: Vec<&str> = p
+                .dims
+                .keys()
+                .map(String::as_str)
+                .chain(p.hypers.keys().map(String::as_str))
+                .collect();
             names.extend(train::TASK_KEYS);
             names.sort_unstable();
             names.dedup();
@@ -131,11 +147,19 @@ pub fn check_settings(p: &Program, s: &Settings) -> Result<(), Error> {
 
 /// Runs one instrumented step — the first step from the initial parameters on the
 /// task's first example or batch — into a tracer (`sutro score`).
-pub fn trace_first_step(v: &Validated, task: &dyn train::Task, cfg: &TaskConfig, seed: u64, t: &mut dyn Tracer) -> Result<(), Error> {
+pub fn trace_first_step(
+    v: &Validated,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    t: &mut dyn Tracer,
+) -> Result<(), Error> {
     let ports = train::ports(v, cfg)?;
     let data = task.generate(cfg, seed);
     let mut it = Interp::new(v, train::seed_for(seed, "init"));
-    train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| j % cfg.n_train.max(1));
+    train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+        j % cfg.n_train.max(1)
+    });
     t.begin(it.header());
     it.step(0, Some((t, StartWrites::All)))?;
     t.end();
@@ -143,7 +167,15 @@ pub fn trace_first_step(v: &Validated, task: &dyn train::Task, cfg: &TaskConfig,
 }
 
 /// The `ard_write` (or `ard_access`) report of the first step.
-pub fn score_ard(v: &Validated, task: &dyn train::Task, cfg: &TaskConfig, seed: u64, kind: ReuseKind, cold: Cold, events: bool) -> Result<ArdReport, Error> {
+pub fn score_ard(
+    v: &Validated,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    kind: ReuseKind,
+    cold: Cold,
+    events: bool,
+) -> Result<ArdReport, Error> {
     let mut r = Reuse::new(kind, cold).with_events(events);
     trace_first_step(v, task, cfg, seed, &mut r)?;
     Ok(r.report())

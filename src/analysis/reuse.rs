@@ -263,7 +263,12 @@ impl Reuse {
     pub fn report(&self) -> ArdReport {
         let working_set: u64 = self.last_size.iter().flatten().sum();
         let ratio = |n: i128, d: i128| if d == 0 { 0.0 } else { n as f64 / d as f64 };
-        let name = |b: usize| self.header.buffers.get(b).map_or_else(|| format!("buf{b}"), |i| i.name.clone());
+        let name = |b: usize| {
+            self.header
+                .buffers
+                .get(b)
+                .map_or_else(|| format!("buf{b}"), |i| i.name.clone())
+        };
         let buffers = self
             .first_read
             .iter()
@@ -291,7 +296,11 @@ impl Reuse {
             .enumerate()
             .filter(|(_, o)| o.reads > 0)
             .map(|(i, o)| OpRow {
-                name: self.header.ops.get(i).map_or_else(|| format!("op{i}"), |o| o.name.clone()),
+                name: self
+                    .header
+                    .ops
+                    .get(i)
+                    .map_or_else(|| format!("op{i}"), |o| o.name.clone()),
                 index: i,
                 reads: o.reads,
                 floats_read: o.floats_read,
@@ -300,7 +309,12 @@ impl Reuse {
             })
             .collect();
         ArdReport {
-            options: ReuseOptions { granularity: "buffer", price: "reads", pricing: "sequential", cold: self.cold.name() },
+            options: ReuseOptions {
+                granularity: "buffer",
+                price: "reads",
+                pricing: "sequential",
+                cold: self.cold.name(),
+            },
             steps: self.steps,
             reads: self.reads,
             writes: self.writes,
@@ -392,10 +406,17 @@ impl Tracer for Reuse {
         if self.keep_events {
             self.log.push(LogRow {
                 step: ev.step,
-                op: ev.op.and_then(|o| self.header.ops.get(o.idx())).map_or_else(|| "start".to_string(), |o| o.name.clone()),
+                op: ev
+                    .op
+                    .and_then(|o| self.header.ops.get(o.idx()))
+                    .map_or_else(|| "start".to_string(), |o| o.name.clone()),
                 kind: if ev.mode == Mode::Read { "R" } else { "W" },
                 clock: start,
-                buffer: self.header.buffers.get(b).map_or_else(|| format!("buf{b}"), |i| i.name.clone()),
+                buffer: self
+                    .header
+                    .buffers
+                    .get(b)
+                    .map_or_else(|| format!("buf{b}"), |i| i.name.clone()),
                 size: ev.len,
                 distance,
             });

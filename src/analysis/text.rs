@@ -9,7 +9,7 @@ pub fn thousands(v: i128) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -37,7 +37,12 @@ pub fn ard(name: &str, r: &ArdReport, program: &str) -> String {
         o.cold
     );
     if let Some(ev) = &r.events {
-        let _ = writeln!(s, "\n{:<14} {:>10}  {} {:<10} {:>8} {:>10}", "op", "clock", "", "buffer", "size", "distance");
+        let _ = writeln!(
+            s,
+            "
+{:<14} {:>10}    {:<10} {:>8} {:>10}",
+            "op", "clock", "buffer", "size", "distance"
+        );
         for e in ev {
             let d = e.distance.map_or_else(|| "-".to_string(), |d| thousands(i128::from(d)));
             let _ = writeln!(
@@ -52,7 +57,11 @@ pub fn ard(name: &str, r: &ArdReport, program: &str) -> String {
             );
         }
     }
-    let _ = writeln!(s, "\n{:<12} {:>8} {:>6} {:>10} {:>10} {:>10}  Cache?", "Buffer", "Size", "Reads", "Avg", "Min", "Max");
+    let _ = writeln!(
+        s,
+        "\n{:<12} {:>8} {:>6} {:>10} {:>10} {:>10}  Cache?",
+        "Buffer", "Size", "Reads", "Avg", "Min", "Max"
+    );
     for b in &r.buffers {
         let opt = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| thousands(i128::from(v)));
         let _ = writeln!(
@@ -70,8 +79,20 @@ pub fn ard(name: &str, r: &ArdReport, program: &str) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "Average reuse distance (per read):       {}", mean(r.per_read));
     let _ = writeln!(s, "Average reuse distance (per float read): {}", mean(r.per_float));
-    let _ = writeln!(s, "Floats read:                             {}", thousands(i128::from(r.floats_read)));
-    let _ = writeln!(s, "Floats accessed:                         {}", thousands(i128::from(r.floats_accessed)));
-    let _ = writeln!(s, "Total working set:                       {}", thousands(i128::from(r.working_set)));
+    let _ = writeln!(
+        s,
+        "Floats read:                             {}",
+        thousands(i128::from(r.floats_read))
+    );
+    let _ = writeln!(
+        s,
+        "Floats accessed:                         {}",
+        thousands(i128::from(r.floats_accessed))
+    );
+    let _ = writeln!(
+        s,
+        "Total working set:                       {}",
+        thousands(i128::from(r.working_set))
+    );
     s
 }

@@ -22,7 +22,12 @@ use thiserror::Error;
 pub enum InterpError {
     /// An op produced NaN or infinity.
     #[error("`{op}` produced a non-finite value in `{buf}` at step {step}")]
-    NonFinite { op: String, buf: String, step: u64, span: Span },
+    NonFinite {
+        op: String,
+        buf: String,
+        step: u64,
+        span: Span,
+    },
 }
 
 /// Which step-start writes to emit before a traced step.
@@ -88,7 +93,10 @@ pub fn header(v: &Validated) -> TraceHeader {
         ops: (0..p.ops.len())
             .map(|i| {
                 let id = OpId(i as u32);
-                OpInfo { name: p.op_name(id), line: 0 }
+                OpInfo {
+                    name: p.op_name(id),
+                    line: 0,
+                }
             })
             .collect(),
     }
@@ -98,13 +106,22 @@ impl<'v> Interp<'v> {
     /// Allocates memory and initialises params and state from `init_seed`.
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
-        let bufs: Vec<Vec<f32>> = (0..p.buffers.len()).map(|i| vec![0.0; v.size(BufId(i as u32))]).collect();
+        let bufs: Vec<Vec<f32>> = (0..p.buffers.len())
+            .map(|i| vec![0.0; v.size(BufId(i as u32))])
+            .collect();
         let scalars = p
             .ops
             .iter()
             .map(|op| match &op.kind {
-                OpKind::Call { scalar, .. } => Scalars { scalar: scalar.as_ref().map_or(0.0, |e| v.eval(e) as f32), ..Scalars::default() },
-                OpKind::Update { rule: Rule::Sgd { lr, wd }, src, .. } => Scalars {
+                OpKind::Call { scalar, .. } => Scalars {
+                    scalar: scalar.as_ref().map_or(0.0, |e| v.eval(e) as f32),
+                    ..Scalars::default()
+                },
+                OpKind::Update {
+                    rule: Rule::Sgd { lr, wd },
+                    src,
+                    ..
+                } => Scalars {
                     scalar: match src {
                         Src::Fused { scalar: Some(e), .. } => v.eval(e) as f32,
                         _ => 0.0,
@@ -119,12 +136,23 @@ impl<'v> Interp<'v> {
             .ops
             .iter()
             .map(|op| match &op.kind {
-                OpKind::Update { param, src: Src::Fused { .. }, .. } => v.size(*param),
+                OpKind::Update {
+                    param,
+                    src: Src::Fused { .. },
+                    ..
+                } => v.size(*param),
                 _ => 0,
             })
             .max()
             .unwrap_or(0);
-        let mut it = Interp { v, bufs, scalars, scratch: vec![0.0; scratch_len], header: header(v), check_finite: true };
+        let mut it = Interp {
+            v,
+            bufs,
+            scalars,
+            scratch: vec![0.0; scratch_len],
+            header: header(v),
+            check_finite: true,
+        };
         it.init(init_seed);
         it
     }
@@ -182,7 +210,14 @@ impl<'v> Interp<'v> {
     }
 
     fn emit(&self, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
-        t.access(&Event { step, op, buf, mode, addr: self.v.offset(buf) as u64, len: self.v.size(buf) as u64 });
+        t.access(&Event {
+            step,
+            op,
+            buf,
+            mode,
+            addr: self.v.offset(buf) as u64,
+            len: self.v.size(buf) as u64,
+        });
     }
 
     /// Emits the step-start writes.
@@ -278,7 +313,12 @@ impl<'v> Interp<'v> {
 
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
         let p = self.v.program();
-        InterpError::NonFinite { op: p.op_name(id), buf: p.buf(buf).name.clone(), step, span: p.op(id).span }
+        InterpError::NonFinite {
+            op: p.op_name(id),
+            buf: p.buf(buf).name.clone(),
+            step,
+            span: p.op(id).span,
+        }
     }
 }
 
@@ -313,8 +353,14 @@ fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &m
         Prim::Mul => k::zip_bcast(o0, a, b, |x, y| x * y),
         Prim::Scale => o0.iter_mut().zip(a).for_each(|(o, x)| *o = scalar * x),
         Prim::Sign => o0.iter_mut().zip(a).for_each(|(o, x)| *o = k::sign(*x)),
-        Prim::Relu => o0.iter_mut().zip(a).for_each(|(o, x)| *o = if *x > 0.0 { *x } else { 0.0 }),
-        Prim::ReluGrad => o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (g, p))| *o = if *p > 0.0 { *g } else { 0.0 }),
+        Prim::Relu => o0
+            .iter_mut()
+            .zip(a)
+            .for_each(|(o, x)| *o = if *x > 0.0 { *x } else { 0.0 }),
+        Prim::ReluGrad => o0
+            .iter_mut()
+            .zip(a.iter().zip(b))
+            .for_each(|(o, (g, p))| *o = if *p > 0.0 { *g } else { 0.0 }),
         Prim::Copy => o0.copy_from_slice(a),
         Prim::Sum => {
             let sh = v.shape(args[0]);
@@ -330,7 +376,9 @@ fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &m
         }
         Prim::HingeGrad => {
             let n = a.len() as f32;
-            o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (p, y))| *o = if y * p < 1.0 { -y / n } else { 0.0 });
+            o0.iter_mut()
+                .zip(a.iter().zip(b))
+                .for_each(|(o, (p, y))| *o = if y * p < 1.0 { -y / n } else { 0.0 });
         }
         Prim::Mse => {
             let n = a.len() as f32;
@@ -338,7 +386,9 @@ fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &m
         }
         Prim::MseGrad => {
             let n = a.len() as f32;
-            o0.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
+            o0.iter_mut()
+                .zip(a.iter().zip(b))
+                .for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
         }
     }
 }
@@ -352,7 +402,9 @@ pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
     let mut keep = vec![false; p.ops.len()];
     for &id in p.order.iter().rev() {
         let kind = &p.op(id).kind;
-        let OpKind::Call { outs, args, .. } = kind else { continue };
+        let OpKind::Call { outs, args, .. } = kind else {
+            continue;
+        };
         if outs.iter().any(|o| need[o.idx()]) {
             keep[id.idx()] = true;
             for a in args {

@@ -28,8 +28,14 @@ pub struct Access {
 
 /// The ordered accesses of an op: reads first, then writes. `grad` has none.
 pub fn effects(kind: &OpKind) -> Vec<Access> {
-    let r = |buf: &BufId| Access { buf: *buf, mode: Mode::Read };
-    let w = |buf: &BufId| Access { buf: *buf, mode: Mode::Write };
+    let r = |buf: &BufId| Access {
+        buf: *buf,
+        mode: Mode::Read,
+    };
+    let w = |buf: &BufId| Access {
+        buf: *buf,
+        mode: Mode::Write,
+    };
     match kind {
         OpKind::Call { outs, args, .. } => args.iter().map(r).chain(outs.iter().map(w)).collect(),
         OpKind::Update { param, src, .. } => {
@@ -47,10 +53,16 @@ pub fn effects(kind: &OpKind) -> Vec<Access> {
 
 /// The buffers an op reads, in order (repeats kept).
 pub fn reads(kind: &OpKind) -> impl Iterator<Item = BufId> {
-    effects(kind).into_iter().filter(|a| a.mode == Mode::Read).map(|a| a.buf)
+    effects(kind)
+        .into_iter()
+        .filter(|a| a.mode == Mode::Read)
+        .map(|a| a.buf)
 }
 
 /// The buffers an op writes, in order.
 pub fn writes(kind: &OpKind) -> impl Iterator<Item = BufId> {
-    effects(kind).into_iter().filter(|a| a.mode == Mode::Write).map(|a| a.buf)
+    effects(kind)
+        .into_iter()
+        .filter(|a| a.mode == Mode::Write)
+        .map(|a| a.buf)
 }

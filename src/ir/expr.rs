@@ -16,7 +16,12 @@ pub enum Expr {
     /// `-e`.
     Neg { inner: Box<Expr>, span: Span },
     /// `a op b` with op one of `+ - * /`.
-    Bin { op: char, lhs: Box<Expr>, rhs: Box<Expr>, span: Span },
+    Bin {
+        op: char,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
     /// `sqrt(e)`.
     Sqrt { inner: Box<Expr>, span: Span },
 }
@@ -24,12 +29,18 @@ pub enum Expr {
 impl Expr {
     /// A literal with no source position.
     pub fn num(value: f64) -> Expr {
-        Expr::Num { value, span: Span::default() }
+        Expr::Num {
+            value,
+            span: Span::default(),
+        }
     }
 
     /// A name with no source position.
     pub fn name(name: &str) -> Expr {
-        Expr::Name { name: name.to_string(), span: Span::default() }
+        Expr::Name {
+            name: name.to_string(),
+            span: Span::default(),
+        }
     }
 
     /// Where it was written.

@@ -22,7 +22,12 @@ pub enum GradError {
     LossOp { loss: String, span: Span },
     /// A primitive on the path has no gradient rule.
     #[error("`grad` cannot differentiate through `{prim}` (op `{op}`)")]
-    Unsupported { prim: String, op: String, span: Span, op_span: Span },
+    Unsupported {
+        prim: String,
+        op: String,
+        span: Span,
+        op_span: Span,
+    },
     /// A generated name is already taken.
     #[error("`grad` needs the name `{name}`, which is already defined")]
     Clash { name: String, span: Span, prev: Span },
@@ -36,10 +41,12 @@ impl From<&GradError> for Diagnostic {
         let d = Diagnostic::error(e.to_string());
         match e {
             GradError::LossOp { span, .. } | GradError::NoPath { span, .. } => d.with_label(*span, "in this `grad`"),
-            GradError::Unsupported { span, op_span, .. } => {
-                d.with_label(*span, "in this `grad`").with_label(*op_span, "no gradient rule for this op")
+            GradError::Unsupported { span, op_span, .. } => d
+                .with_label(*span, "in this `grad`")
+                .with_label(*op_span, "no gradient rule for this op"),
+            GradError::Clash { span, prev, .. } => {
+                d.with_label(*span, "in this `grad`").with_label(*prev, "defined here")
             }
-            GradError::Clash { span, prev, .. } => d.with_label(*span, "in this `grad`").with_label(*prev, "defined here"),
         }
     }
 }
@@ -138,9 +145,19 @@ impl Lowering<'_> {
 
     fn new_buf(&mut self, name: String) -> Result<BufId, GradError> {
         if let Some(prev) = self.p.buffers.get(&name) {
-            return Err(GradError::Clash { name, span: self.span, prev: prev.span });
+            return Err(GradError::Clash {
+                name,
+                span: self.span,
+                prev: prev.span,
+            });
         }
-        Ok(self.p.add_buffer(Buffer { name, role: Role::Temp, shape: None, init: None, span: self.span }))
+        Ok(self.p.add_buffer(Buffer {
+            name,
+            role: Role::Temp,
+            shape: None,
+            init: None,
+            span: self.span,
+        }))
     }
 
     /// The buffer a new contribution to `a`'s gradient is written to.
@@ -149,10 +166,10 @@ impl Lowering<'_> {
         let have = self.contribs.get(&a).map_or(0, Vec::len);
         let base = format!("d{}", self.name(a));
         if total <= 1 {
-            if self.wrt.contains(&a) {
-                if let Some(id) = self.p.buf_id(&base) {
-                    return Ok(id);
-                }
+            if self.wrt.contains(&a)
+                && let Some(id) = self.p.buf_id(&base)
+            {
+                return Ok(id);
             }
             return self.new_buf(base);
         }
@@ -161,7 +178,17 @@ impl Lowering<'_> {
 
     fn emit(&mut self, prim: Prim, outs: Vec<BufId>, args: Vec<BufId>, scalar: Option<super::Expr>) {
         let trivia = self.trivia.take().unwrap_or_default();
-        self.out.push(Op { label: None, kind: OpKind::Call { prim, outs, args, scalar }, span: self.span, trivia });
+        self.out.push(Op {
+            label: None,
+            kind: OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalar,
+            },
+            span: self.span,
+            trivia,
+        });
     }
 
     fn add_contrib(&mut self, a: BufId, c: Contrib) {
@@ -224,11 +251,11 @@ impl Lowering<'_> {
             active[w.idx()] = true;
         }
         for &id in before {
-            if let OpKind::Call { outs, args, .. } = &p.op(id).kind {
-                if args.iter().any(|a| active[a.idx()]) {
-                    for o in outs {
-                        active[o.idx()] = true;
-                    }
+            if let OpKind::Call { outs, args, .. } = &p.op(id).kind
+                && args.iter().any(|a| active[a.idx()])
+            {
+                for o in outs {
+                    active[o.idx()] = true;
                 }
             }
         }
@@ -237,39 +264,69 @@ impl Lowering<'_> {
         needed[loss.idx()] = true;
         let mut path: Vec<OpId> = Vec::new();
         for &id in before.iter().rev() {
-            if let OpKind::Call { outs, args, .. } = &p.op(id).kind {
-                if outs.iter().any(|o| needed[o.idx()] && active[o.idx()]) {
-                    path.push(id);
-                    for a in args {
-                        needed[a.idx()] = true;
-                        if active[a.idx()] {
-                            *self.uses.entry(*a).or_default() += 1;
-                        }
+            if let OpKind::Call { outs, args, .. } = &p.op(id).kind
+                && outs.iter().any(|o| needed[o.idx()] && active[o.idx()])
+            {
+                path.push(id);
+                for a in args {
+                    needed[a.idx()] = true;
+                    if active[a.idx()] {
+                        *self.uses.entry(*a).or_default() += 1;
                     }
                 }
             }
         }
         // Seed with the loss op's own gradient.
         let Some((&first, rest)) = path.split_first() else {
-            return Err(GradError::NoPath { param: wrt.first().map_or_else(String::new, |w| self.name(*w)), span: self.span });
+            return Err(GradError::NoPath {
+                param: wrt.first().map_or_else(String::new, |w| self.name(*w)),
+                span: self.span,
+            });
         };
         match &p.op(first).kind {
-            OpKind::Call { prim: prim @ (Prim::Hinge | Prim::Mse), outs, args, .. } if outs[0] == loss => {
-                let g = if *prim == Prim::Hinge { Prim::HingeGrad } else { Prim::MseGrad };
+            OpKind::Call {
+                prim: prim @ (Prim::Hinge | Prim::Mse),
+                outs,
+                args,
+                ..
+            } if outs[0] == loss => {
+                let g = if *prim == Prim::Hinge {
+                    Prim::HingeGrad
+                } else {
+                    Prim::MseGrad
+                };
                 let pred = args[0];
                 if active[pred.idx()] {
                     self.give(pred, g, args.clone(), None)?;
                 }
             }
-            _ => return Err(GradError::LossOp { loss: self.name(loss), span: self.span }),
+            _ => {
+                return Err(GradError::LossOp {
+                    loss: self.name(loss),
+                    span: self.span,
+                });
+            }
         }
         for &id in rest {
             let op = p.op(id);
-            let OpKind::Call { prim, outs, args, scalar } = &op.kind else { continue };
+            let OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalar,
+            } = &op.kind
+            else {
+                continue;
+            };
             let Some(g) = self.gradient(outs[0])? else { continue };
             let act = |i: usize| args.get(i).is_some_and(|a| active[a.idx()]);
             let span = self.span;
-            let unsupported = || GradError::Unsupported { prim: prim.name().into(), op: p.op_name(id), span, op_span: op.span };
+            let unsupported = || GradError::Unsupported {
+                prim: prim.name().into(),
+                op: p.op_name(id),
+                span,
+                op_span: op.span,
+            };
             let (a0, a1) = (args[0], args.get(1).copied().unwrap_or(args[0]));
             match prim {
                 Prim::Affine => {
@@ -314,11 +371,19 @@ impl Lowering<'_> {
                 Prim::Outer => {
                     let vec1 = self.shape(a0).len() == 1;
                     if act(0) {
-                        let (pr, ar) = if vec1 { (Prim::MatVec, vec![g, a1]) } else { (Prim::MatMulNt, vec![a1, g]) };
+                        let (pr, ar) = if vec1 {
+                            (Prim::MatVec, vec![g, a1])
+                        } else {
+                            (Prim::MatMulNt, vec![a1, g])
+                        };
                         self.give(a0, pr, ar, None)?;
                     }
                     if act(1) {
-                        let (pr, ar) = if vec1 { (Prim::MatVecT, vec![g, a0]) } else { (Prim::MatMul, vec![a0, g]) };
+                        let (pr, ar) = if vec1 {
+                            (Prim::MatVecT, vec![g, a0])
+                        } else {
+                            (Prim::MatMul, vec![a0, g])
+                        };
                         self.give(a1, pr, ar, None)?;
                     }
                 }
@@ -331,7 +396,9 @@ impl Lowering<'_> {
                         match (*prim, same, self.shape(a0).len() == self.shape(a1).len() + 1) {
                             (Prim::Add, true, _) => self.add_contrib(a1, Contrib::Alias(g)),
                             (Prim::Add, false, true) => self.give(a1, Prim::Sum, vec![g], None)?,
-                            (Prim::Sub, true, _) => self.give(a1, Prim::Scale, vec![g], Some(super::Expr::num(-1.0)))?,
+                            (Prim::Sub, true, _) => {
+                                self.give(a1, Prim::Scale, vec![g], Some(super::Expr::num(-1.0)))?
+                            }
                             _ => return Err(unsupported()),
                         }
                     }
@@ -364,7 +431,12 @@ impl Lowering<'_> {
         }
         for &w in wrt {
             match self.gradient(w)? {
-                None => return Err(GradError::NoPath { param: self.name(w), span: self.span }),
+                None => {
+                    return Err(GradError::NoPath {
+                        param: self.name(w),
+                        span: self.span,
+                    });
+                }
                 Some(g) if self.p.buf_id(&format!("d{}", self.name(w))) != Some(g) => {
                     let t = self.target_final(w)?;
                     self.emit(Prim::Copy, vec![t], vec![g], None);
@@ -400,11 +472,11 @@ fn renumber(p: Program) -> Program {
         match stmt {
             Stmt::Decl(b) => push(*b, &mut order),
             Stmt::Op => {
-                if let Some(id) = ops.next() {
-                    if let OpKind::Call { outs, .. } = &p.op(*id).kind {
-                        for o in outs {
-                            push(*o, &mut order);
-                        }
+                if let Some(id) = ops.next()
+                    && let OpKind::Call { outs, .. } = &p.op(*id).kind
+                {
+                    for o in outs {
+                        push(*o, &mut order);
                     }
                 }
             }
@@ -417,7 +489,13 @@ fn renumber(p: Program) -> Program {
         map[old.idx()] = Some(BufId(new as u32));
     }
     let m = |b: &BufId| map[b.idx()].unwrap_or(*b);
-    let mut out = Program { buffers: IndexMap::new(), ops: Vec::new(), order: Vec::new(), stmts: Vec::new(), ..p.clone() };
+    let mut out = Program {
+        buffers: IndexMap::new(),
+        ops: Vec::new(),
+        order: Vec::new(),
+        stmts: Vec::new(),
+        ..p.clone()
+    };
     for old in &order {
         let b = p.buf(*old).clone();
         out.buffers.insert(b.name.clone(), b);
@@ -426,12 +504,26 @@ fn renumber(p: Program) -> Program {
     out.stmts = p
         .stmts
         .iter()
-        .map(|(s, t)| (if let Stmt::Decl(b) = s { Stmt::Decl(m(b)) } else { s.clone() }, t.clone()))
+        .map(|(s, t)| {
+            (
+                if let Stmt::Decl(b) = s {
+                    Stmt::Decl(m(b))
+                } else {
+                    s.clone()
+                },
+                t.clone(),
+            )
+        })
         .collect();
     for &id in &p.order {
         let mut op = p.op(id).clone();
         op.kind = match op.kind {
-            OpKind::Call { prim, outs, args, scalar } => OpKind::Call {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalar,
+            } => OpKind::Call {
                 prim,
                 outs: outs.iter().map(m).collect(),
                 args: args.iter().map(m).collect(),
@@ -442,10 +534,17 @@ fn renumber(p: Program) -> Program {
                 rule,
                 src: match src {
                     Src::Buf(b) => Src::Buf(m(&b)),
-                    Src::Fused { prim, args, scalar } => Src::Fused { prim, args: args.iter().map(m).collect(), scalar },
+                    Src::Fused { prim, args, scalar } => Src::Fused {
+                        prim,
+                        args: args.iter().map(m).collect(),
+                        scalar,
+                    },
                 },
             },
-            OpKind::Grad { loss, wrt } => OpKind::Grad { loss: m(&loss), wrt: wrt.iter().map(m).collect() },
+            OpKind::Grad { loss, wrt } => OpKind::Grad {
+                loss: m(&loss),
+                wrt: wrt.iter().map(m).collect(),
+            },
         };
         out.push_op(op);
     }

@@ -100,25 +100,55 @@ impl Prim {
 
     /// The static facts.
     pub fn info(self) -> PrimInfo {
-        let i = |name, args, scalar, outs, doc| PrimInfo { name, args, scalar, outs, doc };
+        let i = |name, args, scalar, outs, doc| PrimInfo {
+            name,
+            args,
+            scalar,
+            outs,
+            doc,
+        };
         match self {
             Prim::Affine => i("affine", 3, false, 1, "x[B,i], W[o,i], b[o] -> x·Wᵀ + b [B,o]"),
-            Prim::AffineGrad => i("affine_grad", 2, false, 2, "dy[B,o], x[B,i] -> dW = dyᵀ·x [o,i], db = Σ_rows dy [o]"),
+            Prim::AffineGrad => i(
+                "affine_grad",
+                2,
+                false,
+                2,
+                "dy[B,o], x[B,i] -> dW = dyᵀ·x [o,i], db = Σ_rows dy [o]",
+            ),
             Prim::AffineGradX => i("affine_grad_x", 2, false, 1, "W[o,i], dy[B,o] -> dy·W [B,i]"),
             Prim::MatMul => i("matmul", 2, false, 1, "a[m,k], b[k,n] -> a·b [m,n]"),
             Prim::MatMulNt => i("matmul_nt", 2, false, 1, "a[m,k], b[n,k] -> a·bᵀ [m,n]"),
             Prim::MatMulTn => i("matmul_tn", 2, false, 1, "a[k,m], b[k,n] -> aᵀ·b [m,n]"),
             Prim::MatVec => i("matvec", 2, false, 1, "W[m,n], v[n] -> W·v [m]"),
             Prim::MatVecT => i("matvec_t", 2, false, 1, "W[m,n], v[m] -> Wᵀ·v [n]"),
-            Prim::Outer => i("outer", 2, false, 1, "a[m], b[n] -> a⊗b [m,n]; a[B,m], b[B,n] -> Σ_rows aᵀ⊗b [m,n]"),
-            Prim::Add => i("add", 2, false, 1, "a + b elementwise (b may be a's trailing shape, broadcast over rows)"),
+            Prim::Outer => i(
+                "outer",
+                2,
+                false,
+                1,
+                "a[m], b[n] -> a⊗b [m,n]; a[B,m], b[B,n] -> Σ_rows aᵀ⊗b [m,n]",
+            ),
+            Prim::Add => i(
+                "add",
+                2,
+                false,
+                1,
+                "a + b elementwise (b may be a's trailing shape, broadcast over rows)",
+            ),
             Prim::Sub => i("sub", 2, false, 1, "a - b elementwise (broadcast as add)"),
             Prim::Mul => i("mul", 2, false, 1, "a * b elementwise (broadcast as add)"),
             Prim::Scale => i("scale", 1, true, 1, "s·a for a scalar expression s"),
             Prim::Sign => i("sign", 1, false, 1, "-1, 0 or +1 elementwise; sign(±0) = 0"),
             Prim::Relu => i("relu", 1, false, 1, "max(a, 0) elementwise"),
             Prim::ReluGrad => i("relu_grad", 2, false, 1, "dy where pre > 0, else 0"),
-            Prim::Sum => i("sum", 1, false, 1, "sum over the first axis: a[d0, rest] -> [rest] ([1] for a vector)"),
+            Prim::Sum => i(
+                "sum",
+                1,
+                false,
+                1,
+                "sum over the first axis: a[d0, rest] -> [rest] ([1] for a vector)",
+            ),
             Prim::Copy => i("copy", 1, false, 1, "a copy of a"),
             Prim::Hinge => i("hinge", 2, false, 1, "pred, y -> mean max(0, 1 - y·pred) [1]"),
             Prim::HingeGrad => i("hinge_grad", 2, false, 1, "pred, y -> -y/N where y·pred < 1, else 0"),

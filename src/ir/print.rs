@@ -54,7 +54,11 @@ fn write_leading(out: &mut String, leading: &[Option<String>]) {
 }
 
 fn comment(c: &str) -> String {
-    if c.is_empty() { "#".to_string() } else { format!("# {c}") }
+    if c.is_empty() {
+        "#".to_string()
+    } else {
+        format!("# {c}")
+    }
 }
 
 impl Program {
@@ -119,7 +123,12 @@ impl Program {
         if let Some(l) = &op.label {
             write!(out, "{l}: ")?;
         }
-        let names = |ids: &[super::BufId]| ids.iter().map(|b| self.buf(*b).name.as_str()).collect::<Vec<_>>().join(", ");
+        let names = |ids: &[super::BufId]| {
+            ids.iter()
+                .map(|b| self.buf(*b).name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let call = |prim: super::Prim, args: &[super::BufId], scalar: &Option<super::Expr>| {
             let mut s = format!("{prim}({}", names(args));
             if let Some(e) = scalar {
@@ -132,7 +141,12 @@ impl Program {
             s
         };
         match &op.kind {
-            OpKind::Call { prim, outs, args, scalar } => {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalar,
+            } => {
                 write!(out, "{} = {}", names(outs), call(*prim, args, scalar))
             }
             OpKind::Update { param, rule, src } => {

@@ -87,14 +87,23 @@ pub enum Src {
     /// A gradient buffer.
     Buf(BufId),
     /// A single-output primitive computed inside the update, never stored.
-    Fused { prim: Prim, args: Vec<BufId>, scalar: Option<Expr> },
+    Fused {
+        prim: Prim,
+        args: Vec<BufId>,
+        scalar: Option<Expr>,
+    },
 }
 
 /// What an op does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpKind {
     /// `outs = prim(args[, scalar])`.
-    Call { prim: Prim, outs: Vec<BufId>, args: Vec<BufId>, scalar: Option<Expr> },
+    Call {
+        prim: Prim,
+        outs: Vec<BufId>,
+        args: Vec<BufId>,
+        scalar: Option<Expr>,
+    },
     /// `update param rule with src`: in place.
     Update { param: BufId, rule: Rule, src: Src },
     /// `grad loss wrt params`: sugar, expanded by `ir::grad::lower`.
@@ -184,7 +193,9 @@ impl Program {
             return l.clone();
         }
         match &op.kind {
-            OpKind::Call { outs, .. } => outs.first().map_or_else(|| format!("op{}", id.0), |b| self.buf(*b).name.clone()),
+            OpKind::Call { outs, .. } => outs
+                .first()
+                .map_or_else(|| format!("op{}", id.0), |b| self.buf(*b).name.clone()),
             OpKind::Update { param, .. } => format!("update_{}", self.buf(*param).name),
             OpKind::Grad { loss, .. } => format!("grad_{}", self.buf(*loss).name),
         }

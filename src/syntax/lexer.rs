@@ -47,7 +47,10 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
         let start = i;
         match c {
             b'\n' => {
-                toks.push(Token { tok: Tok::Newline, span: Span::new(i, i + 1) });
+                toks.push(Token {
+                    tok: Tok::Newline,
+                    span: Span::new(i, i + 1),
+                });
                 i += 1;
             }
             b' ' | b'\t' | b'\r' => i += 1,
@@ -55,11 +58,17 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
                 let end = text[i..].find('\n').map_or(text.len(), |e| i + e);
                 let body = text[i + 1..end].trim_end();
                 let body = body.strip_prefix(' ').unwrap_or(body);
-                toks.push(Token { tok: Tok::Comment(body.to_string()), span: Span::new(i, end) });
+                toks.push(Token {
+                    tok: Tok::Comment(body.to_string()),
+                    span: Span::new(i, end),
+                });
                 i = end;
             }
             b'=' | b',' | b'(' | b')' | b'[' | b']' | b':' | b'+' | b'-' | b'*' | b'/' => {
-                toks.push(Token { tok: Tok::Punct(c as char), span: Span::new(i, i + 1) });
+                toks.push(Token {
+                    tok: Tok::Punct(c as char),
+                    span: Span::new(i, i + 1),
+                });
                 i += 1;
             }
             b'0'..=b'9' | b'.' => {
@@ -82,22 +91,36 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
                 let span = Span::new(start, i);
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => toks.push(Token { tok: Tok::Num(v), span }),
-                    _ => return Err(LexError { message: format!("malformed number `{s}`"), span }),
+                    _ => {
+                        return Err(LexError {
+                            message: format!("malformed number `{s}`"),
+                            span,
+                        });
+                    }
                 }
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                toks.push(Token { tok: Tok::Ident(text[start..i].to_string()), span: Span::new(start, i) });
+                toks.push(Token {
+                    tok: Tok::Ident(text[start..i].to_string()),
+                    span: Span::new(start, i),
+                });
             }
             _ => {
                 let ch = text[i..].chars().next().unwrap_or('?');
                 let end = i + ch.len_utf8();
-                return Err(LexError { message: format!("unexpected character `{}`", ch.escape_debug()), span: Span::new(i, end) });
+                return Err(LexError {
+                    message: format!("unexpected character `{}`", ch.escape_debug()),
+                    span: Span::new(i, end),
+                });
             }
         }
     }
-    toks.push(Token { tok: Tok::Eof, span: Span::new(text.len(), text.len()) });
+    toks.push(Token {
+        tok: Tok::Eof,
+        span: Span::new(text.len(), text.len()),
+    });
     Ok(toks)
 }

@@ -18,7 +18,7 @@
 
 use super::lexer::{LexError, Tok, Token, lex};
 use crate::diag::Diagnostic;
-use crate::ir::{Buffer, BufId, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+use crate::ir::{BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
 use crate::span::Span;
 use thiserror::Error;
 
@@ -44,7 +44,12 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(message: impl Into<String>, span: Span, label: impl Into<String>) -> ParseError {
-        ParseError { message: message.into(), span, label: label.into(), related: None }
+        ParseError {
+            message: message.into(),
+            span,
+            label: label.into(),
+            related: None,
+        }
     }
 }
 
@@ -67,19 +72,37 @@ impl From<LexError> for ParseError {
 /// Parses a program; `name` becomes `Program::name`. Returns every error found.
 pub fn parse(name: &str, text: &str) -> Result<Program, Vec<ParseError>> {
     let toks = lex(text).map_err(|e| vec![ParseError::from(e)])?;
-    let mut p = Parser { prog: Program { name: name.to_string(), ..Program::default() }, errors: Vec::new() };
+    let mut p = Parser {
+        prog: Program {
+            name: name.to_string(),
+            ..Program::default()
+        },
+        errors: Vec::new(),
+    };
     let mut leading: Vec<Option<String>> = Vec::new();
     for line in toks.split(|t| t.tok == Tok::Newline || t.tok == Tok::Eof) {
         let (body, trailing) = match line.split_last() {
-            Some((Token { tok: Tok::Comment(c), .. }, rest)) => (rest, Some(c.clone())),
+            Some((
+                Token {
+                    tok: Tok::Comment(c), ..
+                },
+                rest,
+            )) => (rest, Some(c.clone())),
             _ => (line, None),
         };
         if body.is_empty() {
             leading.push(trailing);
             continue;
         }
-        let trivia = Trivia { leading: std::mem::take(&mut leading), trailing };
-        let mut cur = Cursor { toks: body, pos: 0, end: body.last().map_or(Span::default(), |t| t.span) };
+        let trivia = Trivia {
+            leading: std::mem::take(&mut leading),
+            trailing,
+        };
+        let mut cur = Cursor {
+            toks: body,
+            pos: 0,
+            end: body.last().map_or(Span::default(), |t| t.span),
+        };
         if let Err(e) = p.statement(&mut cur, trivia) {
             p.errors.push(e);
         }
@@ -109,7 +132,9 @@ impl Cursor<'_> {
     }
 
     fn span(&self) -> Span {
-        self.toks.get(self.pos).map_or(Span::new(self.end.end as usize, self.end.end as usize), |t| t.span)
+        self.toks
+            .get(self.pos)
+            .map_or(Span::new(self.end.end as usize, self.end.end as usize), |t| t.span)
     }
 
     fn line_span(&self) -> Span {
@@ -133,7 +158,11 @@ impl Cursor<'_> {
                 self.pos += 1;
                 Ok((s, span))
             }
-            _ => Err(ParseError::new(format!("expected {what}"), span, format!("expected {what} here"))),
+            _ => Err(ParseError::new(
+                format!("expected {what}"),
+                span,
+                format!("expected {what} here"),
+            )),
         }
     }
 
@@ -143,7 +172,11 @@ impl Cursor<'_> {
             self.pos += 1;
             Ok(span)
         } else {
-            Err(ParseError::new(format!("expected `{c}`"), span, format!("expected `{c}` here")))
+            Err(ParseError::new(
+                format!("expected `{c}`"),
+                span,
+                format!("expected `{c}` here"),
+            ))
         }
     }
 
@@ -154,7 +187,11 @@ impl Cursor<'_> {
                 self.pos += 1;
                 Ok(span)
             }
-            _ => Err(ParseError::new(format!("expected `{kw}`"), span, format!("expected `{kw}` here"))),
+            _ => Err(ParseError::new(
+                format!("expected `{kw}`"),
+                span,
+                format!("expected `{kw}` here"),
+            )),
         }
     }
 
@@ -170,7 +207,11 @@ impl Cursor<'_> {
     fn done(&self) -> Result<(), ParseError> {
         match self.toks.get(self.pos) {
             None => Ok(()),
-            Some(t) => Err(ParseError::new("unexpected text after the statement", t.span, "unexpected")),
+            Some(t) => Err(ParseError::new(
+                "unexpected text after the statement",
+                t.span,
+                "unexpected",
+            )),
         }
     }
 }
@@ -184,7 +225,13 @@ impl Parser {
     fn statement(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
         let first = match c.peek() {
             Some(Tok::Ident(s)) => s.clone(),
-            _ => return Err(ParseError::new("expected a statement", c.span(), "expected a declaration or an op")),
+            _ => {
+                return Err(ParseError::new(
+                    "expected a statement",
+                    c.span(),
+                    "expected a declaration or an op",
+                ));
+            }
         };
         match first.as_str() {
             "dim" => {
@@ -194,7 +241,13 @@ impl Parser {
                 let vspan = c.span();
                 let v = match c.bump().map(|t| &t.tok) {
                     Some(Tok::Num(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 9.007e15 => *v as u64,
-                    _ => return Err(ParseError::new(format!("dim `{name}` needs a positive integer"), vspan, "expected a positive integer")),
+                    _ => {
+                        return Err(ParseError::new(
+                            format!("dim `{name}` needs a positive integer"),
+                            vspan,
+                            "expected a positive integer",
+                        ));
+                    }
                 };
                 c.done()?;
                 self.prog.dims.insert(name.clone(), (v, span));
@@ -238,7 +291,13 @@ impl Parser {
                     }
                     _ => {}
                 }
-                let id = self.prog.add_buffer(Buffer { name, role, shape: Some(shape), init, span });
+                let id = self.prog.add_buffer(Buffer {
+                    name,
+                    role,
+                    shape: Some(shape),
+                    init,
+                    span,
+                });
                 self.prog.stmts.push((Stmt::Decl(id), trivia));
             }
             "predict" => {
@@ -257,7 +316,11 @@ impl Parser {
                 let label = if c.peek_at(1) == Some(&Tok::Punct(':')) {
                     let (l, span) = c.ident("a label")?;
                     if KEYWORDS.contains(&l.as_str()) {
-                        return Err(ParseError::new(format!("`{l}` is a keyword and cannot be a label"), span, "keyword"));
+                        return Err(ParseError::new(
+                            format!("`{l}` is a keyword and cannot be a label"),
+                            span,
+                            "keyword",
+                        ));
                     }
                     c.bump();
                     Some(l)
@@ -266,7 +329,12 @@ impl Parser {
                 };
                 let kind = self.op(c)?;
                 c.done()?;
-                self.prog.push_op(Op { label, kind, span: c.line_span(), trivia });
+                self.prog.push_op(Op {
+                    label,
+                    kind,
+                    span: c.line_span(),
+                    trivia,
+                });
                 self.prog.stmts.push((Stmt::Op, Trivia::default()));
             }
         }
@@ -281,7 +349,11 @@ impl Parser {
                 let rule_span = c.span();
                 let (rule, _) = c.ident("an update rule")?;
                 if rule != "sgd" {
-                    return Err(ParseError::new(format!("unknown update rule `{rule}`"), rule_span, "expected `sgd(LR, WD)`"));
+                    return Err(ParseError::new(
+                        format!("unknown update rule `{rule}`"),
+                        rule_span,
+                        "expected `sgd(LR, WD)`",
+                    ));
                 }
                 c.punct('(')?;
                 let lr = self.expr(c)?;
@@ -302,7 +374,11 @@ impl Parser {
                 } else {
                     Src::Buf(self.buffer_ref(c)?.0)
                 };
-                Ok(OpKind::Update { param, rule: Rule::Sgd { lr, wd }, src })
+                Ok(OpKind::Update {
+                    param,
+                    rule: Rule::Sgd { lr, wd },
+                    src,
+                })
             }
             Some(Tok::Ident(s)) if s == "grad" => {
                 c.bump();
@@ -324,9 +400,18 @@ impl Parser {
                         e.related = Some((prev.span, format!("`{name}` defined here")));
                         return Err(e);
                     }
-                    self.prog.add_buffer(Buffer { name, role: Role::Temp, shape: None, init: None, span: line });
+                    self.prog.add_buffer(Buffer {
+                        name,
+                        role: Role::Temp,
+                        shape: None,
+                        init: None,
+                        span: line,
+                    });
                 }
-                Ok(OpKind::Grad { loss, wrt: wrt.into_iter().map(|w| w.0).collect() })
+                Ok(OpKind::Grad {
+                    loss,
+                    wrt: wrt.into_iter().map(|w| w.0).collect(),
+                })
             }
             _ => {
                 let mut outs = vec![c.ident("an output name or `update`")?];
@@ -347,7 +432,11 @@ impl Parser {
                 for (i, (name, span)) in outs.iter().enumerate() {
                     self.check_fresh(name, *span)?;
                     if outs[..i].iter().any(|(n, _)| n == name) {
-                        return Err(ParseError::new(format!("duplicate name `{name}`"), *span, "given twice"));
+                        return Err(ParseError::new(
+                            format!("duplicate name `{name}`"),
+                            *span,
+                            "given twice",
+                        ));
                     }
                     ids.push((name.clone(), *span));
                 }
@@ -355,10 +444,21 @@ impl Parser {
                     .into_iter()
                     .map(|(name, span)| {
                         let _ = span;
-                        self.prog.add_buffer(Buffer { name, role: Role::Temp, shape: None, init: None, span: line })
+                        self.prog.add_buffer(Buffer {
+                            name,
+                            role: Role::Temp,
+                            shape: None,
+                            init: None,
+                            span: line,
+                        })
                     })
                     .collect();
-                Ok(OpKind::Call { prim, outs, args, scalar })
+                Ok(OpKind::Call {
+                    prim,
+                    outs,
+                    args,
+                    scalar,
+                })
             }
         }
     }
@@ -367,7 +467,11 @@ impl Parser {
     fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Option<Expr>), ParseError> {
         let (name, pspan) = c.ident("an op name")?;
         let Some(prim) = Prim::from_name(&name) else {
-            return Err(ParseError::new(format!("unknown op `{name}`"), pspan, "not an op; `sutro ops` lists them"));
+            return Err(ParseError::new(
+                format!("unknown op `{name}`"),
+                pspan,
+                "not an op; `sutro ops` lists them",
+            ));
         };
         let info = prim.info();
         c.punct('(')?;
@@ -388,7 +492,11 @@ impl Parser {
         };
         if c.peek() != Some(&Tok::Punct(')')) {
             let n = info.args + usize::from(info.scalar);
-            return Err(ParseError::new(format!("`{name}` takes {n} argument(s)"), c.span(), "expected `)`"));
+            return Err(ParseError::new(
+                format!("`{name}` takes {n} argument(s)"),
+                c.span(),
+                "expected `)`",
+            ));
         }
         c.bump();
         Ok((prim, pspan, args, scalar))
@@ -402,7 +510,11 @@ impl Parser {
 
     fn check_fresh(&self, name: &str, span: Span) -> Result<(), ParseError> {
         if KEYWORDS.contains(&name) {
-            return Err(ParseError::new(format!("`{name}` is a keyword and cannot be a name"), span, "keyword"));
+            return Err(ParseError::new(
+                format!("`{name}` is a keyword and cannot be a name"),
+                span,
+                "keyword",
+            ));
         }
         let prev = self
             .prog
@@ -440,14 +552,26 @@ impl Parser {
         loop {
             let span = c.span();
             match c.bump().map(|t| t.tok.clone()) {
-                Some(Tok::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= 9.007e15 => dims.push(ShapeDim::Lit(v as u64)),
+                Some(Tok::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= 9.007e15 => {
+                    dims.push(ShapeDim::Lit(v as u64))
+                }
                 Some(Tok::Ident(n)) => {
                     if n != "batch" && !self.prog.dims.contains_key(&n) {
-                        return Err(ParseError::new(format!("unknown dim `{n}`"), span, "declare it with `dim NAME = N` first"));
+                        return Err(ParseError::new(
+                            format!("unknown dim `{n}`"),
+                            span,
+                            "declare it with `dim NAME = N` first",
+                        ));
                     }
                     dims.push(ShapeDim::Name(n));
                 }
-                _ => return Err(ParseError::new("expected a dim name or a positive integer", span, "in this shape")),
+                _ => {
+                    return Err(ParseError::new(
+                        "expected a dim name or a positive integer",
+                        span,
+                        "in this shape",
+                    ));
+                }
             }
             if c.eat(']') {
                 return Ok(dims);
@@ -464,7 +588,11 @@ impl Parser {
                 c.punct('(')?;
                 let e = self.expr(c)?;
                 c.punct(')')?;
-                Ok(if name == "normal" { Init::Normal(e) } else { Init::Const(e) })
+                Ok(if name == "normal" {
+                    Init::Normal(e)
+                } else {
+                    Init::Const(e)
+                })
             }
             "uniform" => {
                 c.punct('(')?;
@@ -474,7 +602,11 @@ impl Parser {
                 c.punct(')')?;
                 Ok(Init::Uniform(a, b))
             }
-            _ => Err(ParseError::new(format!("unknown init rule `{name}`"), span, "expected zeros, normal(STD), uniform(LO, HI) or const(V)")),
+            _ => Err(ParseError::new(
+                format!("unknown init rule `{name}`"),
+                span,
+                "expected zeros, normal(STD), uniform(LO, HI) or const(V)",
+            )),
         }
     }
 
@@ -484,7 +616,12 @@ impl Parser {
             c.bump();
             let rhs = self.term(c)?;
             let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+            lhs = Expr::Bin {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -495,7 +632,12 @@ impl Parser {
             c.bump();
             let rhs = self.unary(c)?;
             let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+            lhs = Expr::Bin {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -507,7 +649,10 @@ impl Parser {
                 c.bump();
                 let inner = self.unary(c)?;
                 let span = span.join(inner.span());
-                Ok(Expr::Neg { inner: Box::new(inner), span })
+                Ok(Expr::Neg {
+                    inner: Box::new(inner),
+                    span,
+                })
             }
             Some(Tok::Punct('(')) => {
                 c.bump();
@@ -524,17 +669,32 @@ impl Parser {
                 c.punct('(')?;
                 let inner = self.expr(c)?;
                 let end = c.punct(')')?;
-                Ok(Expr::Sqrt { inner: Box::new(inner), span: span.join(end) })
+                Ok(Expr::Sqrt {
+                    inner: Box::new(inner),
+                    span: span.join(end),
+                })
             }
             Some(Tok::Ident(name)) => {
                 c.bump();
                 if name != "batch" && !self.prog.dims.contains_key(&name) && !self.prog.hypers.contains_key(&name) {
-                    let what = if self.prog.buffers.contains_key(&name) { "a buffer cannot stand in a scalar expression" } else { "declare it with `dim` or `hyper` first" };
-                    return Err(ParseError::new(format!("unknown name `{name}` in an expression"), span, what));
+                    let what = if self.prog.buffers.contains_key(&name) {
+                        "a buffer cannot stand in a scalar expression"
+                    } else {
+                        "declare it with `dim` or `hyper` first"
+                    };
+                    return Err(ParseError::new(
+                        format!("unknown name `{name}` in an expression"),
+                        span,
+                        what,
+                    ));
                 }
                 Ok(Expr::Name { name, span })
             }
-            _ => Err(ParseError::new("expected a number, a name or `(`", span, "expected an expression")),
+            _ => Err(ParseError::new(
+                "expected a number, a name or `(`",
+                span,
+                "expected an expression",
+            )),
         }
     }
 

@@ -13,7 +13,7 @@ pub mod parity;
 use crate::interp::{Interp, InterpError, slice};
 use crate::ir::{BufId, Role};
 use crate::trace::fnv1a;
-use crate::valid::{Settings, ValidationError, Validated};
+use crate::valid::{Settings, Validated, ValidationError};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::Serialize;
@@ -110,7 +110,10 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         batch: get("batch", 1)?,
     };
     if cfg.k > cfg.n {
-        return Err(ValidationError::BadSetting { name: "k".into(), message: format!("k = {} exceeds n = {}", cfg.k, cfg.n) });
+        return Err(ValidationError::BadSetting {
+            name: "k".into(),
+            message: format!("k = {} exceeds n = {}", cfg.k, cfg.n),
+        });
     }
     Ok(cfg)
 }
@@ -128,7 +131,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
-        RunOptions { epochs: 200, until: 1.0, shuffle: false }
+        RunOptions {
+            epochs: 200,
+            until: 1.0,
+            shuffle: false,
+        }
     }
 }
 
@@ -184,7 +191,11 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
         let ids: Vec<BufId> = p.with_role(role).collect();
         match ids.as_slice() {
             [b] => Ok(*b),
-            _ => Err(TrainError::Mismatch(format!("the task needs exactly one `{}` buffer, the program has {}", role.keyword(), ids.len()))),
+            _ => Err(TrainError::Mismatch(format!(
+                "the task needs exactly one `{}` buffer, the program has {}",
+                role.keyword(),
+                ids.len()
+            ))),
         }
     };
     let (x, y) = (one(Role::Input)?, one(Role::Target)?);
@@ -199,19 +210,35 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
         )));
     }
     if v.size(y) != b {
-        return Err(TrainError::Mismatch(format!("target `{}` has {} elements; the task feeds one per example ({b})", p.buf(y).name, v.size(y))));
+        return Err(TrainError::Mismatch(format!(
+            "target `{}` has {} elements; the task feeds one per example ({b})",
+            p.buf(y).name,
+            v.size(y)
+        )));
     }
     let pred = p.predict.map(|(b, _)| b);
-    if let Some(pb) = pred {
-        if v.size(pb) != b {
-            return Err(TrainError::Mismatch(format!("`predict {}` has {} elements; one per example ({b}) is needed", p.buf(pb).name, v.size(pb))));
-        }
+    if let Some(pb) = pred
+        && v.size(pb) != b
+    {
+        return Err(TrainError::Mismatch(format!(
+            "`predict {}` has {} elements; one per example ({b}) is needed",
+            p.buf(pb).name,
+            v.size(pb)
+        )));
     }
     Ok(Ports { x, y, pred })
 }
 
 /// Copies examples `idx` into the input and target buffers.
-pub fn feed(it: &mut Interp<'_>, ports: &Ports, xs: &[f32], ys: &[f32], n: usize, b: usize, idx: impl Fn(usize) -> usize) {
+pub fn feed(
+    it: &mut Interp<'_>,
+    ports: &Ports,
+    xs: &[f32],
+    ys: &[f32],
+    n: usize,
+    b: usize,
+    idx: impl Fn(usize) -> usize,
+) {
     let xb = it.buffer_mut(ports.x);
     for j in 0..b {
         let i = idx(j);
@@ -224,7 +251,15 @@ pub fn feed(it: &mut Interp<'_>, ports: &Ports, xs: &[f32], ys: &[f32], n: usize
 }
 
 /// Mean loss and accuracy of the forward part over a data set.
-pub fn evaluate(it: &mut Interp<'_>, ports: &Ports, fwd: &[crate::ir::OpId], task: &dyn Task, xs: &[f32], ys: &[f32], cfg: &TaskConfig, step: u64) -> Result<(f64, f64), TrainError> {
+pub fn evaluate(
+    it: &mut Interp<'_>,
+    ports: &Ports,
+    fwd: &[crate::ir::OpId],
+    task: &dyn Task,
+    (xs, ys): (&[f32], &[f32]),
+    cfg: &TaskConfig,
+    step: u64,
+) -> Result<(f64, f64), TrainError> {
     let Some(pred) = ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
@@ -248,7 +283,14 @@ pub fn evaluate(it: &mut Interp<'_>, ports: &Ports, fwd: &[crate::ir::OpId], tas
 }
 
 /// Trains from the `init` seed on data drawn from the `data` seed.
-pub fn train(v: &Validated, task: &dyn Task, cfg: &TaskConfig, seed: u64, opts: &RunOptions, mut on_epoch: impl FnMut(&EpochStats)) -> Result<RunResult, TrainError> {
+pub fn train(
+    v: &Validated,
+    task: &dyn Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    opts: &RunOptions,
+    mut on_epoch: impl FnMut(&EpochStats),
+) -> Result<RunResult, TrainError> {
     let ports = ports(v, cfg)?;
     let Some(pred) = ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
@@ -259,7 +301,14 @@ pub fn train(v: &Validated, task: &dyn Task, cfg: &TaskConfig, seed: u64, opts: 
     let mut order: Vec<usize> = (0..cfg.n_train).collect();
     let mut shuffle_rng = rng_for(seed, "shuffle");
     let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch).max(1);
-    let mut res = RunResult { secret: data.secret.clone(), epochs_run: 0, steps: 0, solved_epoch: None, solved_step: None, history: Vec::new() };
+    let mut res = RunResult {
+        secret: data.secret.clone(),
+        epochs_run: 0,
+        steps: 0,
+        solved_epoch: None,
+        solved_step: None,
+        history: Vec::new(),
+    };
     for epoch in 1..=opts.epochs {
         if opts.shuffle {
             use rand::Rng;
@@ -270,13 +319,38 @@ pub fn train(v: &Validated, task: &dyn Task, cfg: &TaskConfig, seed: u64, opts: 
         }
         for s in 0..steps_per_epoch {
             let base = s * cfg.batch;
-            feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| order[(base + j) % cfg.n_train.max(1)]);
+            feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+                order[(base + j) % cfg.n_train.max(1)]
+            });
             it.step(res.steps as u32, None)?;
             res.steps += 1;
         }
-        let (train_loss, train_acc) = evaluate(&mut it, &ports, &fwd, task, &data.train_x, &data.train_y, cfg, res.steps)?;
-        let (test_loss, test_acc) = evaluate(&mut it, &ports, &fwd, task, &data.test_x, &data.test_y, cfg, res.steps)?;
-        let st = EpochStats { epoch, steps: res.steps, train_loss, test_loss, train_acc, test_acc };
+        let (train_loss, train_acc) = evaluate(
+            &mut it,
+            &ports,
+            &fwd,
+            task,
+            (&data.train_x, &data.train_y),
+            cfg,
+            res.steps,
+        )?;
+        let (test_loss, test_acc) = evaluate(
+            &mut it,
+            &ports,
+            &fwd,
+            task,
+            (&data.test_x, &data.test_y),
+            cfg,
+            res.steps,
+        )?;
+        let st = EpochStats {
+            epoch,
+            steps: res.steps,
+            train_loss,
+            test_loss,
+            train_acc,
+            test_acc,
+        };
         on_epoch(&st);
         res.history.push(st);
         res.epochs_run = epoch;

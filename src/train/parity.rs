@@ -20,7 +20,12 @@ pub fn draw_secret(rng: &mut rand::rngs::ChaCha8Rng, n: usize, k: usize) -> Vec<
 }
 
 /// Fills `count` examples of n random ±1 bits and their labels from `label`.
-pub fn draw_bits(rng: &mut rand::rngs::ChaCha8Rng, count: usize, n: usize, label: impl Fn(&[f32]) -> f32) -> (Vec<f32>, Vec<f32>) {
+pub fn draw_bits(
+    rng: &mut rand::rngs::ChaCha8Rng,
+    count: usize,
+    n: usize,
+    label: impl Fn(&[f32]) -> f32,
+) -> (Vec<f32>, Vec<f32>) {
     let mut xs = Vec::with_capacity(count * n);
     let mut ys = Vec::with_capacity(count);
     for _ in 0..count {
@@ -44,7 +49,13 @@ impl Task for Parity {
         let label = |x: &[f32]| secret.iter().map(|&i| x[i]).product::<f32>();
         let (train_x, train_y) = draw_bits(&mut rng, cfg.n_train, cfg.n, label);
         let (test_x, test_y) = draw_bits(&mut rng, cfg.n_test, cfg.n, label);
-        Dataset { secret, train_x, train_y, test_x, test_y }
+        Dataset {
+            secret,
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+        }
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {

@@ -37,7 +37,12 @@ impl Settings {
                 Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
                     values.insert(k.trim().to_string(), v.trim().to_string());
                 }
-                _ => return Err(ValidationError::BadSetting { name: p.clone(), message: "expected NAME=VALUE".into() }),
+                _ => {
+                    return Err(ValidationError::BadSetting {
+                        name: p.clone(),
+                        message: "expected NAME=VALUE".into(),
+                    });
+                }
             }
         }
         Ok(Settings { values })
@@ -53,10 +58,15 @@ impl Settings {
     pub fn int(&self, name: &str) -> Result<Option<u64>, ValidationError> {
         match self.values.get(name) {
             None => Ok(None),
-            Some(v) => v.parse::<u64>().ok().filter(|x| *x >= 1).map(Some).ok_or_else(|| ValidationError::BadSetting {
-                name: name.into(),
-                message: format!("`{v}` is not a positive integer"),
-            }),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|x| *x >= 1)
+                .map(Some)
+                .ok_or_else(|| ValidationError::BadSetting {
+                    name: name.into(),
+                    message: format!("`{v}` is not a positive integer"),
+                }),
         }
     }
 }
@@ -72,7 +82,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_buffer_elements: 1 << 28, max_ops: 100_000 }
+        Limits {
+            max_buffer_elements: 1 << 28,
+            max_ops: 100_000,
+        }
     }
 }
 
@@ -87,7 +100,11 @@ pub enum ValidationError {
     ReadBeforeWrite { buf: String, span: Span },
     /// `update` of something that is not a param or state.
     #[error("cannot update {role} `{buf}`: only param and state buffers are updated")]
-    WriteToInput { buf: String, role: &'static str, span: Span },
+    WriteToInput {
+        buf: String,
+        role: &'static str,
+        span: Span,
+    },
     /// A param updated twice.
     #[error("`{buf}` is updated twice in one step")]
     DoubleUpdate { buf: String, span: Span, first: Span },
@@ -105,7 +122,12 @@ pub enum ValidationError {
     BadSetting { name: String, message: String },
     /// A buffer is larger than the limit (or its size overflows).
     #[error("buffer `{buf}` has {size} elements, over the limit of {limit} (--max-buffer-elements)")]
-    TooBig { buf: String, size: String, limit: u64, span: Span },
+    TooBig {
+        buf: String,
+        size: String,
+        limit: u64,
+        span: Span,
+    },
     /// Too many ops.
     #[error("the program has {n} ops, over the limit of {limit} (--max-ops)")]
     TooManyOps { n: usize, limit: usize },
@@ -114,7 +136,11 @@ pub enum ValidationError {
     GradLeft { span: Span },
     /// `grad` differentiates something that is not a param.
     #[error("`grad` targets must be params; `{buf}` is {role}")]
-    GradTarget { buf: String, role: &'static str, span: Span },
+    GradTarget {
+        buf: String,
+        role: &'static str,
+        span: Span,
+    },
     /// The loss of a `grad` is not a scalar.
     #[error("the loss `{buf}` must have one element, it has shape {shape}")]
     LossShape { buf: String, shape: String, span: Span },
@@ -217,7 +243,11 @@ fn lookup(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, n: &str)
 }
 
 /// Shapes of a program that may still contain `grad` (for the lowering).
-pub fn infer_shapes(p: &Program, s: &Settings, limits: &Limits) -> Result<Vec<Option<Vec<usize>>>, Vec<ValidationError>> {
+pub fn infer_shapes(
+    p: &Program,
+    s: &Settings,
+    limits: &Limits,
+) -> Result<Vec<Option<Vec<usize>>>, Vec<ValidationError>> {
     let c = check(p, s, limits, true)?;
     Ok(c.shapes)
 }
@@ -232,7 +262,14 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
         offsets.push(total);
         total += sh.iter().product::<usize>();
     }
-    Ok(Validated { program: p, dims: c.dims, hypers: c.hypers, shapes, offsets, total })
+    Ok(Validated {
+        program: p,
+        dims: c.dims,
+        hypers: c.hypers,
+        shapes,
+        offsets,
+        total,
+    })
 }
 
 struct Checked {
@@ -262,7 +299,10 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             Some(raw) => match raw.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
                 _ => {
-                    return Err(vec![ValidationError::BadSetting { name: name.clone(), message: format!("`{raw}` is not a finite number") }]);
+                    return Err(vec![ValidationError::BadSetting {
+                        name: name.clone(),
+                        message: format!("`{raw}` is not a finite number"),
+                    }]);
                 }
             },
             None => match e.eval(&|n| lookup(&dims, &hypers, n)) {
@@ -274,7 +314,11 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             },
         };
         if !v.is_finite() {
-            errs.push(ValidationError::NotFinite { what: format!("hyper `{name}`"), value: v, span: e.span() });
+            errs.push(ValidationError::NotFinite {
+                what: format!("hyper `{name}`"),
+                value: v,
+                span: e.span(),
+            });
         }
         hypers.insert(name.clone(), v);
     }
@@ -282,7 +326,11 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         match e.eval(&|n| lookup(&dims, &hypers, n)) {
             Ok(v) if v.is_finite() => v,
             Ok(v) => {
-                errs.push(ValidationError::NotFinite { what: what.to_string(), value: v, span: e.span() });
+                errs.push(ValidationError::NotFinite {
+                    what: what.to_string(),
+                    value: v,
+                    span: e.span(),
+                });
                 0.0
             }
             Err((name, span)) => {
@@ -309,7 +357,12 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             Some(n) if n <= limits.max_buffer_elements => shapes[i] = Some(ext.iter().map(|v| *v as usize).collect()),
             _ => {
                 let size = n.map_or_else(|| format!("more than {}", u64::MAX), |n| n.to_string());
-                return Err(vec![ValidationError::TooBig { buf: b.name.clone(), size, limit: limits.max_buffer_elements, span: b.span }]);
+                return Err(vec![ValidationError::TooBig {
+                    buf: b.name.clone(),
+                    size,
+                    limit: limits.max_buffer_elements,
+                    span: b.span,
+                }]);
             }
         }
         if let Some(init) = &b.init {
@@ -327,7 +380,10 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         }
     }
     if p.ops.len() > limits.max_ops {
-        return Err(vec![ValidationError::TooManyOps { n: p.ops.len(), limit: limits.max_ops }]);
+        return Err(vec![ValidationError::TooManyOps {
+            n: p.ops.len(),
+            limit: limits.max_ops,
+        }]);
     }
     // Walk the schedule: definedness, shapes, update rules.
     let mut defined: Vec<bool> = p.buffers.values().map(|b| b.role != Role::Temp).collect();
@@ -337,12 +393,20 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         let op_name = p.op_name(id);
         for a in effects(&op.kind) {
             if a.mode == crate::ir::Mode::Read && !defined[a.buf.idx()] {
-                errs.push(ValidationError::ReadBeforeWrite { buf: p.buf(a.buf).name.clone(), span: op.span });
+                errs.push(ValidationError::ReadBeforeWrite {
+                    buf: p.buf(a.buf).name.clone(),
+                    span: op.span,
+                });
             }
         }
         let shape_of = |b: &BufId| shapes[b.idx()].clone().unwrap_or_default();
         match &op.kind {
-            OpKind::Call { prim, outs, args, scalar } => {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalar,
+            } => {
                 if let Some(e) = scalar {
                     eval(e, &format!("the scalar of `{op_name}`"), &mut errs);
                 }
@@ -364,7 +428,11 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                         }
                     }
                     Err(detail) => {
-                        errs.push(ValidationError::Shape { op: op_name.clone(), detail, span: op.span });
+                        errs.push(ValidationError::Shape {
+                            op: op_name.clone(),
+                            detail,
+                            span: op.span,
+                        });
                         for o in outs {
                             defined[o.idx()] = true;
                         }
@@ -374,11 +442,19 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             OpKind::Update { param, rule, src } => {
                 let pb = p.buf(*param);
                 if !pb.role.persists() {
-                    errs.push(ValidationError::WriteToInput { buf: pb.name.clone(), role: pb.role.keyword(), span: op.span });
+                    errs.push(ValidationError::WriteToInput {
+                        buf: pb.name.clone(),
+                        role: pb.role.keyword(),
+                        span: op.span,
+                    });
                     continue;
                 }
                 if let Some(first) = updated.get(param) {
-                    errs.push(ValidationError::DoubleUpdate { buf: pb.name.clone(), span: op.span, first: *first });
+                    errs.push(ValidationError::DoubleUpdate {
+                        buf: pb.name.clone(),
+                        span: op.span,
+                        first: *first,
+                    });
                 }
                 updated.insert(*param, op.span);
                 let Rule::Sgd { lr, wd } = rule;
@@ -388,7 +464,10 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                     Src::Buf(b) => Ok(shape_of(b)),
                     Src::Fused { prim, args, scalar } => {
                         if args.contains(param) {
-                            errs.push(ValidationError::SelfRead { buf: pb.name.clone(), span: op.span });
+                            errs.push(ValidationError::SelfRead {
+                                buf: pb.name.clone(),
+                                span: op.span,
+                            });
                         }
                         if let Some(e) = scalar {
                             eval(e, "the fused scalar", &mut errs);
@@ -399,13 +478,19 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 };
                 let ps = shape_of(param);
                 match g {
-                    Ok(g) if g.iter().product::<usize>() == ps.iter().product::<usize>() && squeeze(&g) == squeeze(&ps) => {}
+                    Ok(g)
+                        if g.iter().product::<usize>() == ps.iter().product::<usize>()
+                            && squeeze(&g) == squeeze(&ps) => {}
                     Ok(g) => errs.push(ValidationError::Shape {
                         op: op_name.clone(),
                         detail: format!("param {} gets a gradient of shape {}", fmt_shape(&ps), fmt_shape(&g)),
                         span: op.span,
                     }),
-                    Err(detail) => errs.push(ValidationError::Shape { op: op_name.clone(), detail, span: op.span }),
+                    Err(detail) => errs.push(ValidationError::Shape {
+                        op: op_name.clone(),
+                        detail,
+                        span: op.span,
+                    }),
                 }
             }
             OpKind::Grad { loss, wrt } => {
@@ -415,12 +500,20 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 }
                 let ls = shape_of(loss);
                 if ls.iter().product::<usize>() != 1 {
-                    errs.push(ValidationError::LossShape { buf: p.buf(*loss).name.clone(), shape: fmt_shape(&ls), span: op.span });
+                    errs.push(ValidationError::LossShape {
+                        buf: p.buf(*loss).name.clone(),
+                        shape: fmt_shape(&ls),
+                        span: op.span,
+                    });
                 }
                 for w in wrt {
                     let b = p.buf(*w);
                     if b.role != Role::Param {
-                        errs.push(ValidationError::GradTarget { buf: b.name.clone(), role: b.role.keyword(), span: op.span });
+                        errs.push(ValidationError::GradTarget {
+                            buf: b.name.clone(),
+                            role: b.role.keyword(),
+                            span: op.span,
+                        });
                     }
                     if let Some(d) = p.buf_id(&format!("d{}", b.name)) {
                         shapes[d.idx()] = shapes[w.idx()].clone();
@@ -430,7 +523,11 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             }
         }
     }
-    if errs.is_empty() { Ok(Checked { dims, hypers, shapes }) } else { Err(errs) }
+    if errs.is_empty() {
+        Ok(Checked { dims, hypers, shapes })
+    } else {
+        Err(errs)
+    }
 }
 
 /// A shape without its extent-1 axes: a gradient [1,n] fits a param [n].

@@ -22,7 +22,9 @@ pub fn infer(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
     let one = |v: Vec<usize>| Ok(vec![v]);
     match prim {
         Prim::Affine => match a {
-            [x, w, b] if x.len() == 2 && w.len() == 2 && b.len() == 1 && x[1] == w[1] && b[0] == w[0] => one(vec![x[0], w[0]]),
+            [x, w, b] if x.len() == 2 && w.len() == 2 && b.len() == 1 && x[1] == w[1] && b[0] == w[0] => {
+                one(vec![x[0], w[0]])
+            }
             _ => bad("x[B,i], W[o,i], b[o]"),
         },
         Prim::AffineGrad => match a {
