@@ -362,3 +362,35 @@ pub fn train(
     }
     Ok(res)
 }
+
+/// Runs `steps` training steps (cyclic order, no evaluation) from the run seed and
+/// calls `each` after every step; returns the final values of every param and state
+/// buffer, in declaration order.
+pub fn run_steps(
+    v: &Validated,
+    task: &dyn Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    steps: u64,
+    mut each: impl FnMut(u64, &Interp<'_>),
+) -> Result<Vec<(String, Vec<f32>)>, TrainError> {
+    let ports = ports(v, cfg)?;
+    let data = task.generate(cfg, seed);
+    let mut it = Interp::new(v, seed_for(seed, "init"));
+    let n_train = cfg.n_train.max(1);
+    for s in 0..steps {
+        let base = (s as usize) * cfg.batch;
+        feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+            (base + j) % n_train
+        });
+        it.step(s as u32, None)?;
+        each(s, &it);
+    }
+    let p = v.program();
+    Ok(p.buffers
+        .values()
+        .enumerate()
+        .filter(|(_, b)| b.role.persists())
+        .map(|(i, b)| (b.name.clone(), it.buffer(BufId(i as u32)).to_vec()))
+        .collect())
+}

@@ -1,0 +1,139 @@
+//! The training driver solves sparse parity, and its JSON output is the documented
+//! contract (docs/json.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
+mod common;
+use common::{sutro, sutro_json};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Value {
+    let mut a = vec!["run"];
+    a.extend_from_slice(args);
+    a.push("--json");
+    sutro_json(&a)
+}
+
+#[test]
+fn sparse_parity_solves_n20_k3_for_seeds_0_to_4() {
+    for seed in 0..5 {
+        let s = seed.to_string();
+        let v = run(&[
+            "programs/sparse_parity.sutro",
+            "--set",
+            "n=20",
+            "--set",
+            "k=3",
+            "--seed",
+            &s,
+        ]);
+        assert_eq!(v["solved"], true, "seed {seed}");
+        assert_eq!(v["final"]["test_acc"].as_f64(), Some(1.0), "seed {seed}");
+        assert_eq!(v["task"]["n"], 20);
+        assert_eq!(v["task"]["k"], 3);
+        assert_eq!(v["task"]["secret"].as_array().unwrap().len(), 3);
+    }
+}
+
+/// With 20 draws from the 8 patterns of 3 bits, a seed whose test set holds a
+/// pattern the train set lacks cannot reach 100 %; seeds 0, 2, 3 and 4 can.
+#[test]
+fn sprint1_programs_solve_their_n3_config() {
+    for p in ["programs/sprint1_standard.sutro", "programs/sprint1_fused.sutro"] {
+        for seed in ["0", "2", "3", "4"] {
+            let v = run(&[p, "--seed", seed]);
+            assert_eq!(v["solved"], true, "{p} seed {seed}");
+            assert_eq!(v["task"]["n_train"], 20);
+            assert_eq!(v["task"]["batch"], 1);
+        }
+    }
+}
+
+#[test]
+fn an_unsolved_run_exits_0_and_says_so() {
+    let v = run(&["programs/sprint1_standard.sutro", "--seed", "1", "--epochs", "5"]);
+    assert_eq!(v["solved"], false);
+    assert_eq!(v["solved_epoch"], Value::Null);
+    assert_eq!(v["solved_step"], Value::Null);
+    assert_eq!(v["epochs_run"], 5);
+    assert_eq!(v["steps"], 5 * 20);
+    assert_eq!(v["history"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn run_json_carries_the_documented_keys() {
+    let v = run(&["programs/sparse_parity.sutro", "--epochs", "2", "--set", "hidden=16"]);
+    for k in [
+        "schema",
+        "program",
+        "task",
+        "seed",
+        "epochs_run",
+        "steps",
+        "solved",
+        "solved_epoch",
+        "solved_step",
+        "final",
+        "history",
+        "wall_s",
+    ] {
+        assert!(v.get(k).is_some(), "missing key {k}");
+    }
+    assert_eq!(v["schema"], 1);
+    for k in ["name", "n", "k", "n_train", "n_test", "batch", "secret"] {
+        assert!(v["task"].get(k).is_some(), "missing task.{k}");
+    }
+    for k in ["train_loss", "test_loss", "train_acc", "test_acc"] {
+        assert!(v["final"][k].is_number(), "missing final.{k}");
+        assert!(v["history"][0][k].is_number(), "missing history[0].{k}");
+    }
+    // 1000 examples in batches of 32: ⌈1000/32⌉ = 32 steps per epoch.
+    assert_eq!(v["steps"], 64);
+    assert_eq!(v["history"][1]["steps"], 64);
+}
+
+#[test]
+fn runs_are_deterministic() {
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("wall_s");
+        v
+    };
+    let args = [
+        "programs/sparse_parity.sutro",
+        "--seed",
+        "3",
+        "--epochs",
+        "4",
+        "--shuffle",
+    ];
+    assert_eq!(strip(run(&args)), strip(run(&args)));
+    let a = run(&["programs/sparse_parity.sutro", "--seed", "3", "--epochs", "4"]);
+    let b = run(&["programs/sparse_parity.sutro", "--seed", "4", "--epochs", "4"]);
+    assert_ne!(a["history"], b["history"], "different seeds give different runs");
+}
+
+#[test]
+fn plot_writes_an_svg_with_title_and_axis_labels() {
+    let dir = std::env::temp_dir().join(format!("sutro-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("loss.svg");
+    let out = sutro(&["run", "programs/sprint1_fused.sutro", "--plot", f.to_str().unwrap()]);
+    assert!(out.status.success());
+    let svg = std::fs::read_to_string(&f).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<title>") && svg.contains("epoch") && svg.contains("loss"));
+    assert_eq!(svg.matches("<polyline").count(), 2, "train and test curves");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn demo_trains_and_reports_from_any_directory() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sutro"))
+        .arg("demo")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("solved at epoch"), "{text}");
+    assert!(text.contains("Average reuse distance (per read)"), "{text}");
+}
