@@ -7,10 +7,12 @@
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
-use sutro::analysis::{Cold, ReuseKind, text};
+use sutro::analysis::{Cold, Reuse, ReuseKind, text};
 use sutro::diag::{Diagnostic, render};
 use sutro::ir::Prim;
 use sutro::span::SourceFile;
+use sutro::trace::codec::{self, TraceFile, TraceMeta};
+use sutro::trace::{Event, Tee, TraceHeader, Tracer, VecTracer};
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
 use sutro::{Error, Loaded};
@@ -86,6 +88,105 @@ enum Command {
     },
     /// List the primitive ops with their semantics.
     Ops,
+    /// Record, inspect, replay, import and export trace files.
+    #[command(subcommand)]
+    Trace(TraceCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum TraceCmd {
+    /// Record N instrumented training steps into a trace file.
+    #[command(after_help = "Example:\n  sutro trace record programs/sprint1_fused.sutro -o traces/sprint1_fused.trace")]
+    Record {
+        #[command(flatten)]
+        load: Load,
+        /// Output trace file.
+        #[arg(short, long)]
+        output: String,
+        /// Training steps to record.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+        /// Task that feeds the steps.
+        #[arg(long, default_value = "parity")]
+        task: String,
+        /// Run seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Largest number of steps.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_steps: u32,
+    },
+    /// Print a trace's header and counts.
+    #[command(after_help = "Example:\n  sutro trace info traces/sprint1_fused.trace")]
+    Info {
+        /// The trace file.
+        file: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: TraceLimits,
+    },
+    /// Score a recorded trace: the same analyzers and output as `sutro score`.
+    #[command(after_help = "Example:\n  sutro trace replay traces/sprint1_fused.trace --metric ard_write --json")]
+    Replay {
+        /// The trace file.
+        file: String,
+        /// Metrics, comma separated: ard_write, ard_access.
+        #[arg(long, default_value = "ard_write", value_delimiter = ',')]
+        metric: Vec<String>,
+        /// Metric options as KEY=VALUE or METRIC.KEY=VALUE.
+        #[arg(long = "opt", value_name = "KEY=VALUE")]
+        opts: Vec<String>,
+        /// Include the event log.
+        #[arg(long)]
+        events: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: TraceLimits,
+    },
+    /// Build a trace from the element-level CSV export format.
+    #[command(after_help = "Example:\n  sutro trace import tests/fixtures/l1.csv -o l1.trace")]
+    Import {
+        /// CSV with header `step,op,kind,buffer,element,address`.
+        file: String,
+        /// Output trace file.
+        #[arg(short, long)]
+        output: String,
+    },
+    /// Export a trace as element-level CSV, Dinero IV `din`, or Perfetto JSON.
+    #[command(after_help = "Example:\n  sutro trace export traces/sprint1_fused.trace --format perfetto -o fused.json")]
+    Export {
+        /// The trace file.
+        file: String,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file (`-` for stdout).
+        #[arg(short, long)]
+        output: String,
+        #[command(flatten)]
+        limits: TraceLimits,
+    },
+}
+
+#[derive(Args, Debug)]
+struct TraceLimits {
+    /// Largest trace file to read, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    max_trace_bytes: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ExportFormat {
+    /// `step,op,kind,buffer,element,address`, one element access per row.
+    Csv,
+    /// Dinero IV: `LABEL HEXADDR` (0 read, 1 write; byte address = element offset × 4).
+    Din,
+    /// Chrome/Perfetto trace-event JSON: one slice per op on the clock timeline.
+    Perfetto,
 }
 
 #[derive(Args, Debug)]
@@ -245,31 +346,16 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             let s = settings(&l)?;
             let t = task(&tname)?;
             let cfg = train::config(&tname, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
-            let mut reports = serde_json::Map::new();
-            let mut texts = String::new();
-            for m in &metric {
-                let kind = match m.as_str() {
-                    "ard_write" => ReuseKind::Write,
-                    "ard_access" => ReuseKind::Access,
-                    _ => {
-                        return Err(Error::Usage(format!(
-                            "unknown metric `{m}` (known: ard_write, ard_access)"
-                        )));
-                    }
-                };
-                let cold = cold_option(kind, &opts)?;
-                let r = sutro::score_ard(&loaded.validated, t.as_ref(), &cfg, seed, kind, cold, events)?;
-                texts.push_str(&text::ard(m, &r, &loaded.validated.program().name));
-                reports.insert(m.clone(), serde_json::to_value(&r).unwrap_or(Value::Null));
+            let mut list = analyzers(&metric, &opts, events)?;
+            {
+                let mut tee = Tee(list.iter_mut().map(|(_, a)| a as &mut dyn Tracer).collect());
+                sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut tee)?;
             }
-            if as_json {
-                let v = json!({"schema": 1, "program": program_json(&loaded), "metrics": reports});
-                out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
-            } else {
-                out(&texts);
-            }
+            let h = sutro::header(&loaded);
+            print_reports(&list, &h.program, &h.hash, as_json);
             Ok(())
         }
+        Command::Trace(t) => trace_cmd(t, src),
         Command::Run(a) => run_cmd(a, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
@@ -487,4 +573,400 @@ fn loss_svg(name: &str, res: &train::RunResult) -> String {
         te = line(|e| e.test_loss),
         lx = w - r - 60.0,
     )
+}
+
+/// The analyzers selected by `--metric` and `--opt`, with their names.
+fn analyzers(metric: &[String], opts: &[String], events: bool) -> Result<Vec<(String, Reuse)>, Error> {
+    let mut list = Vec::new();
+    for m in metric {
+        let kind = match m.as_str() {
+            "ard_write" => ReuseKind::Write,
+            "ard_access" => ReuseKind::Access,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown metric `{m}` (known: ard_write, ard_access)"
+                )));
+            }
+        };
+        let cold = cold_option(kind, opts)?;
+        list.push((m.clone(), Reuse::new(kind, cold).with_events(events)));
+    }
+    Ok(list)
+}
+
+fn print_reports(list: &[(String, Reuse)], program: &str, hash: &str, as_json: bool) {
+    if as_json {
+        let metrics: serde_json::Map<String, Value> = list
+            .iter()
+            .map(|(n, a)| (n.clone(), serde_json::to_value(a.report()).unwrap_or(Value::Null)))
+            .collect();
+        let v = json!({"schema": 1, "program": {"name": program, "hash": hash}, "metrics": metrics});
+        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+    } else {
+        let text: String = list
+            .iter()
+            .map(|(n, a)| text::ard(n, &a.report(), program))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out(&text);
+    }
+}
+
+fn trace_error(path: &str, e: codec::TraceError) -> Error {
+    Error::Usage(format!("{path}: {e}"))
+}
+
+fn read_trace(path: &str, limits: &TraceLimits) -> Result<TraceFile, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
+    if meta.len() > limits.max_trace_bytes {
+        return Err(trace_error(
+            path,
+            codec::TraceError::TooBig {
+                size: meta.len(),
+                limit: limits.max_trace_bytes,
+            },
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
+    codec::decode(&bytes, limits.max_trace_bytes).map_err(|e| trace_error(path, e))
+}
+
+fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
+    match cmd {
+        TraceCmd::Record {
+            load: l,
+            output,
+            steps,
+            task: tname,
+            seed,
+            max_steps,
+        } => {
+            if steps == 0 || steps > max_steps {
+                return Err(Error::Usage(format!(
+                    "--steps must be between 1 and {max_steps} (--max-steps), got {steps}"
+                )));
+            }
+            let loaded = load(&l, src)?;
+            let s = settings(&l)?;
+            let t = task(&tname)?;
+            let cfg = train::config(&tname, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+            let mut rec = VecTracer::default();
+            sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut rec)?;
+            let v = &loaded.validated;
+            let meta = TraceMeta {
+                seed,
+                steps,
+                task: tname,
+                dims: v.dims().iter().map(|(k, d)| (k.clone(), *d)).collect(),
+                hypers: v.hypers().iter().map(|(k, h)| (k.clone(), *h)).collect(),
+                source_hash: format!("{:016x}", sutro::trace::fnv1a(loaded.source.text.as_bytes())),
+            };
+            let file = TraceFile {
+                header: rec.header,
+                meta,
+                events: rec.events,
+            };
+            let bytes = codec::encode(&file).map_err(|e| trace_error(&output, e))?;
+            write_atomic(&output, &bytes)
+        }
+        TraceCmd::Info {
+            file,
+            json: as_json,
+            limits,
+        } => {
+            let t = read_trace(&file, &limits)?;
+            let accesses: u64 = t.events.iter().map(|e| e.len).sum();
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let steps = t.events.iter().map(|e| e.step + 1).max().unwrap_or(0);
+            if as_json {
+                let v = json!({
+                    "schema": 1,
+                    "program": {"name": t.header.program, "hash": t.header.hash},
+                    "format_version": codec::VERSION,
+                    "seed": t.meta.seed,
+                    "task": t.meta.task,
+                    "steps": steps,
+                    "events": t.events.len(),
+                    "element_accesses": accesses,
+                    "bytes": accesses * 4,
+                    "file_bytes": size,
+                    "dims": t.meta.dims.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                    "hypers": t.meta.hypers.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                    "buffers": t.header.buffers,
+                    "ops": t.header.ops,
+                });
+                out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+            } else {
+                let mut s = format!(
+                    "trace {file} (format version {})\nprogram {} (hash {}), task {}, seed {}\nsteps {steps}, events {}, element accesses {}, bytes {} (file {size} bytes)\n",
+                    codec::VERSION,
+                    t.header.program,
+                    t.header.hash,
+                    t.meta.task,
+                    t.meta.seed,
+                    t.events.len(),
+                    text::thousands(i128::from(accesses)),
+                    text::thousands(i128::from(accesses) * 4),
+                );
+                let kv = |v: Vec<String>| v.join(", ");
+                s.push_str(&format!(
+                    "dims: {}\n",
+                    kv(t.meta.dims.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                ));
+                s.push_str(&format!(
+                    "hypers: {}\n",
+                    kv(t.meta.hypers.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                ));
+                s.push_str(&format!(
+                    "\n{:<12} {:<7} {:>10} {:>10}  shape\n",
+                    "buffer", "role", "offset", "size"
+                ));
+                for b in &t.header.buffers {
+                    s.push_str(&format!(
+                        "{:<12} {:<7} {:>10} {:>10}  {:?}\n",
+                        b.name,
+                        b.role,
+                        b.offset,
+                        b.size(),
+                        b.shape
+                    ));
+                }
+                s.push_str(&format!("\n{:<4} {:<14} line\n", "op", "name"));
+                for (i, o) in t.header.ops.iter().enumerate() {
+                    s.push_str(&format!("{i:<4} {:<14} {}\n", o.name, o.line));
+                }
+                out(&s);
+            }
+            Ok(())
+        }
+        TraceCmd::Replay {
+            file,
+            metric,
+            opts,
+            events,
+            json: as_json,
+            limits,
+        } => {
+            let t = read_trace(&file, &limits)?;
+            let mut list = analyzers(&metric, &opts, events)?;
+            {
+                let mut tee = Tee(list.iter_mut().map(|(_, a)| a as &mut dyn Tracer).collect());
+                sutro::trace::replay(&t.header, &t.events, &mut tee);
+            }
+            print_reports(&list, &t.header.program, &t.header.hash, as_json);
+            Ok(())
+        }
+        TraceCmd::Import { file, output } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| Error::Usage(format!("cannot read `{file}`: {e}")))?;
+            let t = import_csv(&text).map_err(|m| Error::Usage(format!("{file}:{m}")))?;
+            let bytes = codec::encode(&t).map_err(|e| trace_error(&output, e))?;
+            write_atomic(&output, &bytes)
+        }
+        TraceCmd::Export {
+            file,
+            format,
+            output,
+            limits,
+        } => {
+            let t = read_trace(&file, &limits)?;
+            let text = match format {
+                ExportFormat::Csv => export_csv(&t),
+                ExportFormat::Din => export_din(&t),
+                ExportFormat::Perfetto => export_perfetto(&t),
+            };
+            if output == "-" {
+                out(&text);
+                Ok(())
+            } else {
+                write_atomic(&output, text.as_bytes())
+            }
+        }
+    }
+}
+
+/// One element access per row, in trace order.
+fn export_csv(t: &TraceFile) -> String {
+    let mut s = String::from("step,op,kind,buffer,element,address\n");
+    for e in &t.events {
+        let b = &t.header.buffers[e.buf.idx()];
+        let op = e.op.map_or(-1, |o| i64::from(o.0));
+        let k = if e.mode == sutro::ir::Mode::Read { 'R' } else { 'W' };
+        for a in e.addr..e.addr + e.len {
+            s.push_str(&format!("{},{op},{k},{},{},{a}\n", e.step, b.name, a - b.offset));
+        }
+    }
+    s
+}
+
+/// Dinero IV `din`: `0 ADDR` per element read, `1 ADDR` per element write, hex byte addresses.
+fn export_din(t: &TraceFile) -> String {
+    let mut s = String::new();
+    for e in &t.events {
+        let label = if e.mode == sutro::ir::Mode::Read { 0 } else { 1 };
+        for a in e.addr..e.addr + e.len {
+            s.push_str(&format!("{label} {:x}\n", a * 4));
+        }
+    }
+    s
+}
+
+/// Chrome/Perfetto trace-event JSON: one complete slice per op execution, on a
+/// timeline whose unit is the clock (floats moved), with bytes read and written.
+fn export_perfetto(t: &TraceFile) -> String {
+    let mut slices: Vec<Value> = Vec::new();
+    let mut clock = 0u64;
+    let mut i = 0;
+    while i < t.events.len() {
+        let (step, op) = (t.events[i].step, t.events[i].op);
+        let start = clock;
+        let (mut read, mut written) = (0u64, 0u64);
+        while i < t.events.len() && t.events[i].step == step && t.events[i].op == op {
+            let e = &t.events[i];
+            if e.mode == sutro::ir::Mode::Read {
+                read += e.len * 4;
+            } else {
+                written += e.len * 4;
+            }
+            clock += e.len;
+            i += 1;
+        }
+        let name = op
+            .and_then(|o| t.header.ops.get(o.idx()))
+            .map_or_else(|| "step start".to_string(), |o| o.name.clone());
+        slices.push(json!({
+            "name": name, "cat": "op", "ph": "X", "ts": start, "dur": clock - start, "pid": 1, "tid": 1,
+            "args": {"step": step, "bytes_read": read, "bytes_written": written},
+        }));
+    }
+    let v = json!({
+        "traceEvents": slices,
+        "displayTimeUnit": "ns",
+        "otherData": {"program": t.header.program, "hash": t.header.hash, "clock_unit": "floats moved (shown as µs)"},
+    });
+    format!("{}\n", serde_json::to_string(&v).unwrap_or_default())
+}
+
+/// Parses the CSV export format into a trace; errors are `LINE: message`.
+fn import_csv(text: &str) -> Result<TraceFile, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim() == "step,op,kind,buffer,element,address" => {}
+        _ => return Err("1: expected the header `step,op,kind,buffer,element,address`".into()),
+    }
+    struct Row {
+        step: u32,
+        op: Option<u32>,
+        read: bool,
+        buf: usize,
+        elem: u64,
+    }
+    let mut names: indexmap::IndexMap<String, u64> = indexmap::IndexMap::new();
+    let mut rows = Vec::new();
+    let mut max_op: Option<u32> = None;
+    for (i, line) in lines {
+        let ln = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != 6 {
+            return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
+        }
+        let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
+        let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
+        let op = match op {
+            -1 => None,
+            o if (0..=i64::from(u32::MAX - 1)).contains(&o) => Some(o as u32),
+            _ => return Err(format!("{ln}: bad op `{}`", f[1])),
+        };
+        let read = match f[2] {
+            "R" => true,
+            "W" => false,
+            k => return Err(format!("{ln}: kind must be R or W, got `{k}`")),
+        };
+        if f[3].is_empty() {
+            return Err(format!("{ln}: empty buffer name"));
+        }
+        let elem: u64 = f[4].parse().map_err(|_| format!("{ln}: bad element `{}`", f[4]))?;
+        if elem >= 1 << 40 {
+            return Err(format!("{ln}: element {elem} is too large"));
+        }
+        let entry = names.entry(f[3].to_string()).or_insert(0);
+        *entry = (*entry).max(elem + 1);
+        let buf = names.get_index_of(f[3]).unwrap_or(0);
+        max_op = max_op.max(op);
+        rows.push(Row {
+            step,
+            op,
+            read,
+            buf,
+            elem,
+        });
+    }
+    let mut offsets = Vec::new();
+    let mut total = 0u64;
+    for size in names.values() {
+        offsets.push(total);
+        total += size;
+    }
+    let header = TraceHeader {
+        program: "imported".into(),
+        hash: format!("{:016x}", sutro::trace::fnv1a(text.as_bytes())),
+        buffers: names
+            .iter()
+            .zip(&offsets)
+            .map(|((n, size), off)| sutro::trace::BufInfo {
+                name: n.clone(),
+                role: "temp".into(),
+                shape: vec![*size],
+                offset: *off,
+            })
+            .collect(),
+        ops: (0..max_op.map_or(0, |m| m + 1))
+            .map(|i| sutro::trace::OpInfo {
+                name: format!("op{i}"),
+                line: 0,
+            })
+            .collect(),
+    };
+    // Consecutive elements of one buffer in one op and kind merge into a range event.
+    let mut events: Vec<Event> = Vec::new();
+    for r in rows {
+        let mode = if r.read {
+            sutro::ir::Mode::Read
+        } else {
+            sutro::ir::Mode::Write
+        };
+        let addr = offsets[r.buf] + r.elem;
+        let op = r.op.map(sutro::ir::OpId);
+        if let Some(last) = events.last_mut()
+            && last.step == r.step
+            && last.op == op
+            && last.mode == mode
+            && last.buf.idx() == r.buf
+            && last.addr + last.len == addr
+        {
+            last.len += 1;
+            continue;
+        }
+        events.push(Event {
+            step: r.step,
+            op,
+            buf: sutro::ir::BufId(r.buf as u32),
+            mode,
+            addr,
+            len: 1,
+        });
+    }
+    let steps = events.iter().map(|e| e.step + 1).max().unwrap_or(0);
+    Ok(TraceFile {
+        header,
+        meta: TraceMeta {
+            steps,
+            task: "imported".into(),
+            ..TraceMeta::default()
+        },
+        events,
+    })
 }

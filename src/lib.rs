@@ -145,6 +145,31 @@ pub fn check_settings(p: &Program, s: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
+/// The trace header of a loaded program, with each op's 1-based source line.
+pub fn header(l: &Loaded) -> trace::TraceHeader {
+    let mut h = interp::header(&l.validated);
+    let p = l.validated.program();
+    for (i, op) in h.ops.iter_mut().enumerate() {
+        let span = p.ops[i].span;
+        op.line = l.source.line_col(span.start as usize).0 as u32;
+    }
+    h
+}
+
+/// Runs `steps` instrumented training steps (cyclic order, from the initial
+/// parameters) into a tracer: the first step writes params, state, inputs and
+/// targets at its start; later steps write inputs and targets only.
+pub fn trace_steps(
+    l: &Loaded,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    steps: u32,
+    t: &mut dyn Tracer,
+) -> Result<(), Error> {
+    run_traced(&l.validated, &header(l), task, cfg, seed, steps, t)
+}
+
 /// Runs one instrumented step — the first step from the initial parameters on the
 /// task's first example or batch — into a tracer (`sutro score`).
 pub fn trace_first_step(
@@ -154,14 +179,31 @@ pub fn trace_first_step(
     seed: u64,
     t: &mut dyn Tracer,
 ) -> Result<(), Error> {
+    run_traced(v, &interp::header(v), task, cfg, seed, 1, t)
+}
+
+fn run_traced(
+    v: &Validated,
+    h: &trace::TraceHeader,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    steps: u32,
+    t: &mut dyn Tracer,
+) -> Result<(), Error> {
     let ports = train::ports(v, cfg)?;
     let data = task.generate(cfg, seed);
     let mut it = Interp::new(v, train::seed_for(seed, "init"));
-    train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-        j % cfg.n_train.max(1)
-    });
-    t.begin(it.header());
-    it.step(0, Some((t, StartWrites::All)))?;
+    let n_train = cfg.n_train.max(1);
+    t.begin(h);
+    for s in 0..steps {
+        let base = s as usize * cfg.batch;
+        train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+            (base + j) % n_train
+        });
+        let which = if s == 0 { StartWrites::All } else { StartWrites::Data };
+        it.step(s, Some((&mut *t, which)))?;
+    }
     t.end();
     Ok(())
 }

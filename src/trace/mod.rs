@@ -6,6 +6,8 @@
 //! and a replayed file drive the same code.
 
 use crate::ir::{BufId, Mode, OpId};
+pub mod codec;
+
 use serde::{Deserialize, Serialize};
 
 /// One access of a buffer range.
@@ -41,7 +43,11 @@ pub struct BufInfo {
 impl BufInfo {
     /// Element count.
     pub fn size(&self) -> u64 {
-        self.shape.iter().product()
+        // Saturates: a header read from a file may hold any shape.
+        self.shape
+            .iter()
+            .try_fold(1u64, |a, d| a.checked_mul(*d))
+            .unwrap_or(u64::MAX)
     }
 }
 
