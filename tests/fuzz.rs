@@ -1,0 +1,129 @@
+//! Fuzzing the front end with proptest: random bytes, random token sequences and
+//! mutated valid programs go through parse, lowering and validation. The
+//! property: no panic, and every error's span lies inside the input.
+//!
+//! `cargo test` runs a few hundred cases per property; `.ci/run` runs
+//! `SUTRO_FUZZ_CASES=100000 cargo test --release --test fuzz`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
+use proptest::prelude::*;
+use sutro::span::SourceFile;
+use sutro::valid::{Limits, Settings};
+
+fn cases() -> u32 {
+    std::env::var("SUTRO_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
+/// Runs the whole front end and checks the error spans.
+fn front_end(text: &str) {
+    let file = SourceFile::new("fuzz.sutro", text);
+    let limits = Limits {
+        max_buffer_elements: 1 << 20,
+        max_ops: 10_000,
+    };
+    let loaded = sutro::load(&file, &Settings::default(), &limits);
+    // A program that validates must also run without panicking.
+    if let Ok(l) = &loaded
+        && l.validated.total_elements() < 1 << 22
+    {
+        let mut it = sutro::interp::Interp::new(&l.validated, 1);
+        let mut t = sutro::trace::VecTracer::default();
+        let _ = it.step(0, Some((&mut t, sutro::interp::StartWrites::All)));
+    }
+    if let Err(e) = loaded {
+        for d in e.diagnostics() {
+            for (span, _) in &d.labels {
+                assert!(
+                    span.start <= span.end && span.end as usize <= text.len(),
+                    "span {span:?} outside input of {} bytes: {}",
+                    text.len(),
+                    d.message
+                );
+            }
+            // Rendering must not panic either.
+            let _ = sutro::diag::render(&[d], Some(&file), false);
+        }
+    }
+}
+
+const SEEDS: [&str; 3] = [
+    include_str!("../programs/sparse_parity.sutro"),
+    include_str!("../programs/sprint1_standard.sutro"),
+    include_str!("../programs/sprint1_fused.sutro"),
+];
+
+const TOKENS: [&str; 40] = [
+    "dim", "hyper", "param", "state", "input", "target", "predict", "grad", "wrt", "update", "sgd", "with", "zeros",
+    "normal", "sqrt", "x", "y", "W", "b", "h", "loss", "n", "batch", "affine", "relu", "hinge", "outer", "sum",
+    "matmul", "=", ",", "(", ")", "[", "]", ":", "-", "*", "1", "\n",
+];
+
+fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for &(kind, i, j) in ops {
+        if lines.is_empty() {
+            break;
+        }
+        let (i, j) = (i % lines.len(), j % lines.len());
+        match kind % 6 {
+            0 => {
+                lines.remove(i);
+            }
+            1 => {
+                let l = lines[i].clone();
+                lines.insert(j, l);
+            }
+            2 => lines.swap(i, j),
+            // Change a shape or a number.
+            3 => lines[i] = lines[i].replacen("hidden", "n", 1).replacen('1', "7", 1),
+            // Rename a buffer in one place only.
+            4 => lines[i] = lines[i].replacen("h", "hh", 1).replacen("dW", "dV", 1),
+            _ => lines[i] = lines[i].chars().rev().collect(),
+        }
+    }
+    lines.join("\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        front_end(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn random_token_sequences_never_panic(toks in proptest::collection::vec(0..TOKENS.len(), 0..60)) {
+        let text: Vec<&str> = toks.iter().map(|i| TOKENS[*i]).collect();
+        front_end(&text.join(" "));
+    }
+
+    #[test]
+    fn mutated_programs_never_panic(seed in 0..SEEDS.len(), ops in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>()), 1..6)) {
+        front_end(&mutate(SEEDS[seed], &ops));
+    }
+}
+
+/// Inputs that once broke, or that probe edges, kept as regressions.
+#[test]
+fn regression_corpus() {
+    for text in [
+        "",
+        "\n\n",
+        "dim n = 0",
+        "dim n = 99999999999999999999999",
+        "dim n = 2\nparam W[n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n] = zeros",
+        "hyper lr = 1 / 0\nparam W[1] = normal(lr)",
+        "hyper a = -(-(-(1)))\n",
+        "x = relu(x)",
+        "é = relu(1)",
+        "param W[2] = normal(1)\ninput x[2]\ntarget y[1]\nupdate W sgd(1, 1) with outer(W, x)",
+        "param W[2] = normal(1)\ngrad W wrt W",
+        "dim n = 3\nparam W[n] = zeros\nl: a = relu(W)\nl: b = relu(W)",
+    ] {
+        front_end(text);
+    }
+}
