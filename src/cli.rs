@@ -88,6 +88,15 @@ enum Command {
     },
     /// List the primitive ops with their semantics.
     Ops,
+    /// Explain one op: semantics, read/write effects in order, and its gradient rule.
+    #[command(after_help = "Example:\n  sutro explain affine\n  sutro explain update --json")]
+    Explain {
+        /// An op name (see `sutro ops`), `update` or `grad`.
+        op: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Record, inspect, replay, import and export trace files.
     #[command(subcommand)]
     Trace(TraceCmd),
@@ -356,6 +365,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             Ok(())
         }
         Command::Trace(t) => trace_cmd(t, src),
+        Command::Explain { op, json: as_json } => explain(&op, as_json),
         Command::Run(a) => run_cmd(a, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
@@ -969,4 +979,56 @@ fn import_csv(text: &str) -> Result<TraceFile, String> {
         },
         events,
     })
+}
+
+/// `sutro explain`: everything is derived from the op table and the effects table
+/// applied to the op's example program, so it cannot drift from the interpreter.
+fn explain(name: &str, as_json: bool) -> Result<(), Error> {
+    if name == "grad" {
+        let text = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge or mse.\nThe rule of each op is shown by `sutro explain OP`.\n";
+        if as_json {
+            out(&format!("{}\n", json!({"schema": 1, "op": "grad", "doc": text})));
+        } else {
+            out(text);
+        }
+        return Ok(());
+    }
+    let (example, doc, rule) = match Prim::from_name(name) {
+        Some(p) => (p.example(), p.info().doc.to_string(), p.grad_rule().to_string()),
+        None if name == "update" => (
+            sutro::ir::prim::update_example(),
+            "P ← P − lr·(G + wd·P), in place; G is a buffer or a fused op (outer, sum, sign, copy, scale, matmul_nt, matmul_tn) computed inside the update and never stored".to_string(),
+            "none: updates are not differentiated".to_string(),
+        ),
+        None => {
+            let known: Vec<&str> = Prim::ALL.iter().map(|p| p.name()).collect();
+            return Err(Error::Usage(format!("unknown op `{name}` (known: {}, update, grad)", known.join(", "))));
+        }
+    };
+    let prog = sutro::syntax::parse("example", &example).map_err(Error::Parse)?;
+    let Some(op) = prog.ops.last() else {
+        return Err(Error::Usage("the example has no op".into()));
+    };
+    let line = example.lines().last().unwrap_or_default().to_string();
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    for a in sutro::ir::effects(&op.kind) {
+        let n = prog.buf(a.buf).name.clone();
+        if a.mode == sutro::ir::Mode::Read {
+            reads.push(n)
+        } else {
+            writes.push(n)
+        }
+    }
+    if as_json {
+        let v = json!({"schema": 1, "op": name, "doc": doc, "example": line, "program": example, "reads": reads, "writes": writes, "grad": rule});
+        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+    } else {
+        out(&format!(
+            "{name}: {doc}\n\nexample:  {line}\nreads:    {}  (in this order)\nwrites:   {}\ngrad:     {rule}\n",
+            reads.join(", "),
+            writes.join(", ")
+        ));
+    }
+    Ok(())
 }

@@ -181,3 +181,88 @@ impl fmt::Display for Prim {
         f.write_str(self.name())
     }
 }
+
+/// Declarations shared by every op's example program.
+const EXAMPLE_HEAD: &str = "dim b = 2
+dim i = 3
+dim o = 4
+param W[o, i] = normal(1)
+param M[i, o] = normal(1)
+param bias[o] = zeros
+param v[i] = normal(1)
+param u[o] = normal(1)
+input x[b, i]
+target y[b]
+state dy[b, o] = normal(1)
+state pre[b, o] = normal(1)
+state p[b, 1] = normal(1)
+";
+
+impl Prim {
+    /// How `grad` differentiates through this op (`dy` is the output's gradient).
+    pub fn grad_rule(self) -> &'static str {
+        match self {
+            Prim::Affine => {
+                "dW, db = affine_grad(dy, x) (dW = outer(dy, x) or db = sum(dy) when only one is needed); dx = affine_grad_x(W, dy)"
+            }
+            Prim::MatMul => "da = matmul_nt(dy, b); db = matmul_tn(a, dy)",
+            Prim::MatMulNt => "da = matmul(dy, b); db = matmul_tn(dy, a)",
+            Prim::MatMulTn => "da = matmul_nt(b, dy); db = matmul(a, dy)",
+            Prim::MatVec => "dW = outer(dy, v); dv = matvec_t(W, dy)",
+            Prim::MatVecT => "dW = outer(v, dy); dv = matvec(W, dy)",
+            Prim::Outer => {
+                "vectors: da = matvec(dy, b), db = matvec_t(dy, a); rows: da = matmul_nt(b, dy), db = matmul(a, dy)"
+            }
+            Prim::Add => "da = dy; db = dy (db = sum(dy) when b is broadcast over rows)",
+            Prim::Sub => "da = dy; db = scale(dy, -1)",
+            Prim::Mul => "da = mul(dy, b); db = mul(dy, a)",
+            Prim::Scale => "da = scale(dy, s)",
+            Prim::Sign => "no gradient (flat almost everywhere)",
+            Prim::Relu => "da = relu_grad(dy, a)",
+            Prim::Copy => "da = dy",
+            Prim::Hinge => "as the loss: dpred = hinge_grad(pred, y)",
+            Prim::Mse => "as the loss: dpred = mse_grad(pred, y)",
+            Prim::Sum | Prim::AffineGrad | Prim::AffineGradX | Prim::ReluGrad | Prim::HingeGrad | Prim::MseGrad => {
+                "none: `grad` stops with an error at this op"
+            }
+        }
+    }
+
+    /// The op's line in its example program.
+    pub fn example_line(self) -> &'static str {
+        match self {
+            Prim::Affine => "out = affine(x, W, bias)",
+            Prim::AffineGrad => "dW, db = affine_grad(dy, x)",
+            Prim::AffineGradX => "dx = affine_grad_x(W, dy)",
+            Prim::MatMul => "c = matmul(x, M)",
+            Prim::MatMulNt => "c = matmul_nt(x, W)",
+            Prim::MatMulTn => "c = matmul_tn(x, dy)",
+            Prim::MatVec => "c = matvec(W, v)",
+            Prim::MatVecT => "c = matvec_t(W, u)",
+            Prim::Outer => "c = outer(u, v)",
+            Prim::Add => "c = add(dy, bias)",
+            Prim::Sub => "c = sub(dy, pre)",
+            Prim::Mul => "c = mul(dy, pre)",
+            Prim::Scale => "c = scale(x, 0.5)",
+            Prim::Sign => "c = sign(x)",
+            Prim::Relu => "c = relu(x)",
+            Prim::ReluGrad => "c = relu_grad(dy, pre)",
+            Prim::Sum => "c = sum(x)",
+            Prim::Copy => "c = copy(x)",
+            Prim::Hinge => "loss = hinge(p, y)",
+            Prim::HingeGrad => "dp = hinge_grad(p, y)",
+            Prim::Mse => "loss = mse(p, y)",
+            Prim::MseGrad => "dp = mse_grad(p, y)",
+        }
+    }
+
+    /// A complete, valid one-op program using this op.
+    pub fn example(self) -> String {
+        format!("{EXAMPLE_HEAD}{}\n", self.example_line())
+    }
+}
+
+/// A complete, valid one-op program with a fused `update`.
+pub fn update_example() -> String {
+    format!("{EXAMPLE_HEAD}update W sgd(0.1, 0.01) with outer(dy, x)\n")
+}

@@ -1,0 +1,65 @@
+//! `sutro explain` agrees with the interpreter: for every op, the effects it prints
+//! are exactly the events the interpreter emits when it runs the op's one-op
+//! example program. And the language reference documents every op.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
+mod common;
+use common::{load_text, root, sutro_json};
+use sutro::interp::{Interp, StartWrites};
+use sutro::ir::{Mode, Prim};
+use sutro::trace::VecTracer;
+
+#[test]
+fn explained_effects_match_emitted_events_for_every_op() {
+    let names: Vec<&str> = Prim::ALL.iter().map(|p| p.name()).chain(["update"]).collect();
+    for name in names {
+        let v = sutro_json(&["explain", name, "--json"]);
+        let l = load_text("example.sutro", v["program"].as_str().unwrap(), &[]);
+        let mut it = Interp::new(&l.validated, 0);
+        let mut t = VecTracer::default();
+        it.step(0, Some((&mut t, StartWrites::All))).unwrap();
+        let p = l.validated.program();
+        let of = |mode: Mode| -> Vec<String> {
+            t.events
+                .iter()
+                .filter(|e| e.op.is_some() && e.mode == mode)
+                .map(|e| p.buf(e.buf).name.clone())
+                .collect()
+        };
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(of(Mode::Read), list("reads"), "{name}: reads");
+        assert_eq!(of(Mode::Write), list("writes"), "{name}: writes");
+        // Reads come before writes in the event stream.
+        let kinds: Vec<Mode> = t.events.iter().filter(|e| e.op.is_some()).map(|e| e.mode).collect();
+        assert!(
+            kinds.windows(2).all(|w| !(w[0] == Mode::Write && w[1] == Mode::Read)),
+            "{name}"
+        );
+        assert!(!v["grad"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_language_reference_documents_every_op() {
+    let doc = std::fs::read_to_string(root().join("docs/language.md")).unwrap();
+    for p in Prim::ALL {
+        assert!(
+            doc.contains(&format!("`{}(", p.name())) || doc.contains(&format!("= {}(", p.name())),
+            "docs/language.md lacks `{}`",
+            p.name()
+        );
+    }
+}
+
+#[test]
+fn unknown_ops_exit_2() {
+    let out = common::sutro(&["explain", "convolve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown op `convolve`"));
+}
