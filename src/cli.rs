@@ -97,6 +97,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  sutro completions bash > /etc/bash_completion.d/sutro")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Record, inspect, replay, import and export trace files.
     #[command(subcommand)]
     Trace(TraceCmd),
@@ -366,6 +372,12 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         }
         Command::Trace(t) => trace_cmd(t, src),
         Command::Explain { op, json: as_json } => explain(&op, as_json),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "sutro", &mut buf);
+            out(&String::from_utf8_lossy(&buf));
+            Ok(())
+        }
         Command::Run(a) => run_cmd(a, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
