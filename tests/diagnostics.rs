@@ -117,7 +117,7 @@ fn a_divergent_learning_rate_stops_with_exit_1_naming_op_and_step() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("produced a non-finite value") && err.contains("at step"),
+        err.contains("produced a non-finite value") && err.contains("at training step"),
         "{err}"
     );
     assert!(

@@ -21,7 +21,7 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum InterpError {
     /// An op produced NaN or infinity.
-    #[error("`{op}` produced a non-finite value in `{buf}` at step {step}")]
+    #[error("op `{op}` produced a non-finite value in `{buf}` at training step {step}")]
     NonFinite {
         op: String,
         buf: String,
@@ -316,7 +316,8 @@ impl<'v> Interp<'v> {
         InterpError::NonFinite {
             op: p.op_name(id),
             buf: p.buf(buf).name.clone(),
-            step,
+            // Counted from 1 for people; trace steps are 0-based.
+            step: step + 1,
             span: p.op(id).span,
         }
     }
