@@ -760,9 +760,6 @@ fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
             ));
             Ok(())
         }
-        Some(m) => Err(Error::Opt(opt::OptError::Mismatch {
-            pass: "verify".into(),
-            detail: m.describe(),
-        })),
+        Some(m) => Err(Error::Opt(opt::OptError::Differs(m.describe()))),
     }
 }

@@ -36,6 +36,9 @@ pub enum OptError {
     /// A pass changed a parameter's bits.
     #[error("pass `{pass}` changed the result: {detail}")]
     Mismatch { pass: String, detail: String },
+    /// `sutro verify` found a difference.
+    #[error("the programs differ after {0}")]
+    Differs(String),
     /// Two programs cannot be compared by running them.
     #[error("cannot compare the programs: {0}")]
     NotComparable(String),
