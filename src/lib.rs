@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod diag;
 pub mod interp;
 pub mod ir;
+pub mod opt;
 pub mod span;
 pub mod syntax;
 pub mod trace;
@@ -39,6 +40,8 @@ pub enum Error {
     Task(String),
     /// Bad command-line input not tied to a source position.
     Usage(String),
+    /// The optimizer or the verifier said no, or was misused.
+    Opt(opt::OptError),
 }
 
 impl Error {
@@ -57,6 +60,7 @@ impl Error {
                 ]
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
+            Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
         }
     }
 
@@ -64,6 +68,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interp(_) => 1,
+            Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
+            Error::Opt(_) => 1,
             _ => 2,
         }
     }
@@ -221,4 +227,141 @@ pub fn score_ard(
     let mut r = Reuse::new(kind, cold).with_events(events);
     trace_first_step(v, task, cfg, seed, &mut r)?;
     Ok(r.report())
+}
+
+impl From<opt::OptError> for Error {
+    fn from(e: opt::OptError) -> Error {
+        Error::Opt(e)
+    }
+}
+
+/// The `(x, y)` contents of the first `steps` training steps, in the order
+/// `train::train` feeds them without shuffling.
+pub fn task_batches(task: &dyn train::Task, cfg: &TaskConfig, seed: u64, steps: u64) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let data = task.generate(cfg, seed);
+    let (n, b, n_train) = (cfg.n, cfg.batch, cfg.n_train.max(1));
+    let per_epoch = n_train.div_ceil(b.max(1)).max(1);
+    (0..steps as usize)
+        .map(|k| {
+            let base = (k % per_epoch) * b;
+            let mut x = Vec::with_capacity(b * n);
+            let mut y = Vec::with_capacity(b);
+            for j in 0..b {
+                let i = (base + j) % n_train;
+                x.extend_from_slice(data.train_x.get(i * n..(i + 1) * n).unwrap_or(&[]));
+                y.push(data.train_y.get(i).copied().unwrap_or(0.0));
+            }
+            (x, y)
+        })
+        .collect()
+}
+
+/// Runs A and B for `steps` steps on the task from the same seed and returns the
+/// first param or state element whose bits differ, if any.
+pub fn verify_programs(
+    a: &Validated,
+    b: &Validated,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    steps: u64,
+) -> Result<Option<opt::verify::Mismatch>, Error> {
+    train::ports(a, cfg)?;
+    train::ports(b, cfg)?;
+    let batches = task_batches(task, cfg, seed, steps);
+    Ok(opt::verify::compare_runs(
+        a,
+        b,
+        train::seed_for(seed, "init"),
+        &batches,
+    )?)
+}
+
+/// The result of `optimize`.
+#[derive(Clone, Debug)]
+pub struct Optimized {
+    /// The optimized program, as re-loaded from its text.
+    pub validated: Validated,
+    /// Its canonical text, with a header comment stating objective and figures.
+    pub text: String,
+    /// What the passes did.
+    pub report: opt::OptReport,
+}
+
+/// The optimizer pipeline: runs the passes; after each one re-runs the original
+/// and the candidate for `steps` steps and compares every param and state bit
+/// for bit; prints the result, re-loads the text and verifies that too. Any
+/// failure is an error naming the pass, and no text is returned.
+#[allow(clippy::too_many_arguments)] // One argument per independent input of the pipeline.
+pub fn optimize(
+    loaded: &Loaded,
+    settings: &Settings,
+    limits: &Limits,
+    task: &dyn train::Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    steps: u64,
+    opt_cfg: &opt::OptConfig,
+) -> Result<Optimized, Error> {
+    let original = &loaded.validated;
+    train::ports(original, cfg)?;
+    let batches = task_batches(task, cfg, seed, steps);
+    let init = train::seed_for(seed, "init");
+    let mut check = |pass: opt::Pass, cand: &Validated| -> Result<(), opt::OptError> {
+        match opt::verify::compare_runs(original, cand, init, &batches)? {
+            None => Ok(()),
+            Some(m) => Err(opt::OptError::Mismatch {
+                pass: pass.name().into(),
+                detail: m.describe(),
+            }),
+        }
+    };
+    let (cand, report) = opt::run_pipeline(original, settings, limits, opt_cfg, &mut check)?;
+    let passes: Vec<&str> = opt_cfg.passes.iter().map(|p| p.name()).collect();
+    let stop = report
+        .stop
+        .map_or(String::new(), |s| format!("; reorder stop: {}", s.name()));
+    let text = format!(
+        "# Optimized by `sutro optimize` (passes: {}; objective: {}).\n# {}: {} before, {} after ({:+.2} %){stop}; verified bit-identical over {steps} steps.\n{}",
+        passes.join(","),
+        report.objective,
+        report.objective,
+        opt::fmt_value(report.before),
+        opt::fmt_value(report.after),
+        -100.0 * report.improvement(),
+        cand.program()
+    );
+    let reloaded = load(&SourceFile::new(&loaded.source.name, text.clone()), settings, limits)?;
+    let reloaded_ops: Vec<String> = reloaded
+        .validated
+        .program()
+        .order
+        .iter()
+        .map(|o| reloaded.validated.program().op_text(*o))
+        .collect();
+    let cand_ops: Vec<String> = cand
+        .program()
+        .order
+        .iter()
+        .map(|o| cand.program().op_text(*o))
+        .collect();
+    if reloaded_ops != cand_ops {
+        return Err(opt::OptError::Invariant {
+            pass: "print".into(),
+            message: "the printed program does not re-load to the same schedule".into(),
+        }
+        .into());
+    }
+    if let Some(m) = opt::verify::compare_runs(original, &reloaded.validated, init, &batches)? {
+        return Err(opt::OptError::Mismatch {
+            pass: "print".into(),
+            detail: m.describe(),
+        }
+        .into());
+    }
+    Ok(Optimized {
+        validated: reloaded.validated,
+        text,
+        report,
+    })
 }

@@ -210,31 +210,12 @@ impl<'v> Interp<'v> {
     }
 
     fn emit(&self, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
-        t.access(&Event {
-            step,
-            op,
-            buf,
-            mode,
-            addr: self.v.offset(buf) as u64,
-            len: self.v.size(buf) as u64,
-        });
+        emit(self.v, t, step, op, buf, mode);
     }
 
     /// Emits the step-start writes.
     pub fn start(&self, t: &mut dyn Tracer, step: u32, which: StartWrites) {
-        let p = self.v.program();
-        if which == StartWrites::All {
-            for (i, b) in p.buffers.values().enumerate() {
-                if b.role.persists() {
-                    self.emit(t, step, None, BufId(i as u32), Mode::Write);
-                }
-            }
-        }
-        for (i, b) in p.buffers.values().enumerate() {
-            if matches!(b.role, Role::Input | Role::Target) {
-                self.emit(t, step, None, BufId(i as u32), Mode::Write);
-            }
-        }
+        start_events(self.v, t, step, which);
     }
 
     /// Runs one whole step in schedule order; with a tracer, emits its events
@@ -390,6 +371,48 @@ fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &m
             o0.iter_mut()
                 .zip(a.iter().zip(b))
                 .for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
+        }
+    }
+}
+
+fn emit(v: &Validated, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
+    t.access(&Event {
+        step,
+        op,
+        buf,
+        mode,
+        addr: v.offset(buf) as u64,
+        len: v.size(buf) as u64,
+    });
+}
+
+/// Emits the step-start writes of a program: params and state in declaration order
+/// (with `StartWrites::All`), then inputs and targets.
+pub fn start_events(v: &Validated, t: &mut dyn Tracer, step: u32, which: StartWrites) {
+    let p = v.program();
+    if which == StartWrites::All {
+        for (i, b) in p.buffers.values().enumerate() {
+            if b.role.persists() {
+                emit(v, t, step, None, BufId(i as u32), Mode::Write);
+            }
+        }
+    }
+    for (i, b) in p.buffers.values().enumerate() {
+        if matches!(b.role, Role::Input | Role::Target) {
+            emit(v, t, step, None, BufId(i as u32), Mode::Write);
+        }
+    }
+}
+
+/// Trace-only mode: emits the first step's events for the ops of `order` (which
+/// need not be the program's schedule, nor all of it) without running any kernel.
+/// The trace depends only on schedule and layout, so this equals the traced step
+/// of a program whose schedule is `order`.
+pub fn trace_order(v: &Validated, order: &[OpId], t: &mut dyn Tracer) {
+    start_events(v, t, 0, StartWrites::All);
+    for &id in order {
+        for a in effects(&v.program().op(id).kind) {
+            emit(v, t, 0, Some(id), a.buf, a.mode);
         }
     }
 }

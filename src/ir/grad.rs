@@ -458,7 +458,8 @@ impl Lowering<'_> {
 
 /// Renumbers buffers into textual order (declarations and first assignments), so
 /// a printed-and-reparsed program has the same layout as the lowered one.
-fn renumber(p: Program) -> Program {
+/// Buffers no statement defines are dropped (the optimizer uses this after fusion).
+pub fn renumber(p: Program) -> Program {
     let mut order: Vec<BufId> = Vec::new();
     let mut seen = vec![false; p.buffers.len()];
     let mut push = |b: BufId, order: &mut Vec<BufId>| {

@@ -119,6 +119,16 @@ impl Program {
         }
     }
 
+    /// An op's statement text without its label (e.g. `dh = affine_grad_x(W2, dout)`),
+    /// which identifies the op across programs whose buffer ids differ.
+    pub fn op_text(&self, id: super::OpId) -> String {
+        let mut op = self.op(id).clone();
+        op.label = None;
+        let mut s = String::new();
+        let _ = self.op_line(&mut s, &op);
+        s
+    }
+
     fn op_line(&self, out: &mut String, op: &Op) -> fmt::Result {
         if let Some(l) = &op.label {
             write!(out, "{l}: ")?;

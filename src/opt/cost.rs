@@ -1,0 +1,602 @@
+//! Objectives: what the optimizer minimizes, and how a schedule is scored.
+//!
+//! `CostFunction` has egg's shape: it scores a candidate order of a validated
+//! program without building a new program. `MetricCost` is the default: it emits
+//! the trace-only first step for the order (`interp::trace_order`, the effects
+//! table, no kernels) into an analyzer and reads the objective's field. Any
+//! metric whose analyzer is a `Tracer` plugs in the same way; the stack metrics
+//! (`lru_stack`, `dmd`, `bytedmd_v2`, `energy_pj`) are named here and give a clear
+//! error until their analyzers exist.
+//!
+//! `ClockModel` is the exact incremental form of the clock metrics (`ard_write`,
+//! `ard_access`) used by the branch and bound in `reorder`. Its invariant, checked
+//! by tests against `MetricCost`: for every legal order its total equals the
+//! analyzer's sum. The argument that memoising on the set of scheduled ops is
+//! exact, and the lower bounds, are in `docs/optimizer.md` and on the methods.
+
+use super::OptError;
+use crate::analysis::{ArdReport, Cold, Reuse, ReuseKind};
+use crate::interp::trace_order;
+use crate::ir::{BufId, Mode, OpId, Role, effects};
+use crate::trace::{TraceHeader, Tracer};
+use crate::valid::Validated;
+use std::fmt::Debug;
+
+/// A schedule objective (egg's `CostFunction` shape): lower is better.
+pub trait CostFunction {
+    /// The cost's type.
+    type Cost: PartialOrd + Debug;
+    /// Scores the trace-only step of `v` run in `order` (which may be a prefix).
+    fn cost(&mut self, v: &Validated, order: &[OpId]) -> Self::Cost;
+}
+
+/// The metrics of the metrics spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Clock distance since the last write.
+    ArdWrite,
+    /// Clock distance since the last access.
+    ArdAccess,
+    /// LRU stack distances.
+    LruStack,
+    /// Data movement distance, Σ √d.
+    Dmd,
+    /// ByteDMD (v2 semantics).
+    ByteDmdV2,
+    /// Cache-tier energy.
+    EnergyPj,
+}
+
+impl Metric {
+    /// Every metric name, in spec order.
+    pub const ALL: [Metric; 6] = [
+        Metric::ArdWrite,
+        Metric::ArdAccess,
+        Metric::LruStack,
+        Metric::Dmd,
+        Metric::ByteDmdV2,
+        Metric::EnergyPj,
+    ];
+
+    /// The stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::ArdWrite => "ard_write",
+            Metric::ArdAccess => "ard_access",
+            Metric::LruStack => "lru_stack",
+            Metric::Dmd => "dmd",
+            Metric::ByteDmdV2 => "bytedmd_v2",
+            Metric::EnergyPj => "energy_pj",
+        }
+    }
+
+    /// The field an objective uses when none is given.
+    pub fn headline(self) -> &'static str {
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => "per_read",
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack => "total",
+            Metric::EnergyPj => "total_pj",
+        }
+    }
+
+    /// The clock analyzer kind, for the metrics this build can score.
+    pub fn reuse_kind(self) -> Option<ReuseKind> {
+        match self {
+            Metric::ArdWrite => Some(ReuseKind::Write),
+            Metric::ArdAccess => Some(ReuseKind::Access),
+            _ => None,
+        }
+    }
+}
+
+/// A field of a clock-metric report that depends on the schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Σ d / reads.
+    PerRead,
+    /// Σ s·d / floats read.
+    PerFloat,
+    /// Σ d.
+    SumD,
+    /// Σ s·d.
+    SumSd,
+}
+
+impl Field {
+    /// Every field, in report order.
+    pub const ALL: [Field; 4] = [Field::PerRead, Field::PerFloat, Field::SumD, Field::SumSd];
+
+    /// The JSON key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::PerRead => "per_read",
+            Field::PerFloat => "per_float",
+            Field::SumD => "sum_d",
+            Field::SumSd => "sum_sd",
+        }
+    }
+
+    /// Whether each read is weighted by its size.
+    pub fn by_size(self) -> bool {
+        matches!(self, Field::PerFloat | Field::SumSd)
+    }
+
+    /// The field's value in a report.
+    pub fn of(self, r: &ArdReport) -> f64 {
+        match self {
+            Field::PerRead => r.per_read,
+            Field::PerFloat => r.per_float,
+            Field::SumD => r.sum_d as f64,
+            Field::SumSd => r.sum_sd as f64,
+        }
+    }
+}
+
+/// `METRIC[.FIELD]`, parsed and checked against what this build can score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Objective {
+    /// The metric.
+    pub metric: Metric,
+    /// The field (the metric's headline unless given).
+    pub field: Field,
+}
+
+impl Default for Objective {
+    fn default() -> Objective {
+        Objective {
+            metric: Metric::ArdWrite,
+            field: Field::PerRead,
+        }
+    }
+}
+
+impl Objective {
+    /// Parses `--objective`: `ard_write`, `ard_access.sum_sd`, …
+    pub fn parse(s: &str) -> Result<Objective, OptError> {
+        let (m, f) = match s.split_once('.') {
+            Some((m, f)) => (m, Some(f)),
+            None => (s, None),
+        };
+        let known = Metric::ALL.map(Metric::name).join(", ");
+        let Some(metric) = Metric::ALL.into_iter().find(|x| x.name() == m) else {
+            return Err(OptError::Objective(format!("unknown metric `{m}` (known: {known})")));
+        };
+        if metric.reuse_kind().is_none() {
+            return Err(OptError::Objective(format!(
+                "metric `{m}` is not available in this build yet; the optimizer can use ard_write, ard_access"
+            )));
+        }
+        let field = match f {
+            None => Field::PerRead,
+            Some(f) => Field::ALL.into_iter().find(|x| x.name() == f).ok_or_else(|| {
+                OptError::Objective(format!(
+                    "unknown field `{f}` of {m} (schedule-dependent fields: {})",
+                    Field::ALL.map(Field::name).join(", ")
+                ))
+            })?,
+        };
+        Ok(Objective { metric, field })
+    }
+
+    /// `metric.field`.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.metric.name(), self.field.name())
+    }
+
+    /// The analyzer kind and its default cold policy.
+    fn reuse(&self) -> (ReuseKind, Cold) {
+        match self.metric {
+            Metric::ArdAccess => (ReuseKind::Access, Cold::Skip),
+            _ => (ReuseKind::Write, Cold::MinusOne),
+        }
+    }
+}
+
+/// The clock-metric report of the trace-only first step of `v` in `order`.
+/// `named` fills op and buffer names (slower: it prints the program for its hash).
+pub fn ard_report(v: &Validated, order: &[OpId], objective: &Objective, named: bool) -> ArdReport {
+    let (kind, cold) = objective.reuse();
+    let mut r = Reuse::new(kind, cold);
+    let header = if named {
+        crate::interp::header(v)
+    } else {
+        TraceHeader::default()
+    };
+    r.begin(&header);
+    trace_order(v, order, &mut r);
+    r.end();
+    r.report()
+}
+
+/// The default cost function: an objective's field on the trace-only first step.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricCost(pub Objective);
+
+impl CostFunction for MetricCost {
+    type Cost = f64;
+    fn cost(&mut self, v: &Validated, order: &[OpId]) -> f64 {
+        self.0.field.of(&ard_report(v, order, &self.0, false))
+    }
+}
+
+/// One event of an op in the clock model.
+#[derive(Clone, Copy, Debug)]
+struct Ev {
+    write: bool,
+    seg: usize,
+    size: u64,
+}
+
+/// A segment: one write of a buffer (or its step-start write) and the reads it reaches.
+#[derive(Clone, Copy, Debug)]
+struct Seg {
+    /// Weight of each read (1, or the read's size for the size-weighted fields).
+    w: i128,
+    /// Floats from the write's start to the end of its op: a lower bound on the
+    /// distance of any read it reaches (reads run in later ops).
+    min_d: i128,
+    /// Reads reached.
+    reads: u32,
+    /// The step-start clock of a step-start write.
+    start_anchor: Option<u64>,
+    size: u64,
+}
+
+/// The incremental state of a partial schedule in the clock model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClockState {
+    /// Floats moved so far.
+    pub clock: u64,
+    /// Σ w·d over the reads scheduled so far (the true partial cost).
+    pub past: i128,
+    /// Σ over open segments (anchored, reads pending) of their multiplier × anchor.
+    pub open: i128,
+    pending: Vec<u32>,
+    anchor: Vec<Option<u64>>,
+}
+
+impl ClockState {
+    /// The memo value: the part of the total cost fixed by the prefix, such that
+    /// total = accounted + (a function of the set of scheduled ops and the rest of
+    /// the order). Memoising on the set with this value is exact.
+    pub fn accounted(&self) -> i128 {
+        self.past - self.open
+    }
+}
+
+/// The clock metrics in a form that scores a schedule op by op.
+///
+/// Ops are local indices `0..n` into `ops()`. Every read has a fixed reaching
+/// write in any legal order (that is what the hazard graph preserves), so the
+/// model precomputes each read's segment.
+#[derive(Clone, Debug)]
+pub struct ClockModel {
+    access: bool,
+    ops: Vec<OpId>,
+    evs: Vec<Vec<Ev>>,
+    segs: Vec<Seg>,
+    /// Floats moved by each op.
+    p: Vec<u64>,
+    start_clock: u64,
+    /// `ard_write` only: Σ_o c(o)·T(o) + K(o) is the cost of the segments opened by
+    /// future ops, T(o) the op's start clock.
+    c: Vec<i128>,
+    k: Vec<i128>,
+    /// Ops sorted by c/p decreasing (Smith's rule), ties by index.
+    smith: Vec<usize>,
+    /// Reads of cold buffers (never written): their fixed contribution.
+    cold_const: i128,
+}
+
+impl ClockModel {
+    /// Builds the model of `v`'s ops in its schedule, for a clock objective.
+    pub fn new(v: &Validated, objective: &Objective) -> Option<ClockModel> {
+        let kind = objective.metric.reuse_kind()?;
+        let by_size = objective.field.by_size();
+        let p = v.program();
+        let weight = |size: u64| if by_size { i128::from(size) } else { 1 };
+        let mut segs: Vec<Seg> = Vec::new();
+        let mut cur: Vec<Option<usize>> = vec![None; p.buffers.len()];
+        let mut clock = 0u64;
+        // Step-start writes, in the interpreter's order.
+        let persist = p.buffers.values().enumerate().filter(|(_, b)| b.role.persists());
+        let data = p
+            .buffers
+            .values()
+            .enumerate()
+            .filter(|(_, b)| matches!(b.role, Role::Input | Role::Target));
+        for (i, _) in persist.chain(data) {
+            let size = v.size(BufId(i as u32)) as u64;
+            cur[i] = Some(segs.len());
+            segs.push(Seg {
+                w: weight(size),
+                min_d: 0,
+                reads: 0,
+                start_anchor: Some(clock),
+                size,
+            });
+            clock += size;
+        }
+        let mut cold_const = 0i128;
+        let mut evs = Vec::with_capacity(p.order.len());
+        for &id in &p.order {
+            let fx = effects(&p.op(id).kind);
+            let mut list = Vec::with_capacity(fx.len());
+            for a in &fx {
+                let size = v.size(a.buf) as u64;
+                let b = a.buf.idx();
+                match a.mode {
+                    Mode::Read => match cur[b] {
+                        Some(s) => {
+                            segs[s].reads += 1;
+                            list.push(Ev {
+                                write: false,
+                                seg: s,
+                                size,
+                            });
+                        }
+                        None => {
+                            // Validation rejects reads of unwritten temporaries; kept exact anyway.
+                            if kind == ReuseKind::Write {
+                                cold_const -= weight(size);
+                            }
+                            list.push(Ev {
+                                write: false,
+                                seg: usize::MAX,
+                                size,
+                            });
+                        }
+                    },
+                    Mode::Write => {
+                        cur[b] = Some(segs.len());
+                        list.push(Ev {
+                            write: true,
+                            seg: segs.len(),
+                            size,
+                        });
+                        segs.push(Seg {
+                            w: weight(size),
+                            min_d: 0,
+                            reads: 0,
+                            start_anchor: None,
+                            size,
+                        });
+                    }
+                }
+            }
+            // Distance floor of a segment: its write's size plus later writes of the op.
+            let mut tail = 0u64;
+            for e in list.iter().rev() {
+                if e.write {
+                    tail += e.size;
+                    segs[e.seg].min_d = i128::from(tail);
+                }
+            }
+            evs.push(list);
+        }
+        let n = evs.len();
+        let pt: Vec<u64> = evs.iter().map(|l| l.iter().map(|e| e.size).sum()).collect();
+        let mut c = vec![0i128; n];
+        let mut k = vec![0i128; n];
+        for (o, list) in evs.iter().enumerate() {
+            let mut off = 0i128;
+            for e in list {
+                if e.seg != usize::MAX {
+                    let s = &segs[e.seg];
+                    if e.write {
+                        let reach = s.w * i128::from(s.reads);
+                        c[o] -= reach;
+                        k[o] -= reach * off;
+                    } else {
+                        c[o] += s.w;
+                        k[o] += s.w * off;
+                    }
+                }
+                off += i128::from(e.size);
+            }
+        }
+        let mut smith: Vec<usize> = (0..n).collect();
+        smith.sort_by(|&a, &b| {
+            let (pa, pb) = (i128::from(pt[a].max(1)), i128::from(pt[b].max(1)));
+            (c[b] * pa).cmp(&(c[a] * pb)).then(a.cmp(&b))
+        });
+        Some(ClockModel {
+            access: kind == ReuseKind::Access,
+            ops: p.order.clone(),
+            evs,
+            segs,
+            p: pt,
+            start_clock: clock,
+            c,
+            k,
+            smith,
+            cold_const,
+        })
+    }
+
+    /// The ops, in the schedule the model was built from (local index → op id).
+    pub fn ops(&self) -> &[OpId] {
+        &self.ops
+    }
+
+    /// The number of ops.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether there are no ops.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The state before the first op (after the step-start writes).
+    pub fn start(&self) -> ClockState {
+        let mut st = ClockState {
+            clock: self.start_clock,
+            past: self.cold_const,
+            open: 0,
+            pending: self.segs.iter().map(|s| s.reads).collect(),
+            anchor: self.segs.iter().map(|s| s.start_anchor).collect(),
+        };
+        for (i, s) in self.segs.iter().enumerate() {
+            st.open += self.open_term(i, &st);
+            let _ = s;
+        }
+        st
+    }
+
+    fn mult(&self, seg: usize, pending: u32) -> i128 {
+        let w = self.segs[seg].w;
+        if pending == 0 {
+            0
+        } else if self.access {
+            w
+        } else {
+            w * i128::from(pending)
+        }
+    }
+
+    fn open_term(&self, seg: usize, st: &ClockState) -> i128 {
+        match st.anchor[seg] {
+            Some(a) => self.mult(seg, st.pending[seg]) * i128::from(a),
+            None => 0,
+        }
+    }
+
+    /// The cost the reads of op `o` would add if it ran next (a locality priority).
+    pub fn read_cost(&self, st: &ClockState, o: usize) -> i128 {
+        let mut t = st.clock;
+        let mut sum = 0i128;
+        let mut last: Vec<(usize, u64)> = Vec::new();
+        for e in &self.evs[o] {
+            if e.write {
+                break;
+            }
+            if e.seg != usize::MAX {
+                let a = last
+                    .iter()
+                    .rev()
+                    .find(|(s, _)| *s == e.seg && self.access)
+                    .map(|(_, a)| *a)
+                    .or(st.anchor[e.seg]);
+                if let Some(a) = a {
+                    sum += self.segs[e.seg].w * (i128::from(t) - i128::from(a));
+                }
+                last.push((e.seg, t));
+            }
+            t += e.size;
+        }
+        sum
+    }
+
+    /// Runs op `o` next; returns what `undo` needs.
+    pub fn apply(&self, st: &mut ClockState, o: usize) -> Undo {
+        let mut undo = Undo {
+            clock: st.clock,
+            past: st.past,
+            open: st.open,
+            segs: Vec::with_capacity(self.evs[o].len()),
+        };
+        for e in &self.evs[o] {
+            let t = st.clock;
+            if e.seg != usize::MAX {
+                let s = e.seg;
+                undo.segs.push((s, st.pending[s], st.anchor[s]));
+                st.open -= self.open_term(s, st);
+                if e.write {
+                    st.anchor[s] = Some(t);
+                } else {
+                    if let Some(a) = st.anchor[s] {
+                        st.past += self.segs[s].w * (i128::from(t) - i128::from(a));
+                    }
+                    st.pending[s] = st.pending[s].saturating_sub(1);
+                    if self.access {
+                        st.anchor[s] = Some(t);
+                    }
+                }
+                st.open += self.open_term(s, st);
+            }
+            st.clock += e.size;
+        }
+        undo
+    }
+
+    /// Reverts an `apply`.
+    pub fn undo(&self, st: &mut ClockState, undo: Undo) {
+        st.clock = undo.clock;
+        st.past = undo.past;
+        st.open = undo.open;
+        for (s, pending, anchor) in undo.segs.into_iter().rev() {
+            st.pending[s] = pending;
+            st.anchor[s] = anchor;
+        }
+    }
+
+    /// The total Σ w·d of a complete order of local indices.
+    pub fn total(&self, order: &[usize]) -> i128 {
+        let mut st = self.start();
+        for &o in order {
+            self.apply(&mut st, o);
+        }
+        st.past
+    }
+
+    /// A lower bound on the cost of the reads still to run, given the scheduled set.
+    ///
+    /// Two valid bounds, the larger is returned. (1) Per read: a read of an open
+    /// segment runs no earlier than now, so `d ≥ clock − anchor` (under
+    /// `ard_access` only the segment's next read has that floor, the others at
+    /// least the buffer's size); a read of a segment not yet written is at least
+    /// the write's own size plus the op's later writes away. (2) `ard_write` only:
+    /// the future cost is Σ c(o)·T(o) + K(o) − open over the unscheduled ops, a
+    /// single-machine Σ w·C problem; dropping the precedence constraints, Smith's
+    /// ratio rule (c/p decreasing) is optimal for any signs of c, so it bounds it.
+    pub fn lower_bound(&self, st: &ClockState, scheduled: &[bool]) -> i128 {
+        let now = i128::from(st.clock);
+        let mut lb1 = 0i128;
+        for (i, s) in self.segs.iter().enumerate() {
+            let pending = i128::from(st.pending[i]);
+            if pending == 0 {
+                continue;
+            }
+            match st.anchor[i] {
+                Some(a) => {
+                    let first = s.w * (now - i128::from(a));
+                    if self.access {
+                        lb1 += first + s.w * (pending - 1) * i128::from(s.size);
+                    } else {
+                        lb1 += first * pending;
+                    }
+                }
+                None => {
+                    if self.access {
+                        lb1 += s.w * (s.min_d + (pending - 1) * i128::from(s.size));
+                    } else {
+                        lb1 += s.w * s.min_d * pending;
+                    }
+                }
+            }
+        }
+        if self.access {
+            return lb1;
+        }
+        let mut lb2 = -st.open;
+        let mut t = now;
+        for &o in &self.smith {
+            if !scheduled[o] {
+                lb2 += self.c[o] * t + self.k[o];
+                t += i128::from(self.p[o]);
+            }
+        }
+        lb1.max(lb2)
+    }
+}
+
+/// What `ClockModel::apply` changed.
+#[derive(Clone, Debug)]
+pub struct Undo {
+    clock: u64,
+    past: i128,
+    open: i128,
+    segs: Vec<(usize, u32, Option<u64>)>,
+}

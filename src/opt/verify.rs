@@ -1,0 +1,216 @@
+//! Verification: the structural checks run after every pass, and equality by running.
+//!
+//! `check_reorder` re-checks a reordered program against the hazard graph of the
+//! program the pass started from: same op table, and the new schedule a
+//! topological order. `classify` says whether one program is a legal reordering
+//! of another when they were loaded separately (ops are matched by their
+//! statement text, since buffer ids may differ). `compare_runs` runs two programs
+//! from the same initial parameters on the same batches and compares every
+//! `param` and `state` buffer bit for bit (`f32::to_bits`) after every step;
+//! temporaries are not compared (they may differ in the sign of zero).
+
+use super::OptError;
+use super::depgraph::{DepGraph, Violation};
+use crate::interp::Interp;
+use crate::ir::{BufId, OpId, Program, Role};
+use crate::valid::Validated;
+
+/// How program B relates to program A.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reordering {
+    /// Same ops in the same order.
+    Same,
+    /// Same ops, and B's order is a topological order of A's hazard graph.
+    Legal,
+    /// Same ops, but B's order breaks a hazard of A; the text names the edge.
+    Illegal(String),
+    /// Different ops; the text says which op differs.
+    NotReordering(String),
+}
+
+/// Checks that `after` only permutes the schedule of `before` and that the new
+/// schedule is legal in `before`'s hazard graph.
+pub fn check_reorder(before: &Program, after: &Program) -> Result<(), String> {
+    if before.ops.len() != after.ops.len() {
+        return Err("the op table changed".into());
+    }
+    for (i, (a, b)) in before.ops.iter().zip(&after.ops).enumerate() {
+        if a.kind != b.kind {
+            return Err(format!("op `{}` changed", before.op_name(OpId(i as u32))));
+        }
+    }
+    DepGraph::build(before)
+        .check_order(&after.order)
+        .map_err(|v| v.describe(before))
+}
+
+/// Matches B's ops to A's by statement text; B's schedule as A's op ids, or the
+/// reason the programs do not have the same ops.
+pub fn match_ops(a: &Program, b: &Program) -> Result<Vec<OpId>, String> {
+    let a_text: Vec<(OpId, String)> = a.order.iter().map(|&o| (o, a.op_text(o))).collect();
+    let mut used = vec![false; a_text.len()];
+    let mut mapped = Vec::with_capacity(b.order.len());
+    for &o in &b.order {
+        let t = b.op_text(o);
+        match a_text.iter().enumerate().find(|(i, (_, at))| !used[*i] && *at == t) {
+            Some((i, (aid, _))) => {
+                used[i] = true;
+                mapped.push(*aid);
+            }
+            None => return Err(format!("B has `{t}`, which A does not")),
+        }
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        return Err(format!("A has `{}`, which B does not", a_text[i].1));
+    }
+    Ok(mapped)
+}
+
+/// Whether B is A reordered, and if so whether legally.
+pub fn classify(a: &Program, b: &Program) -> Reordering {
+    let mapped = match match_ops(a, b) {
+        Ok(m) => m,
+        Err(why) => return Reordering::NotReordering(why),
+    };
+    if mapped == a.order {
+        return Reordering::Same;
+    }
+    match DepGraph::build(a).check_order(&mapped) {
+        Ok(()) => Reordering::Legal,
+        Err(v @ Violation::Edge(_)) => Reordering::Illegal(v.describe(a)),
+        Err(v) => Reordering::NotReordering(v.describe(a)),
+    }
+}
+
+/// The first difference between two runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// 1-based step after which the buffers differ (0: the initial values).
+    pub step: u64,
+    /// The buffer's name.
+    pub buffer: String,
+    /// Flat element index.
+    pub element: usize,
+    /// A's bits.
+    pub a: u32,
+    /// B's bits.
+    pub b: u32,
+}
+
+impl Mismatch {
+    /// `step 3: W2[17] differs: 0x3c23d70a (A) vs 0x3c23d70b (B)`.
+    pub fn describe(&self) -> String {
+        let when = if self.step == 0 {
+            "initial values".to_string()
+        } else {
+            format!("step {}", self.step)
+        };
+        format!(
+            "{when}: `{}` element {} differs: {:#010x} ({}) vs {:#010x} ({})",
+            self.buffer,
+            self.element,
+            self.a,
+            f32::from_bits(self.a),
+            self.b,
+            f32::from_bits(self.b)
+        )
+    }
+}
+
+fn persistent(p: &Program) -> Vec<(String, BufId)> {
+    p.buffers
+        .values()
+        .enumerate()
+        .filter(|(_, b)| b.role.persists())
+        .map(|(i, b)| (b.name.clone(), BufId(i as u32)))
+        .collect()
+}
+
+fn port(v: &Validated, role: Role) -> Result<BufId, OptError> {
+    let ids: Vec<BufId> = v.program().with_role(role).collect();
+    match ids.as_slice() {
+        [b] => Ok(*b),
+        _ => Err(OptError::NotComparable(format!(
+            "`{}` needs exactly one `{}` buffer to be run, it has {}",
+            v.program().name,
+            role.keyword(),
+            ids.len()
+        ))),
+    }
+}
+
+/// Runs A and B from the parameters drawn from `init_seed`, one step per batch
+/// (`(x, y)` contents), and returns the first param or state element whose bits
+/// differ, checking the initial values and then after every step.
+pub fn compare_runs(
+    a: &Validated,
+    b: &Validated,
+    init_seed: u64,
+    batches: &[(Vec<f32>, Vec<f32>)],
+) -> Result<Option<Mismatch>, OptError> {
+    let (pa, pb) = (persistent(a.program()), persistent(b.program()));
+    let mut pairs = Vec::with_capacity(pa.len());
+    for (name, ia) in &pa {
+        match pb.iter().find(|(n, _)| n == name) {
+            Some((_, ib)) if a.size(*ia) == b.size(*ib) => pairs.push((name.clone(), *ia, *ib)),
+            _ => {
+                return Err(OptError::NotComparable(format!(
+                    "`{name}` is not a param or state of the same size in both programs"
+                )));
+            }
+        }
+    }
+    if pb.len() != pa.len() {
+        return Err(OptError::NotComparable(
+            "the programs have different params or state".into(),
+        ));
+    }
+    let ports = [
+        (port(a, Role::Input)?, port(a, Role::Target)?),
+        (port(b, Role::Input)?, port(b, Role::Target)?),
+    ];
+    let mut runs = [Interp::new(a, init_seed), Interp::new(b, init_seed)];
+    let diff = |runs: &[Interp<'_>; 2], step: u64| -> Option<Mismatch> {
+        for (name, ia, ib) in &pairs {
+            let (xa, xb) = (runs[0].buffer(*ia), runs[1].buffer(*ib));
+            if let Some((i, (u, w))) = xa
+                .iter()
+                .zip(xb)
+                .enumerate()
+                .find(|(_, (u, w))| u.to_bits() != w.to_bits())
+            {
+                return Some(Mismatch {
+                    step,
+                    buffer: name.clone(),
+                    element: i,
+                    a: u.to_bits(),
+                    b: w.to_bits(),
+                });
+            }
+        }
+        None
+    };
+    if let Some(m) = diff(&runs, 0) {
+        return Ok(Some(m));
+    }
+    for (k, (x, y)) in batches.iter().enumerate() {
+        for (it, (px, py)) in runs.iter_mut().zip(ports) {
+            for (buf, data) in [(px, x), (py, y)] {
+                let dst = it.buffer_mut(buf);
+                if dst.len() != data.len() {
+                    return Err(OptError::NotComparable(format!(
+                        "a batch has {} values for a buffer of {} elements",
+                        data.len(),
+                        dst.len()
+                    )));
+                }
+                dst.copy_from_slice(data);
+            }
+            it.step(k as u32, None).map_err(OptError::Interp)?;
+        }
+        if let Some(m) = diff(&runs, k as u64 + 1) {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
