@@ -137,3 +137,20 @@ fn demo_trains_and_reports_from_any_directory() {
     assert!(text.contains("solved at epoch"), "{text}");
     assert!(text.contains("Average reuse distance (per read)"), "{text}");
 }
+
+/// Every program of the zoo solves its own declared config for at least one seed
+/// (the two sprint-1 references are covered above). Seeds tried: 0, 1, 2.
+#[test]
+fn every_zoo_program_solves_its_declared_task() {
+    for p in [
+        "programs/backprop_optimized.sutro",
+        "programs/feedback_alignment.sutro",
+        "programs/local_error.sutro",
+        "programs/mlp3.sutro",
+        "programs/per_layer.sutro",
+        "programs/sign_sgd.sutro",
+    ] {
+        let solved = ["0", "1", "2"].iter().any(|s| run(&[p, "--seed", s])["solved"] == true);
+        assert!(solved, "{p} solved no seed of 0..2");
+    }
+}
