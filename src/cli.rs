@@ -318,6 +318,9 @@ struct RunArgs {
     /// Write an SVG of train and test loss per epoch.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -578,7 +581,11 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         shuffle: a.shuffle,
     };
     let t0 = std::time::Instant::now();
-    let res = train::train(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, |_| {})?;
+    let mut progress = Progress::new("epochs", a.epochs as u64, a.quiet);
+    let res = train::train(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, |e| {
+        progress.set(e.epoch as u64, &format!("test acc {:.3}", e.test_acc))
+    })?;
+    progress.finish();
     let wall = t0.elapsed().as_secs_f64();
     if let Some(path) = &a.plot {
         write_atomic(path, loss_svg(&loaded.validated.program().name, &res).as_bytes())?;
@@ -1317,5 +1324,52 @@ fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
             Ok(())
         }
         Some(m) => Err(Error::Opt(opt::OptError::Differs(m.describe()))),
+    }
+}
+
+/// A progress bar on stderr that appears only after a second of work, only when
+/// stderr is a terminal, and never with `--quiet`; stdout is never touched.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    start: std::time::Instant,
+    what: &'static str,
+    total: u64,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str, total: u64, quiet: bool) -> Progress {
+        let enabled = !quiet && std::io::stderr().is_terminal();
+        Progress {
+            bar: None,
+            start: std::time::Instant::now(),
+            what,
+            total,
+            enabled,
+        }
+    }
+
+    fn set(&mut self, pos: u64, msg: &str) {
+        if !self.enabled || self.start.elapsed().as_secs_f64() < 1.0 {
+            return;
+        }
+        let (what, total) = (self.what, self.total);
+        let bar = self.bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"))
+            {
+                b.set_style(style);
+            }
+            b
+        });
+        bar.set_position(pos);
+        bar.set_message(msg.to_string());
+    }
+
+    fn finish(self) {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
     }
 }

@@ -154,3 +154,20 @@ fn every_zoo_program_solves_its_declared_task() {
         assert!(solved, "{p} solved no seed of 0..2");
     }
 }
+
+/// With stdout and stderr not terminals, no ANSI escapes or progress text appear.
+#[test]
+fn piped_output_has_no_escapes_or_progress() {
+    for args in [
+        vec!["run", "programs/mlp3.sutro", "--seed", "1", "--epochs", "30"],
+        vec!["score", "programs/sprint1_fused.sutro"],
+        vec!["check", "programs/invalid/shape_mismatch.sutro"],
+    ] {
+        let out = sutro(&args);
+        assert!(!out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b), "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("30/"),
+            "{args:?}: progress text on stdout"
+        );
+    }
+}
