@@ -386,10 +386,6 @@ fn settings(l: &Load) -> Result<Settings, Error> {
     Settings::parse(&l.set).map_err(|e| Error::Valid(vec![e]))
 }
 
-fn task(name: &str) -> Result<Box<dyn train::Task>, Error> {
-    train::task(name).ok_or_else(|| Error::Usage(format!("unknown task `{name}` (known: parity)")))
-}
-
 fn program_json(l: &Loaded) -> Value {
     let h = sutro::interp::header(&l.validated);
     json!({"name": h.program, "hash": h.hash})
@@ -436,8 +432,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         } => {
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
-            let t = task(&tname)?;
-            let cfg = train::config(&tname, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
             let mut list = analyzers(&metric, &opts, events)?;
             {
                 let mut tee = Tee(list.iter_mut().map(|(_, a)| a as &mut dyn Tracer).collect());
@@ -463,9 +458,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
             let loaded = sutro::load(&f, &Settings::default(), &Limits::default())?;
-            let t = task("parity")?;
-            let cfg =
-                train::config("parity", &loaded.validated, &Settings::default()).map_err(|e| Error::Valid(vec![e]))?;
+            let (t, cfg) = sutro::task_for("parity", &loaded.validated, &Settings::default())?;
             out(&format!(
                 "sutro demo: training {} on sparse parity (n={}, k={}, n_train={}, n_test={}, batch={}), seed {seed}\n\n",
                 loaded.validated.program().name,
@@ -570,8 +563,7 @@ fn run_table(res: &train::RunResult, wall: f64) -> String {
 fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     let loaded = load(&a.load, src)?;
     let s = settings(&a.load)?;
-    let t = task(&a.task)?;
-    let cfg = train::config(&a.task, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
@@ -754,8 +746,7 @@ fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
             }
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
-            let t = task(&tname)?;
-            let cfg = train::config(&tname, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
             let mut rec = VecTracer::default();
             sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut rec)?;
             let v = &loaded.validated;
@@ -1235,8 +1226,7 @@ fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Result<(), Err
     let passes = Pass::parse_list(&a.passes)?;
     let loaded = load(&a.load, src)?;
     let s = settings(&a.load)?;
-    let t = task(&a.task)?;
-    let cfg = train::config(&a.task, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
     let opt_cfg = OptConfig {
         objective,
         passes,
@@ -1303,8 +1293,7 @@ fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
     *src = Some(fb.clone());
     let lb = sutro::load(&fb, &s, &lim)?;
     *src = None;
-    let t = task(&a.task)?;
-    let cfg = train::config(&a.task, &la.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+    let (t, cfg) = sutro::task_for(&a.task, &la.validated, &s)?;
     let relation = match classify(la.validated.program(), lb.validated.program()) {
         Reordering::Same => "B has the same ops in the same order as A".to_string(),
         Reordering::Legal => {

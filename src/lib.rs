@@ -162,6 +162,17 @@ pub fn header(l: &Loaded) -> trace::TraceHeader {
     h
 }
 
+/// The named task, configured for a program (the command line, then the
+/// program's dims, then the task's defaults), after checking that it fits.
+pub fn task_for(name: &str, v: &Validated, s: &Settings) -> Result<(Box<dyn train::Task>, TaskConfig), Error> {
+    let mut t = train::task(name)
+        .ok_or_else(|| Error::Usage(format!("unknown task `{name}` (known: {})", train::TASKS.join(", "))))?;
+    let cfg = train::config(name, v, s).map_err(|e| Error::Valid(vec![e]))?;
+    t.configure(&cfg);
+    t.fits(v.program()).map_err(Error::Task)?;
+    Ok((t, cfg))
+}
+
 /// Runs `steps` instrumented training steps (cyclic order, from the initial
 /// parameters) into a tracer: the first step writes params, state, inputs and
 /// targets at its start; later steps write inputs and targets only.

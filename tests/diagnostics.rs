@@ -130,9 +130,19 @@ fn a_divergent_learning_rate_stops_with_exit_1_naming_op_and_step() {
 #[test]
 fn a_closed_pipe_ends_output_quietly() {
     let bin = env!("CARGO_BIN_EXE_sutro");
-    for cmd in ["fmt programs/sparse_parity.sutro", "trace export traces/sprint1_standard.trace --format din -o -", "ops"] {
-        let script = format!("set -o pipefail; e=$(mktemp); '{bin}' {cmd} 2>$e | head -1 >/dev/null; echo $?; cat $e; rm $e");
-        let out = std::process::Command::new("bash").arg("-c").arg(&script).current_dir(common::root()).output().unwrap();
+    for cmd in [
+        "fmt programs/sparse_parity.sutro",
+        "trace export traces/sprint1_standard.trace --format din -o -",
+        "ops",
+    ] {
+        let script =
+            format!("set -o pipefail; e=$(mktemp); '{bin}' {cmd} 2>$e | head -1 >/dev/null; echo $?; cat $e; rm $e");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(common::root())
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(text.lines().next(), Some("0"), "{cmd}: {text}");
         assert!(!text.contains("panicked"), "{cmd}: {text}");

@@ -8,7 +8,9 @@
 //! After each epoch the forward part (the ops `predict` depends on) runs
 //! untraced over the train and test sets.
 
+pub mod and;
 pub mod parity;
+pub mod sum;
 
 use crate::interp::{Interp, InterpError, slice};
 use crate::ir::{BufId, Role};
@@ -74,12 +76,23 @@ pub trait Task {
     fn loss(&self, pred: f32, y: f32) -> f64;
     /// Whether a prediction counts as correct.
     fn correct(&self, pred: f32, y: f32) -> bool;
+    /// Takes the resolved config before data is drawn (e.g. `k` for rounding).
+    fn configure(&mut self, _cfg: &TaskConfig) {}
+    /// Whether a program suits the task; `Err` says why not.
+    fn fits(&self, _p: &crate::ir::Program) -> Result<(), String> {
+        Ok(())
+    }
 }
+
+/// Every task name, for help and errors.
+pub const TASKS: [&str; 3] = ["parity", "sum", "and"];
 
 /// Looks a task up by name.
 pub fn task(name: &str) -> Option<Box<dyn Task>> {
     match name {
         "parity" => Some(Box::new(parity::Parity)),
+        "sum" => Some(Box::new(sum::Sum::default())),
+        "and" => Some(Box::new(and::And)),
         _ => None,
     }
 }
