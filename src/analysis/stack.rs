@@ -147,20 +147,6 @@ fn bit_sum(v: &[u64], mut i: usize) -> u64 {
     s
 }
 
-fn bit_build(mut t: Vec<u64>) -> Vec<u64> {
-    let n = t.len();
-    for i in 1..n {
-        let j = i + (i & i.wrapping_neg());
-        if j < n {
-            let x = t.get(i).copied().unwrap_or(0);
-            if let Some(c) = t.get_mut(j) {
-                *c = c.wrapping_add(x);
-            }
-        }
-    }
-    t
-}
-
 impl RangeBit {
     fn with_cap(cap: usize) -> RangeBit {
         RangeBit {
@@ -187,33 +173,66 @@ impl RangeBit {
             .wrapping_sub(bit_sum(&self.b2, i))
     }
 
-    /// Rebuilds from point values `a[1..]` in O(n).
-    fn from_points(a: &[u64]) -> RangeBit {
-        let mut d1 = vec![0u64; a.len() + 1];
-        let mut d2 = vec![0u64; a.len() + 1];
-        let mut prev = 0u64;
-        for (i, &x) in a.iter().enumerate().skip(1) {
-            let d = x.wrapping_sub(prev);
-            prev = x;
-            if let Some(c) = d1.get_mut(i) {
-                *c = d;
+    /// Rebuilds for slots `1 ..= cap`, reusing the allocations: `fill` writes
+    /// the point values (index = slot) into a zeroed array, nonzero only in
+    /// `1 ..= live`. Work is O(live + log² cap) plus one memset of the arrays.
+    fn rebuild(&mut self, cap: usize, live: usize, fill: impl FnOnce(&mut [u64])) {
+        let len = cap + 2;
+        let mut a = std::mem::take(&mut self.b1);
+        a.clear();
+        a.resize(len, 0);
+        fill(&mut a);
+        // Differences in place (descending, so a[i - 1] is still a point value);
+        // past `live + 1` they are all zero.
+        let hi = (live + 2).min(len);
+        for i in (1..hi).rev() {
+            let prev = a.get(i - 1).copied().unwrap_or(0);
+            if let Some(x) = a.get_mut(i) {
+                *x = x.wrapping_sub(prev);
             }
-            if let Some(c) = d2.get_mut(i) {
-                *c = d.wrapping_mul(i as u64 - 1);
+        }
+        let mut b = std::mem::take(&mut self.b2);
+        b.clear();
+        b.resize(len, 0);
+        for i in 1..hi {
+            let d = a.get(i).copied().unwrap_or(0);
+            if let Some(x) = b.get_mut(i) {
+                *x = d.wrapping_mul(i as u64 - 1);
             }
         }
-        // Past the last point the values fall back to 0.
-        if let Some(c) = d1.get_mut(a.len()) {
-            *c = prev.wrapping_neg();
-        }
-        if let Some(c) = d2.get_mut(a.len()) {
-            *c = prev.wrapping_neg().wrapping_mul(a.len() as u64 - 1);
-        }
-        RangeBit {
-            b1: bit_build(d1),
-            b2: bit_build(d2),
+        self.b1 = bit_build_prefix(a, hi);
+        self.b2 = bit_build_prefix(b, hi);
+    }
+}
+
+/// The linear Fenwick build of `t`, whose entries at or past `hi` are zero: the
+/// dense part is built in place, then only the O(log n) chains leaving it.
+fn bit_build_prefix(mut t: Vec<u64>, hi: usize) -> Vec<u64> {
+    let n = t.len();
+    let mut tail = std::collections::BTreeSet::new();
+    for i in 1..hi.min(n) {
+        let j = i + (i & i.wrapping_neg());
+        if j < n {
+            let x = t.get(i).copied().unwrap_or(0);
+            if let Some(c) = t.get_mut(j) {
+                *c = c.wrapping_add(x);
+            }
+            if j >= hi {
+                tail.insert(j);
+            }
         }
     }
+    while let Some(j) = tail.pop_first() {
+        let k = j + (j & j.wrapping_neg());
+        if k < n {
+            let x = t.get(j).copied().unwrap_or(0);
+            if let Some(c) = t.get_mut(k) {
+                *c = c.wrapping_add(x);
+            }
+            tail.insert(k);
+        }
+    }
+    t
 }
 
 /// The Fenwick LRU stack: keys with weights, ordered by last touch.
@@ -227,6 +246,8 @@ pub(crate) struct Stack {
     /// Per-key weights, when they vary (buffer granularity); else `uniform`.
     weight: Option<KeyMap<u64>>,
     uniform: u64,
+    /// Scratch for compaction, kept to avoid reallocating.
+    rank: Vec<u32>,
 }
 
 impl Stack {
@@ -242,6 +263,7 @@ impl Stack {
             slot: KeyMap::new(key_limit),
             weight: per_key_weights.then(|| KeyMap::new(key_limit)),
             uniform,
+            rank: Vec::new(),
         }
     }
 
@@ -318,9 +340,12 @@ impl Stack {
         }
     }
 
-    /// Renumbers live slots 1..M in order and rebuilds the tree in O(M + keys).
+    /// Renumbers live slots 1..M in order and rebuilds the tree in O(M + keys),
+    /// reusing every allocation.
     fn compact(&mut self, extra: u64) {
-        let mut rank = vec![0u32; self.next + 1];
+        let mut rank = std::mem::take(&mut self.rank);
+        rank.clear();
+        rank.resize(self.next + 1, 0);
         self.slot.for_each_mut(|_, s| {
             if let Some(r) = rank.get_mut(*s as usize) {
                 *r = 1;
@@ -332,21 +357,24 @@ impl Stack {
             *r = m;
         }
         let live = m as usize;
-        // A capacity of at least the dense key range keeps compaction amortized
-        // O(1) even when most keys are dead (bytedmd_v2 removes values).
-        let want = (2 * (live as u64 + extra)).max(self.slot.dense_len() as u64).max(1024);
+        // Four times the live slots: a compaction costs O(cap), and leaves room
+        // for 3·M pushes before the next one. At least the dense key range, so
+        // compaction stays amortized O(1) when most keys are dead (bytedmd_v2).
+        let want = (4 * (live as u64 + extra)).max(self.slot.dense_len() as u64).max(1024);
         let cap = usize::try_from(want.min(u64::from(u32::MAX) - 2)).unwrap_or(u32::MAX as usize - 2);
-        let mut points = vec![0u64; cap + 1];
         let weight = &self.weight;
         let uniform = self.uniform;
-        self.slot.for_each_mut(|k, s| {
-            let ns = rank.get(*s as usize).copied().unwrap_or(0);
-            *s = ns;
-            if let Some(p) = points.get_mut(ns as usize) {
-                *p = weight.as_ref().map_or(uniform, |w| w.get(k));
-            }
+        let slot = &mut self.slot;
+        self.bit.rebuild(cap, live, |points| {
+            slot.for_each_mut(|k, s| {
+                let ns = rank.get(*s as usize).copied().unwrap_or(0);
+                *s = ns;
+                if let Some(p) = points.get_mut(ns as usize) {
+                    *p = weight.as_ref().map_or(uniform, |w| w.get(k));
+                }
+            });
         });
-        self.bit = RangeBit::from_points(&points);
+        self.rank = rank;
         self.cap = cap;
         self.next = live + 1;
     }

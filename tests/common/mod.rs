@@ -107,6 +107,12 @@ impl Trace {
         self
     }
 
+    /// Write of elements `lo .. lo + len` in the current op.
+    pub fn w_part(&mut self, name: &str, lo: u64, len: u64) -> &mut Trace {
+        self.push(name, Mode::Write, lo, len, self.cur_op);
+        self
+    }
+
     /// A step-start write (op `None`).
     pub fn start(&mut self, name: &str) -> &mut Trace {
         let n = self.info(name).size();
