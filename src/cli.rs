@@ -7,7 +7,7 @@
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
-use sutro::analysis::{Cold, ReuseKind, text};
+use sutro::analysis::{self, Cold, ColdPolicy, Metric, MetricOptions, ReuseKind, text};
 use sutro::diag::{Diagnostic, render};
 use sutro::ir::Prim;
 use sutro::span::SourceFile;
@@ -54,9 +54,12 @@ enum Command {
     Score {
         #[command(flatten)]
         load: Load,
-        /// Metrics, comma separated: ard_write, ard_access.
+        /// Metrics, comma separated, or `all`: ard_write, ard_access, lru_stack, dmd, bytedmd_v2, energy_pj.
         #[arg(long, default_value = "ard_write", value_delimiter = ',')]
         metric: Vec<String>,
+        /// TOML file with an `[energy]` table overriding the energy_pj preset.
+        #[arg(long, value_name = "FILE")]
+        energy_config: Option<String>,
         /// Metric options as KEY=VALUE or METRIC.KEY=VALUE (e.g. cold=skip).
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
@@ -235,6 +238,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Score {
             load: l,
             metric,
+            energy_config,
             opts,
             events,
             json: as_json,
@@ -245,22 +249,35 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             let s = settings(&l)?;
             let t = task(&tname)?;
             let cfg = train::config(&tname, &loaded.validated, &s).map_err(|e| Error::Valid(vec![e]))?;
+            let metrics = Metric::parse_list(&metric).map_err(|e| Error::Usage(e.to_string()))?;
+            let config = match &energy_config {
+                Some(path) => Some(read(path)?.text),
+                None => None,
+            };
+            let resolved =
+                analysis::resolve(&metrics, &opts, config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
             let mut reports = serde_json::Map::new();
             let mut texts = String::new();
-            for m in &metric {
-                let kind = match m.as_str() {
-                    "ard_write" => ReuseKind::Write,
-                    "ard_access" => ReuseKind::Access,
-                    _ => {
-                        return Err(Error::Usage(format!(
-                            "unknown metric `{m}` (known: ard_write, ard_access)"
-                        )));
-                    }
-                };
-                let cold = cold_option(kind, &opts)?;
-                let r = sutro::score_ard(&loaded.validated, t.as_ref(), &cfg, seed, kind, cold, events)?;
-                texts.push_str(&text::ard(m, &r, &loaded.validated.program().name));
-                reports.insert(m.clone(), serde_json::to_value(&r).unwrap_or(Value::Null));
+            let program = &loaded.validated.program().name;
+            for mo in &resolved {
+                let name = mo.metric().name();
+                if let MetricOptions::Ard(kind, o) = mo {
+                    // The clock metrics keep their own report, text table and event log.
+                    let cold = if o.cold == ColdPolicy::MinusOne {
+                        Cold::MinusOne
+                    } else {
+                        Cold::Skip
+                    };
+                    let r = sutro::score_ard(&loaded.validated, t.as_ref(), &cfg, seed, *kind, cold, events)?;
+                    texts.push_str(&text::ard(name, &r, program));
+                    reports.insert(name.to_string(), serde_json::to_value(&r).unwrap_or(Value::Null));
+                } else {
+                    let mut a = mo.build();
+                    sutro::trace_first_step(&loaded.validated, t.as_ref(), &cfg, seed, a.as_tracer())?;
+                    let r = a.report_json();
+                    texts.push_str(&text::summary(name, &r, program));
+                    reports.insert(name.to_string(), r);
+                }
             }
             if as_json {
                 let v = json!({"schema": 1, "program": program_json(&loaded), "metrics": reports});
@@ -322,39 +339,6 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             Ok(())
         }
     }
-}
-
-fn cold_option(kind: ReuseKind, opts: &[String]) -> Result<Cold, Error> {
-    let mut cold = match kind {
-        ReuseKind::Write => Cold::MinusOne,
-        ReuseKind::Access => Cold::Skip,
-    };
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(Error::Usage(format!("bad --opt `{o}`: expected KEY=VALUE")));
-        };
-        let key = match k.split_once('.') {
-            Some((m, key)) if m == kind.name() => key,
-            Some(_) => continue,
-            None => k,
-        };
-        match (key, v) {
-            ("cold", v) => {
-                cold = Cold::from_name(v).ok_or_else(|| {
-                    Error::Usage(format!("bad --opt cold={v}: {} allows minus_one, skip", kind.name()))
-                })?
-            }
-            ("granularity", "buffer") | ("price", "reads") | ("pricing", "sequential") => {}
-            ("granularity" | "price" | "pricing", v) => {
-                return Err(Error::Usage(format!(
-                    "bad --opt {key}={v}: {} allows only the default",
-                    kind.name()
-                )));
-            }
-            _ => return Err(Error::Usage(format!("unknown option `{key}` for {}", kind.name()))),
-        }
-    }
-    Ok(cold)
 }
 
 fn run_table(res: &train::RunResult, wall: f64) -> String {
