@@ -7,7 +7,7 @@
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
-use sutro::analysis::{Cold, Reuse, ReuseKind, text};
+use sutro::analysis::{self, Analyzer, Cold, ReuseKind, text};
 use sutro::diag::{Diagnostic, render};
 use sutro::ir::Prim;
 use sutro::opt::cost::Objective;
@@ -16,7 +16,7 @@ use sutro::opt::verify::{Reordering, classify};
 use sutro::opt::{self, OptConfig, Pass, StopReason};
 use sutro::span::SourceFile;
 use sutro::trace::codec::{self, TraceFile, TraceMeta};
-use sutro::trace::{Event, Tee, TraceHeader, Tracer, VecTracer};
+use sutro::trace::{Event, Tee, TraceHeader, VecTracer};
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
 use sutro::{Error, Loaded};
@@ -60,9 +60,12 @@ enum Command {
     Score {
         #[command(flatten)]
         load: Load,
-        /// Metrics, comma separated: ard_write, ard_access.
+        /// Metrics, comma separated, or `all`: ard_write, ard_access, lru_stack, dmd, bytedmd_v2, energy_pj.
         #[arg(long, default_value = "ard_write", value_delimiter = ',')]
         metric: Vec<String>,
+        /// TOML file with an `[energy]` table overriding the energy_pj preset.
+        #[arg(long, value_name = "FILE")]
+        energy_config: Option<String>,
         /// Metric options as KEY=VALUE or METRIC.KEY=VALUE (e.g. cold=skip).
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
@@ -168,12 +171,15 @@ enum TraceCmd {
     Replay {
         /// The trace file.
         file: String,
-        /// Metrics, comma separated: ard_write, ard_access.
+        /// Metrics, comma separated, or `all`: ard_write, ard_access, lru_stack, dmd, bytedmd_v2, energy_pj.
         #[arg(long, default_value = "ard_write", value_delimiter = ',')]
         metric: Vec<String>,
         /// Metric options as KEY=VALUE or METRIC.KEY=VALUE.
         #[arg(long = "opt", value_name = "KEY=VALUE")]
         opts: Vec<String>,
+        /// TOML file overriding the energy model (`[energy]` table).
+        #[arg(long, value_name = "FILE")]
+        energy_config: Option<String>,
         /// Include the event log.
         #[arg(long)]
         events: bool,
@@ -424,6 +430,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Score {
             load: l,
             metric,
+            energy_config,
             opts,
             events,
             json: as_json,
@@ -433,9 +440,9 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
             let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
-            let mut list = analyzers(&metric, &opts, events)?;
+            let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             {
-                let mut tee = Tee(list.iter_mut().map(|(_, a)| a as &mut dyn Tracer).collect());
+                let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
                 sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut tee)?;
             }
             let h = sutro::header(&loaded);
@@ -503,39 +510,6 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             Ok(())
         }
     }
-}
-
-fn cold_option(kind: ReuseKind, opts: &[String]) -> Result<Cold, Error> {
-    let mut cold = match kind {
-        ReuseKind::Write => Cold::MinusOne,
-        ReuseKind::Access => Cold::Skip,
-    };
-    for o in opts {
-        let Some((k, v)) = o.split_once('=') else {
-            return Err(Error::Usage(format!("bad --opt `{o}`: expected KEY=VALUE")));
-        };
-        let key = match k.split_once('.') {
-            Some((m, key)) if m == kind.name() => key,
-            Some(_) => continue,
-            None => k,
-        };
-        match (key, v) {
-            ("cold", v) => {
-                cold = Cold::from_name(v).ok_or_else(|| {
-                    Error::Usage(format!("bad --opt cold={v}: {} allows minus_one, skip", kind.name()))
-                })?
-            }
-            ("granularity", "buffer") | ("price", "reads") | ("pricing", "sequential") => {}
-            ("granularity" | "price" | "pricing", v) => {
-                return Err(Error::Usage(format!(
-                    "bad --opt {key}={v}: {} allows only the default",
-                    kind.name()
-                )));
-            }
-            _ => return Err(Error::Usage(format!("unknown option `{key}` for {}", kind.name()))),
-        }
-    }
-    Ok(cold)
 }
 
 fn run_table(res: &train::RunResult, wall: f64) -> String {
@@ -673,40 +647,33 @@ fn loss_svg(name: &str, res: &train::RunResult) -> String {
     )
 }
 
-/// The analyzers selected by `--metric` and `--opt`, with their names.
-fn analyzers(metric: &[String], opts: &[String], events: bool) -> Result<Vec<(String, Reuse)>, Error> {
-    let mut list = Vec::new();
-    for m in metric {
-        let kind = match m.as_str() {
-            "ard_write" => ReuseKind::Write,
-            "ard_access" => ReuseKind::Access,
-            _ => {
-                return Err(Error::Usage(format!(
-                    "unknown metric `{m}` (known: ard_write, ard_access)"
-                )));
-            }
-        };
-        let cold = cold_option(kind, opts)?;
-        list.push((m.clone(), Reuse::new(kind, cold).with_events(events)));
-    }
-    Ok(list)
+/// The analyzers selected by `--metric` and `--opt` (and `--energy-config FILE`).
+fn analyzers(
+    metric: &[String],
+    opts: &[String],
+    energy_config: Option<&str>,
+    events: bool,
+) -> Result<Vec<Box<dyn Analyzer>>, Error> {
+    let config = match energy_config {
+        Some(path) => Some(read(path)?.text),
+        None => None,
+    };
+    let metrics = analysis::Metric::parse_list(metric).map_err(|e| Error::Usage(e.to_string()))?;
+    let resolved = analysis::resolve(&metrics, opts, config.as_deref()).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(resolved.iter().map(|m| m.build_logged(events)).collect())
 }
 
-fn print_reports(list: &[(String, Reuse)], program: &str, hash: &str, as_json: bool) {
+fn print_reports(list: &[Box<dyn Analyzer>], program: &str, hash: &str, as_json: bool) {
     if as_json {
         let metrics: serde_json::Map<String, Value> = list
             .iter()
-            .map(|(n, a)| (n.clone(), serde_json::to_value(a.report()).unwrap_or(Value::Null)))
+            .map(|a| (a.metric().name().to_string(), a.report_json()))
             .collect();
         let v = json!({"schema": 1, "program": {"name": program, "hash": hash}, "metrics": metrics});
         out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
     } else {
-        let text: String = list
-            .iter()
-            .map(|(n, a)| text::ard(n, &a.report(), program))
-            .collect::<Vec<_>>()
-            .join("\n");
-        out(&text);
+        let text: Vec<String> = list.iter().map(|a| a.text(program)).collect();
+        out(&text.join("\n"));
     }
 }
 
@@ -840,14 +807,15 @@ fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
             file,
             metric,
             opts,
+            energy_config,
             events,
             json: as_json,
             limits,
         } => {
             let t = read_trace(&file, &limits)?;
-            let mut list = analyzers(&metric, &opts, events)?;
+            let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             {
-                let mut tee = Tee(list.iter_mut().map(|(_, a)| a as &mut dyn Tracer).collect());
+                let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
                 sutro::trace::replay(&t.header, &t.events, &mut tee);
             }
             print_reports(&list, &t.header.program, &t.header.hash, as_json);

@@ -245,6 +245,11 @@ impl Reuse {
         }
     }
 
+    /// Which anchor this analyzer measures from.
+    pub fn kind(&self) -> ReuseKind {
+        self.kind
+    }
+
     /// Also keep the event log.
     pub fn with_events(mut self, on: bool) -> Reuse {
         self.keep_events = on;

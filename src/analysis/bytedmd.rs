@@ -1,0 +1,371 @@
+//! `bytedmd_v2`: ByteDMD with eager init, left-to-right pricing and aggressive
+//! compaction (`cybertronai/ByteDMD: bytedmd.py`; metrics spec, section 5).
+//!
+//! The analyzer records the events first, then runs two passes in `end`:
+//! a backward liveness pass marks, for every read, the keys whose value dies
+//! there (its last read) and, for every write, the keys whose new value is never
+//! read (dropped at once); step outputs (the final versions of `param` and
+//! `state` buffers) never die. The forward pass preloads each step's inputs (the
+//! buffers of its step-start writes) in reverse order, then for each op
+//! (instruction) prices every read occurrence on the pre-op stack, bumps the
+//! unique inputs in first-occurrence order, kills the dead values and pushes the
+//! outputs. An element at byte depth `D` with weight `w` costs `U(D) − U(D − w)`;
+//! for an intact block read whole the per-element costs telescope to
+//! `U(D₀) − U(D₀ − n·w)`, one query per buffer read.
+
+use super::dmd::u_sum;
+use super::options::{ByteDmdOptions, Granularity};
+use super::stack::{Attr, KeyMap, Stack, Units, buf_name, buf_size, op_ident};
+use crate::ir::{Mode, OpId};
+use crate::trace::{Event, TraceHeader, Tracer};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Default)]
+struct Acc {
+    reads: u64,
+    cold: u64,
+    cost: u128,
+}
+
+/// Per-buffer row of a `bytedmd_v2` report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ByteDmdBufRow {
+    /// Buffer name.
+    pub name: String,
+    /// Element count from the header.
+    pub size: u64,
+    /// Priced read units (elements, or buffers at `buffer` granularity).
+    pub reads: u64,
+    /// Reads of values that were never written nor preloaded.
+    pub cold: u64,
+    /// Its share of the total.
+    pub cost: u128,
+}
+
+/// Per-op row of a `bytedmd_v2` report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ByteDmdOpRow {
+    /// Stable op name.
+    pub name: String,
+    /// Position in the op table.
+    pub index: Option<usize>,
+    /// Source line, when known.
+    pub line: Option<u32>,
+    /// Priced read units.
+    pub reads: u64,
+    /// Cold read units.
+    pub cold: u64,
+    /// Its share of the total.
+    pub cost: u128,
+}
+
+/// The `bytedmd_v2` report; rows sum exactly to `total`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ByteDmdReport {
+    /// Effective options.
+    pub options: ByteDmdOptions,
+    /// Steps in the trace.
+    pub steps: u32,
+    /// Instructions (ops executed).
+    pub instructions: u64,
+    /// Priced read units.
+    pub reads: u64,
+    /// Reads of values never written nor preloaded (priced below the stack).
+    pub cold: u64,
+    /// Σ of the ceiling costs.
+    pub total: u128,
+    /// `total / steps`.
+    pub per_step: f64,
+    /// Rows in order of first read.
+    pub buffers: Vec<ByteDmdBufRow>,
+    /// Rows in op-table order (ops with no reads omitted).
+    pub ops: Vec<ByteDmdOpRow>,
+}
+
+/// The `bytedmd_v2` analyzer (records events, scores at `end`).
+#[derive(Clone, Debug)]
+pub struct ByteDmd {
+    options: ByteDmdOptions,
+    header: TraceHeader,
+    events: Vec<Event>,
+    result: Option<ByteDmdReport>,
+}
+
+struct Instr {
+    preload: bool,
+    reads: Vec<usize>,
+    writes: Vec<usize>,
+}
+
+fn instructions(events: &[Event]) -> Vec<Instr> {
+    let mut out: Vec<Instr> = Vec::new();
+    let mut key: Option<(u32, Option<OpId>, bool)> = None;
+    for (i, ev) in events.iter().enumerate() {
+        let pre = ev.op.is_none() && ev.mode == Mode::Write;
+        let k = (ev.step, ev.op, pre);
+        let fresh = match out.last() {
+            None => true,
+            Some(last) => key != Some(k) || (ev.mode == Mode::Read && !last.writes.is_empty()),
+        };
+        if fresh {
+            out.push(Instr {
+                preload: pre,
+                reads: Vec::new(),
+                writes: Vec::new(),
+            });
+            key = Some(k);
+        }
+        if let Some(last) = out.last_mut() {
+            match ev.mode {
+                Mode::Read => last.reads.push(i),
+                // A buffer listed twice in a preload is loaded once.
+                Mode::Write
+                    if pre
+                        && last
+                            .writes
+                            .iter()
+                            .any(|&j| events.get(j).is_some_and(|e| e.buf == ev.buf)) => {}
+                Mode::Write => last.writes.push(i),
+            }
+        }
+    }
+    out
+}
+
+/// Appends key `k` to descending-built ranges `[lo, hi)`.
+fn mark(ranges: &mut Vec<(u64, u64)>, k: u64) {
+    if let Some(r) = ranges.last_mut()
+        && r.0 == k + 1
+    {
+        r.0 = k;
+        return;
+    }
+    ranges.push((k, k + 1));
+}
+
+fn compute(h: &TraceHeader, events: &[Event], o: &ByteDmdOptions) -> ByteDmdReport {
+    let b = o.bytes_per_element;
+    let units = match o.granularity {
+        Granularity::Buffer => Units::Buffer { mul: b },
+        _ => Units::Element { w: b },
+    };
+    let limit = units.key_limit(h);
+    let instrs = instructions(events);
+
+    // Backward liveness: `live[k] = 1` while the value at `k` is read later.
+    let mut live: KeyMap<u8> = KeyMap::new(limit);
+    for (i, bi) in h.buffers.iter().enumerate() {
+        if matches!(bi.role.as_str(), "param" | "state") {
+            match units {
+                Units::Buffer { .. } => live.set(i as u64, 1),
+                Units::Element { .. } => {
+                    for k in bi.offset..bi.offset.saturating_add(bi.size()) {
+                        live.set(k, 1);
+                    }
+                }
+            }
+        }
+    }
+    let mut kill: Vec<Vec<(u64, u64)>> = vec![Vec::new(); events.len()];
+    for ins in instrs.iter().rev() {
+        for &wi in ins.writes.iter().rev() {
+            let Some(ev) = events.get(wi) else { continue };
+            let (k0, n, _) = units.of(ev);
+            let Some(ranges) = kill.get_mut(wi) else { continue };
+            for k in (k0..k0.saturating_add(n)).rev() {
+                if live.get(k) == 0 {
+                    mark(ranges, k);
+                }
+                live.set(k, 0);
+            }
+        }
+        for &ri in ins.reads.iter().rev() {
+            let Some(ev) = events.get(ri) else { continue };
+            let (k0, n, _) = units.of(ev);
+            let Some(ranges) = kill.get_mut(ri) else { continue };
+            for k in (k0..k0.saturating_add(n)).rev() {
+                if live.get(k) == 0 {
+                    mark(ranges, k);
+                }
+                live.set(k, 1);
+            }
+        }
+    }
+    drop(live);
+
+    let mut stack = Stack::new(limit, matches!(units, Units::Buffer { .. }), b);
+    let mut total = Acc::default();
+    let mut attr: Attr<Acc> = Attr::default();
+    attr.begin(h);
+    let mut n_instr = 0u64;
+    let kill_of = |i: usize| kill.get(i).map_or(&[][..], Vec::as_slice);
+    for ins in &instrs {
+        if ins.preload {
+            for &wi in ins.writes.iter().rev() {
+                if let Some(ev) = events.get(wi) {
+                    let (k0, n, w) = units.of(ev);
+                    stack.remove_range(k0, n);
+                    stack.push_block(k0, n, w);
+                }
+            }
+            for &wi in &ins.writes {
+                for &(lo, hi) in kill_of(wi) {
+                    stack.remove_range(lo, hi - lo);
+                }
+            }
+            continue;
+        }
+        n_instr += 1;
+        let mut need = 0u64;
+        for &ri in &ins.reads {
+            let Some(ev) = events.get(ri) else { continue };
+            let (k0, n, w) = units.of(ev);
+            need = need.saturating_add(n);
+            if n == 0 {
+                continue;
+            }
+            let mut acc = Acc {
+                reads: n,
+                ..Acc::default()
+            };
+            if let Some(s0) = stack.block(k0, n) {
+                let d0 = stack.depth_slot(s0);
+                let bw = if n == 1 {
+                    stack.weight_of(k0)
+                } else {
+                    n.saturating_mul(stack.uniform())
+                };
+                acc.cost = u_sum(d0) - u_sum(d0.saturating_sub(bw));
+            } else {
+                for k in k0..k0.saturating_add(n) {
+                    let (d, kw) = match stack.depth(k) {
+                        Some(d) => (d, stack.weight_of(k)),
+                        None => {
+                            acc.cold += 1;
+                            (stack.total().saturating_add(w), w)
+                        }
+                    };
+                    acc.cost += u_sum(d) - u_sum(d.saturating_sub(kw));
+                }
+            }
+            attr.touch(ev.buf);
+            for a in [&mut total, attr.buf(ev.buf)] {
+                a.reads += acc.reads;
+                a.cold += acc.cold;
+                a.cost += acc.cost;
+            }
+            let a = attr.op(ev.op);
+            a.reads += acc.reads;
+            a.cold += acc.cold;
+            a.cost += acc.cost;
+        }
+        stack.ensure_room(need);
+        let mark = stack.next_slot();
+        for &ri in &ins.reads {
+            if let Some(ev) = events.get(ri) {
+                let (k0, n, w) = units.of(ev);
+                stack.bump_range(k0, n, w, mark);
+            }
+        }
+        for &ri in &ins.reads {
+            for &(lo, hi) in kill_of(ri) {
+                stack.remove_range(lo, hi - lo);
+            }
+        }
+        for &wi in &ins.writes {
+            if let Some(ev) = events.get(wi) {
+                let (k0, n, w) = units.of(ev);
+                stack.remove_range(k0, n);
+                stack.push_block(k0, n, w);
+                for &(lo, hi) in kill_of(wi) {
+                    stack.remove_range(lo, hi - lo);
+                }
+            }
+        }
+    }
+
+    let steps = events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0);
+    let n_ops = attr.ops.len();
+    ByteDmdReport {
+        options: *o,
+        steps,
+        instructions: n_instr,
+        reads: total.reads,
+        cold: total.cold,
+        total: total.cost,
+        per_step: if steps == 0 {
+            0.0
+        } else {
+            total.cost as f64 / f64::from(steps)
+        },
+        buffers: attr
+            .order
+            .iter()
+            .map(|&bid| {
+                let a = attr.bufs.get(bid.idx()).cloned().unwrap_or_default();
+                ByteDmdBufRow {
+                    name: buf_name(h, bid),
+                    size: buf_size(h, bid),
+                    reads: a.reads,
+                    cold: a.cold,
+                    cost: a.cost,
+                }
+            })
+            .collect(),
+        ops: attr
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.reads > 0)
+            .map(|(i, a)| {
+                let (name, index, line) = op_ident(h, i, n_ops);
+                ByteDmdOpRow {
+                    name,
+                    index,
+                    line,
+                    reads: a.reads,
+                    cold: a.cold,
+                    cost: a.cost,
+                }
+            })
+            .collect(),
+    }
+}
+
+impl ByteDmd {
+    /// A fresh analyzer.
+    pub fn new(options: ByteDmdOptions) -> ByteDmd {
+        ByteDmd {
+            options,
+            header: TraceHeader::default(),
+            events: Vec::new(),
+            result: None,
+        }
+    }
+
+    /// The report (computed at `end`, or now if `end` was not called).
+    pub fn report(&self) -> ByteDmdReport {
+        match &self.result {
+            Some(r) => r.clone(),
+            None => compute(&self.header, &self.events, &self.options),
+        }
+    }
+}
+
+impl Tracer for ByteDmd {
+    fn begin(&mut self, h: &TraceHeader) {
+        self.header = h.clone();
+        self.events.clear();
+        self.result = None;
+    }
+
+    fn access(&mut self, ev: &Event) {
+        self.events.push(*ev);
+    }
+
+    fn end(&mut self) {
+        self.result = Some(compute(&self.header, &self.events, &self.options));
+        // The events are no longer needed once scored.
+        self.events = Vec::new();
+    }
+}
