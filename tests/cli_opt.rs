@@ -92,9 +92,14 @@ fn verify_exits_1_on_an_illegal_reordering_and_optimize_2_on_bad_input() {
         "{out}"
     );
     assert!(err.contains("step 1"), "{err}");
-    let (code, _, err) = sutro(&["optimize", "programs/sprint1_standard.sutro", "--objective", "dmd"]);
+    let (code, _, err) = sutro(&[
+        "optimize",
+        "programs/sprint1_standard.sutro",
+        "--objective",
+        "lru_stack",
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("not available"));
+    assert!(err.contains("has no single total"), "{err}");
     let (code, _, _) = sutro(&[
         "optimize",
         "programs/sprint1_standard.sutro",
@@ -102,4 +107,27 @@ fn verify_exits_1_on_an_illegal_reordering_and_optimize_2_on_bad_input() {
         "reorder,shuffle",
     ]);
     assert_eq!(code, 2);
+}
+
+/// The stack metrics optimize with beam search (stop `heuristic`) and still verify.
+#[test]
+fn stack_metric_objectives_optimize_heuristically_and_verify() {
+    for objective in ["dmd", "bytedmd_v2", "energy_pj", "0.5*ard_write.sum_sd+1*dmd"] {
+        let (code, out, err) = sutro(&[
+            "optimize",
+            "programs/sprint1_standard.sutro",
+            "--objective",
+            objective,
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{objective}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&err).expect("json on stderr: the program is on stdout");
+        assert!(out.contains("update W1"), "{objective}: the program on stdout");
+        assert_eq!(v["stop"], "heuristic", "{objective}");
+        assert_eq!(v["verified"], true, "{objective}");
+        assert!(
+            v["after"].as_f64().expect("after") <= v["before"].as_f64().expect("before"),
+            "{objective}"
+        );
+    }
 }

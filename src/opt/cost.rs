@@ -15,7 +15,7 @@
 //! exact, and the lower bounds, are in `docs/optimizer.md` and on the methods.
 
 use super::OptError;
-use crate::analysis::{ArdReport, Cold, Reuse, ReuseKind};
+use crate::analysis::{ArdReport, Cold, Metric, Reuse, ReuseKind};
 use crate::interp::trace_order;
 use crate::ir::{BufId, Mode, OpId, Role, effects};
 use crate::trace::{TraceHeader, Tracer};
@@ -30,81 +30,51 @@ pub trait CostFunction {
     fn cost(&mut self, v: &Validated, order: &[OpId]) -> Self::Cost;
 }
 
-/// The metrics of the metrics spec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Metric {
-    /// Clock distance since the last write.
-    ArdWrite,
-    /// Clock distance since the last access.
-    ArdAccess,
-    /// LRU stack distances.
-    LruStack,
-    /// Data movement distance, Σ √d.
-    Dmd,
-    /// ByteDMD (v2 semantics).
-    ByteDmdV2,
-    /// Cache-tier energy.
-    EnergyPj,
-}
-
-impl Metric {
-    /// Every metric name, in spec order.
-    pub const ALL: [Metric; 6] = [
-        Metric::ArdWrite,
-        Metric::ArdAccess,
-        Metric::LruStack,
-        Metric::Dmd,
-        Metric::ByteDmdV2,
-        Metric::EnergyPj,
-    ];
-
-    /// The stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::ArdWrite => "ard_write",
-            Metric::ArdAccess => "ard_access",
-            Metric::LruStack => "lru_stack",
-            Metric::Dmd => "dmd",
-            Metric::ByteDmdV2 => "bytedmd_v2",
-            Metric::EnergyPj => "energy_pj",
-        }
-    }
-
-    /// The field an objective uses when none is given.
-    pub fn headline(self) -> &'static str {
-        match self {
-            Metric::ArdWrite | Metric::ArdAccess => "per_read",
-            Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack => "total",
-            Metric::EnergyPj => "total_pj",
-        }
-    }
-
-    /// The clock analyzer kind, for the metrics this build can score.
-    pub fn reuse_kind(self) -> Option<ReuseKind> {
-        match self {
-            Metric::ArdWrite => Some(ReuseKind::Write),
-            Metric::ArdAccess => Some(ReuseKind::Access),
-            _ => None,
-        }
+/// The field an objective uses when none is given (the metric's headline).
+pub fn headline(m: Metric) -> Field {
+    match m {
+        Metric::ArdWrite | Metric::ArdAccess => Field::PerRead,
+        Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack => Field::Total,
+        Metric::EnergyPj => Field::TotalPj,
     }
 }
 
-/// A field of a clock-metric report that depends on the schedule.
+/// The clock analyzer kind of a clock metric.
+pub fn reuse_kind(m: Metric) -> Option<ReuseKind> {
+    match m {
+        Metric::ArdWrite => Some(ReuseKind::Write),
+        Metric::ArdAccess => Some(ReuseKind::Access),
+        _ => None,
+    }
+}
+
+/// A report field that depends on the schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
-    /// Σ d / reads.
+    /// Σ d / reads (clock metrics).
     PerRead,
-    /// Σ s·d / floats read.
+    /// Σ s·d / floats read (clock metrics).
     PerFloat,
-    /// Σ d.
+    /// Σ d (clock metrics).
     SumD,
-    /// Σ s·d.
+    /// Σ s·d (clock metrics).
     SumSd,
+    /// The total of `dmd` or `bytedmd_v2`.
+    Total,
+    /// The total of `energy_pj`.
+    TotalPj,
 }
 
 impl Field {
     /// Every field, in report order.
-    pub const ALL: [Field; 4] = [Field::PerRead, Field::PerFloat, Field::SumD, Field::SumSd];
+    pub const ALL: [Field; 6] = [
+        Field::PerRead,
+        Field::PerFloat,
+        Field::SumD,
+        Field::SumSd,
+        Field::Total,
+        Field::TotalPj,
+    ];
 
     /// The JSON key.
     pub fn name(self) -> &'static str {
@@ -113,6 +83,18 @@ impl Field {
             Field::PerFloat => "per_float",
             Field::SumD => "sum_d",
             Field::SumSd => "sum_sd",
+            Field::Total => "total",
+            Field::TotalPj => "total_pj",
+        }
+    }
+
+    /// The fields a metric's objective may use.
+    pub fn of_metric(m: Metric) -> &'static [Field] {
+        match m {
+            Metric::ArdWrite | Metric::ArdAccess => &[Field::PerRead, Field::PerFloat, Field::SumD, Field::SumSd],
+            Metric::Dmd | Metric::ByteDmdV2 => &[Field::Total],
+            Metric::EnergyPj => &[Field::TotalPj],
+            Metric::LruStack => &[],
         }
     }
 
@@ -121,69 +103,155 @@ impl Field {
         matches!(self, Field::PerFloat | Field::SumSd)
     }
 
-    /// The field's value in a report.
+    /// The field's value in a clock report (0 for the other metrics' fields).
     pub fn of(self, r: &ArdReport) -> f64 {
         match self {
             Field::PerRead => r.per_read,
             Field::PerFloat => r.per_float,
             Field::SumD => r.sum_d as f64,
             Field::SumSd => r.sum_sd as f64,
+            Field::Total | Field::TotalPj => 0.0,
         }
     }
 }
 
-/// `METRIC[.FIELD]`, parsed and checked against what this build can score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Objective {
-    /// The metric.
+/// One weighted term of an objective.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Term {
+    /// Weight of the term in the sum.
+    pub weight: f64,
+    /// The metric (default options).
     pub metric: Metric,
-    /// The field (the metric's headline unless given).
+    /// Its field.
     pub field: Field,
+}
+
+/// Most terms a weighted mix may have.
+pub const MAX_TERMS: usize = 4;
+
+/// `METRIC[.FIELD]`, or a weighted mix `W*METRIC[.FIELD] + …`, parsed and checked.
+/// `metric` and `field` are the first term; a plain objective has weight 1 and no
+/// other terms. It stays `Copy`, so the terms live in a fixed array.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objective {
+    /// The first term's metric.
+    pub metric: Metric,
+    /// The first term's field.
+    pub field: Field,
+    weight: f64,
+    rest: [Option<Term>; MAX_TERMS - 1],
 }
 
 impl Default for Objective {
     fn default() -> Objective {
-        Objective {
-            metric: Metric::ArdWrite,
-            field: Field::PerRead,
-        }
+        Objective::single(Metric::ArdWrite, Field::PerRead)
     }
 }
 
 impl Objective {
-    /// Parses `--objective`: `ard_write`, `ard_access.sum_sd`, …
+    /// One metric's field with weight 1.
+    pub fn single(metric: Metric, field: Field) -> Objective {
+        Objective {
+            metric,
+            field,
+            weight: 1.0,
+            rest: [None; MAX_TERMS - 1],
+        }
+    }
+
+    /// Parses `--objective`: `ard_write`, `ard_access.sum_sd`, `dmd`,
+    /// `0.5*ard_write.sum_sd + 2*energy_pj`, …
     pub fn parse(s: &str) -> Result<Objective, OptError> {
+        let mut terms = Vec::new();
+        for part in s.split('+').map(str::trim) {
+            let (w, t) = match part.split_once('*') {
+                Some((w, t)) => {
+                    let w: f64 = w
+                        .trim()
+                        .parse()
+                        .map_err(|_| OptError::Objective(format!("bad weight `{}` in `{s}`", w.trim())))?;
+                    if !(w.is_finite() && w > 0.0) {
+                        return Err(OptError::Objective(format!(
+                            "weights must be positive and finite, got {w}"
+                        )));
+                    }
+                    (w, t.trim())
+                }
+                None => (1.0, part),
+            };
+            terms.push(Objective::term(w, t)?);
+        }
+        if terms.is_empty() || terms.len() > MAX_TERMS {
+            return Err(OptError::Objective(format!(
+                "an objective has 1 to {MAX_TERMS} terms, `{s}` has {}",
+                terms.len()
+            )));
+        }
+        let mut o = Objective::single(terms[0].metric, terms[0].field);
+        o.weight = terms[0].weight;
+        for (slot, t) in o.rest.iter_mut().zip(terms.iter().skip(1)) {
+            *slot = Some(*t);
+        }
+        Ok(o)
+    }
+
+    fn term(weight: f64, s: &str) -> Result<Term, OptError> {
         let (m, f) = match s.split_once('.') {
             Some((m, f)) => (m, Some(f)),
             None => (s, None),
         };
         let known = Metric::ALL.map(Metric::name).join(", ");
-        let Some(metric) = Metric::ALL.into_iter().find(|x| x.name() == m) else {
+        let Some(metric) = Metric::from_name(m) else {
             return Err(OptError::Objective(format!("unknown metric `{m}` (known: {known})")));
         };
-        if metric.reuse_kind().is_none() {
+        let allowed = Field::of_metric(metric);
+        if allowed.is_empty() {
             return Err(OptError::Objective(format!(
-                "metric `{m}` is not available in this build yet; the optimizer can use ard_write, ard_access"
+                "`{m}` has no single total to minimize; use ard_write, ard_access, dmd, bytedmd_v2 or energy_pj"
             )));
         }
         let field = match f {
-            None => Field::PerRead,
-            Some(f) => Field::ALL.into_iter().find(|x| x.name() == f).ok_or_else(|| {
+            None => headline(metric),
+            Some(f) => allowed.iter().copied().find(|x| x.name() == f).ok_or_else(|| {
                 OptError::Objective(format!(
                     "unknown field `{f}` of {m} (schedule-dependent fields: {})",
-                    Field::ALL.map(Field::name).join(", ")
+                    allowed.iter().map(|x| x.name()).collect::<Vec<_>>().join(", ")
                 ))
             })?,
         };
-        Ok(Objective { metric, field })
+        Ok(Term { weight, metric, field })
     }
 
-    /// `metric.field`.
+    /// Every term, the first one included.
+    pub fn terms(&self) -> Vec<Term> {
+        let first = Term {
+            weight: self.weight,
+            metric: self.metric,
+            field: self.field,
+        };
+        std::iter::once(first)
+            .chain(self.rest.iter().flatten().copied())
+            .collect()
+    }
+
+    /// Whether this is one clock metric with weight 1: the case with an exact search model.
+    pub fn is_clock(&self) -> bool {
+        reuse_kind(self.metric).is_some() && self.weight == 1.0 && self.rest.iter().all(Option::is_none)
+    }
+
+    /// `metric.field`, or the weighted sum.
     pub fn label(&self) -> String {
-        format!("{}.{}", self.metric.name(), self.field.name())
+        if self.weight == 1.0 && self.rest.iter().all(Option::is_none) {
+            return format!("{}.{}", self.metric.name(), self.field.name());
+        }
+        self.terms()
+            .iter()
+            .map(|t| format!("{}*{}.{}", t.weight, t.metric.name(), t.field.name()))
+            .collect::<Vec<_>>()
+            .join(" + ")
     }
 
-    /// The analyzer kind and its default cold policy.
+    /// The analyzer kind and its default cold policy (clock metrics; `ard_write` otherwise).
     fn reuse(&self) -> (ReuseKind, Cold) {
         match self.metric {
             Metric::ArdAccess => (ReuseKind::Access, Cold::Skip),
@@ -215,8 +283,29 @@ pub struct MetricCost(pub Objective);
 impl CostFunction for MetricCost {
     type Cost = f64;
     fn cost(&mut self, v: &Validated, order: &[OpId]) -> f64 {
-        self.0.field.of(&ard_report(v, order, &self.0, false))
+        self.0.terms().iter().map(|t| t.weight * term_value(v, order, t)).sum()
     }
+}
+
+/// One term's value on the trace-only first step of `v` in `order`.
+fn term_value(v: &Validated, order: &[OpId], t: &Term) -> f64 {
+    if reuse_kind(t.metric).is_some() {
+        return t
+            .field
+            .of(&ard_report(v, order, &Objective::single(t.metric, t.field), false));
+    }
+    // The other metrics run their analyzer with default options.
+    let Ok(resolved) = crate::analysis::resolve::<&str>(&[t.metric], &[], None) else {
+        return f64::INFINITY;
+    };
+    let Some(mut a) = resolved.first().map(crate::analysis::MetricOptions::build) else {
+        return f64::INFINITY;
+    };
+    let tr = a.as_tracer();
+    tr.begin(&crate::interp::header(v));
+    trace_order(v, order, tr);
+    tr.end();
+    a.report_json()[t.field.name()].as_f64().unwrap_or(f64::INFINITY)
 }
 
 /// One event of an op in the clock model.
@@ -291,7 +380,10 @@ pub struct ClockModel {
 impl ClockModel {
     /// Builds the model of `v`'s ops in its schedule, for a clock objective.
     pub fn new(v: &Validated, objective: &Objective) -> Option<ClockModel> {
-        let kind = objective.metric.reuse_kind()?;
+        if !objective.is_clock() {
+            return None;
+        }
+        let kind = reuse_kind(objective.metric)?;
         let by_size = objective.field.by_size();
         let p = v.program();
         let weight = |size: u64| if by_size { i128::from(size) } else { 1 };

@@ -184,9 +184,29 @@ pub fn run_reorder(
     objective: &Objective,
     search: &reorder::Limits,
 ) -> Result<(Validated, reorder::Found), OptError> {
-    let model = ClockModel::new(v, objective)
-        .ok_or_else(|| OptError::Objective(format!("`{}` has no exact search model", objective.label())))?;
-    let found = reorder::reorder(v, &model, search);
+    let found = match ClockModel::new(v, objective) {
+        Some(model) => reorder::reorder(v, &model, search),
+        None => {
+            // No exact model (stack metrics, mixes): beam search over legal orders,
+            // keeping the input order unless the beam found a cheaper one.
+            let g = depgraph::DepGraph::build(v.program());
+            let mut cost = MetricCost(*objective);
+            let width = search.beam_width.min(8);
+            let cand = reorder::beam_generic(v, &g, &mut cost, width);
+            let order = if cost.cost(v, &cand) < cost.cost(v, &v.program().order) {
+                cand
+            } else {
+                v.program().order.clone()
+            };
+            reorder::Found {
+                order,
+                cost: 0,
+                stop: StopReason::Heuristic,
+                nodes: 0,
+                beam_nodes: (g.ops().len() * width) as u64,
+            }
+        }
+    };
     let mut p = v.program().clone();
     p.order = found.order.clone();
     let next = valid::validate(p, settings, limits).map_err(|e| {
