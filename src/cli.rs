@@ -104,6 +104,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two programs (or two traces) under one or more metrics, per buffer and per op.
+    #[command(
+        after_help = "Example:\n  sutro diff programs/sprint1_standard.sutro programs/sprint1_fused.sutro --metric ard_write"
+    )]
+    Diff(DiffArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  sutro completions bash > /etc/bash_completion.d/sutro")]
     Completions {
@@ -212,6 +217,37 @@ enum TraceCmd {
         #[command(flatten)]
         limits: TraceLimits,
     },
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// The first program (`.sutro`) or trace (`.trace`).
+    a: String,
+    /// The second program or trace.
+    b: String,
+    /// Metrics, comma separated, or `all`.
+    #[arg(long, default_value = "ard_write", value_delimiter = ',')]
+    metric: Vec<String>,
+    /// Metric options as KEY=VALUE or METRIC.KEY=VALUE.
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// TOML file overriding the energy model.
+    #[arg(long, value_name = "FILE")]
+    energy_config: Option<String>,
+    /// Set a dim, hyper or task key in both programs: NAME=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Task whose first example feeds the step.
+    #[arg(long, default_value = "parity")]
+    task: String,
+    /// Run seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: TraceLimits,
 }
 
 #[derive(Args, Debug)]
@@ -451,6 +487,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         }
         Command::Trace(t) => trace_cmd(t, src),
         Command::Explain { op, json: as_json } => explain(&op, as_json),
+        Command::Diff(a) => diff_cmd(a, src),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "sutro", &mut buf);
@@ -1334,4 +1371,55 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Scores one side of `sutro diff`: a trace is replayed, a program runs one step.
+fn diff_side(
+    path: &str,
+    a: &DiffArgs,
+    src: &mut Option<SourceFile>,
+) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
+    let mut list = analyzers(&a.metric, &a.opts, a.energy_config.as_deref(), false)?;
+    let name = if path.ends_with(".trace") {
+        let t = read_trace(path, &a.limits)?;
+        let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
+        sutro::trace::replay(&t.header, &t.events, &mut tee);
+        t.header.program
+    } else {
+        let l = Load {
+            file: path.to_string(),
+            set: a.set.clone(),
+            max_buffer_elements: 1 << 28,
+            max_ops: 100_000,
+        };
+        let loaded = load(&l, src)?;
+        let s = settings(&l)?;
+        let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+        let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
+        sutro::trace_steps(&loaded, t.as_ref(), &cfg, a.seed, 1, &mut tee)?;
+        loaded.validated.program().name.clone()
+    };
+    Ok((name, list))
+}
+
+fn diff_cmd(a: DiffArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
+    let (na, la) = diff_side(&a.a, &a, src)?;
+    let (nb, lb) = diff_side(&a.b, &a, src)?;
+    let mut metrics = serde_json::Map::new();
+    let mut text = String::new();
+    for (x, y) in la.iter().zip(&lb) {
+        let m = x.metric();
+        let d = analysis::diff::diff(m, &x.report_json(), &y.report_json());
+        text.push_str(&analysis::diff::text(m, &d, &na, &nb));
+        text.push('\n');
+        metrics.insert(m.name().to_string(), serde_json::to_value(&d).unwrap_or(Value::Null));
+    }
+    if a.json {
+        let v =
+            json!({"schema": 1, "a": {"name": na, "path": a.a}, "b": {"name": nb, "path": a.b}, "metrics": metrics});
+        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+    } else {
+        out(&text);
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! of which reports itself as JSON.
 
 pub mod bytedmd;
+pub mod diff;
 pub mod dmd;
 pub mod energy;
 pub mod options;
