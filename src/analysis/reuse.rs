@@ -155,6 +155,8 @@ pub struct OpRow {
     pub name: String,
     /// Position in the op table.
     pub index: usize,
+    /// 1-based source line (0 when unknown).
+    pub line: u32,
     /// Read events.
     pub reads: u64,
     /// Floats read.
@@ -307,6 +309,7 @@ impl Reuse {
                     .get(i)
                     .map_or_else(|| format!("op{i}"), |o| o.name.clone()),
                 index: i,
+                line: self.header.ops.get(i).map_or(0, |o| o.line),
                 reads: o.reads,
                 floats_read: o.floats_read,
                 sum_d: o.sum_d,
