@@ -1,0 +1,95 @@
+//! Front-end and trace benchmarks: parse + lower + validate of generated deep
+//! MLPs (about 100, 1,000 and 10,000 ops after lowering), and trace encode,
+//! decode and replay throughput at three program sizes. Speed is measured here,
+//! never asserted; docs/performance.md records the figures.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use sutro::span::SourceFile;
+use sutro::trace::codec::{TraceFile, TraceMeta, decode, encode};
+use sutro::trace::{Tracer, VecTracer, replay};
+use sutro::valid::{Limits, Settings};
+
+/// A deep MLP with `layers` affine layers and `grad`: about 7 ops per layer after lowering.
+fn deep_mlp(layers: usize) -> String {
+    let mut s = String::from("dim n = 20\ndim hid = 16\ndim batch = 4\nhyper lr = 0.05\nhyper wd = 0.001\n");
+    let mut prev = "n".to_string();
+    for i in 1..=layers {
+        let o = if i == layers { "1" } else { "hid" };
+        s += &format!("param W{i}[{o}, {prev}] = normal(sqrt(2 / {prev}))\nparam b{i}[{o}] = zeros\n");
+        prev = o.to_string();
+    }
+    s += "input x[batch, n]\ntarget y[batch]\n";
+    let mut h = "x".to_string();
+    for i in 1..=layers {
+        s += &format!("a{i} = affine({h}, W{i}, b{i})\n");
+        if i < layers {
+            s += &format!("z{i} = relu(a{i})\n");
+            h = format!("z{i}");
+        }
+    }
+    s += &format!("predict a{layers}\nloss = hinge(a{layers}, y)\ngrad loss wrt ");
+    s += &(1..=layers).flat_map(|i| [format!("W{i}"), format!("b{i}")]).collect::<Vec<_>>().join(", ");
+    s += "\n";
+    for i in 1..=layers {
+        s += &format!("update W{i} sgd(lr, wd) with dW{i}\nupdate b{i} sgd(lr, wd) with db{i}\n");
+    }
+    s
+}
+
+fn load(text: &str) -> sutro::Loaded {
+    match sutro::load(&SourceFile::new("deep.sutro", text), &Settings::default(), &Limits::default()) {
+        Ok(l) => l,
+        Err(e) => panic!("does not load: {e:?}"),
+    }
+}
+
+fn frontend(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse_validate");
+    g.sample_size(10);
+    for layers in [14, 140, 1400] {
+        let text = deep_mlp(layers);
+        let ops = load(&text).validated.program().ops.len();
+        g.throughput(Throughput::Elements(ops as u64));
+        g.bench_with_input(BenchmarkId::new("ops", ops), &text, |b, t| b.iter(|| black_box(load(t))));
+    }
+    g.finish();
+}
+
+fn traces(c: &mut Criterion) {
+    let mut g = c.benchmark_group("trace");
+    g.sample_size(10);
+    for layers in [14, 140, 1400] {
+        let l = load(&deep_mlp(layers));
+        let task = sutro::train::task("parity").unwrap_or_else(|| panic!("parity"));
+        let cfg = sutro::train::config("parity", &l.validated, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut rec = VecTracer::default();
+        if let Err(e) = sutro::trace_steps(&l, task.as_ref(), &cfg, 0, 4, &mut rec) {
+            panic!("{e:?}");
+        }
+        let file = TraceFile { header: rec.header.clone(), meta: TraceMeta::default(), events: rec.events.clone() };
+        let bytes = encode(&file).unwrap_or_else(|e| panic!("{e}"));
+        let n = rec.events.len() as u64;
+        g.throughput(Throughput::Elements(n));
+        g.bench_with_input(BenchmarkId::new("record_events", n), &l, |b, l| {
+            b.iter(|| {
+                let mut t = VecTracer::default();
+                let _ = sutro::trace_steps(l, task.as_ref(), &cfg, 0, 4, &mut t);
+                black_box(t.events.len())
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("encode_events", n), &file, |b, f| b.iter(|| black_box(encode(f))));
+        g.bench_with_input(BenchmarkId::new("decode_events", n), &bytes, |b, x| b.iter(|| black_box(decode(x, u64::MAX))));
+        g.bench_with_input(BenchmarkId::new("replay_ard_write_events", n), &file, |b, f| {
+            b.iter(|| {
+                let mut r = sutro::analysis::Reuse::new(sutro::analysis::ReuseKind::Write, sutro::analysis::Cold::MinusOne);
+                replay(&f.header, &f.events, &mut r as &mut dyn Tracer);
+                black_box(r.report().sum_d)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, frontend, traces);
+criterion_main!(benches);
