@@ -51,7 +51,9 @@ pub fn axpy(y: &mut [f32], s: f32, x: &[f32]) {
     }
 }
 
-/// y[r,:] = x[r,:]·Wᵀ + b for x[B,i], W[o,i], b[o].
+/// y[r,:] = x[r,:]·Wᵀ + b for x[B,i], W[o,i], b[o], one `dot` per element.
+///
+/// The reference form of `affine`; [`affine_packed`] computes the same bits faster.
 pub fn affine(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], i: usize, o: usize) {
     for (yr, xr) in y.chunks_exact_mut(o).zip(x.chunks_exact(i)) {
         for ((yk, wk), bk) in yr.iter_mut().zip(w.chunks_exact(i)).zip(b) {
@@ -60,14 +62,156 @@ pub fn affine(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], i: usize, o: usize
     }
 }
 
-/// c[i,:] = Σ_r a[r,i]·b[r,:] for a[B,m], b[B,n] (outer products summed over rows).
-pub fn outer_rows(c: &mut [f32], a: &[f32], b: &[f32], m: usize, n: usize) {
+/// Output columns per panel of the packed dot kernels (one lane vector per row).
+pub const PANEL: usize = 16;
+
+/// Rows per register tile of the packed dot kernels.
+const TILE_R: usize = 4;
+
+/// Scratch length [`pack_panels`] needs for W[o,i].
+pub fn packed_len(i: usize, o: usize) -> usize {
+    o.div_ceil(PANEL) * PANEL * i
+}
+
+/// Packs W[o,i] into panels of `PANEL` rows of W, transposed: panel p holds
+/// W[p·16 + v, j] at `p·16·i + j·16 + v`; rows past `o` are zero.
+pub fn pack_panels(wp: &mut [f32], w: &[f32], i: usize, o: usize) {
+    if i == 0 {
+        return;
+    }
+    let w = &w[..(o * i).min(w.len())];
+    for (p, panel) in wp.chunks_exact_mut(PANEL * i).enumerate() {
+        let rows = w.get(p * PANEL * i..).unwrap_or(&[]);
+        for (j, dst) in panel.chunks_exact_mut(PANEL).enumerate() {
+            for (v, d) in dst.iter_mut().enumerate() {
+                *d = rows.get(v * i + j).copied().unwrap_or(0.0);
+            }
+        }
+    }
+}
+
+/// One lane vector: 16 output columns.
+type V = [f32; PANEL];
+
+/// acc[v] += s·w[v].
+#[inline(always)]
+fn v_axpy(acc: &mut V, s: f32, w: &V) {
+    for (a, w) in acc.iter_mut().zip(w) {
+        *a += s * w;
+    }
+}
+
+/// a[v] + b[v].
+#[inline(always)]
+fn v_add(mut a: V, b: &V) -> V {
+    for (a, b) in a.iter_mut().zip(b) {
+        *a += b;
+    }
+    a
+}
+
+/// Expands `$body` once per listed constant (a loop LLVM cannot turn into
+/// gathers: register tiles must stay in registers).
+macro_rules! unroll {
+    ($k:ident in [$($n:literal),*] $body:block) => {
+        $( { const $k: usize = $n; $body } )*
+    };
+}
+
+/// Defines a `dot` tile of rows `[$r…]` × 16 columns over a packed panel.
+///
+/// Lane `l` is Σ_{j ≡ l mod 16, ascending} x[r,j]·W[c,j] from 0, exactly as
+/// `dot`'s lane accumulator; lanes combine in `dot`'s tree order (acc[l] +=
+/// acc[l + w] for w = 8, 4, 2, 1), evaluated depth first so few are live.
+macro_rules! dot_tile {
+    ($name:ident, $lane:ident, $add:ident, $rows:literal, [$($r:literal),*]) => {
+        #[inline(always)]
+        fn $lane(xr: &[&[f32]; $rows], wrows: &[V], l: usize) -> [V; $rows] {
+            let mut acc = [[0.0f32; PANEL]; $rows];
+            for (j, w) in wrows.iter().enumerate().skip(l).step_by(LANES) {
+                unroll!(R in [$($r),*] {
+                    v_axpy(&mut acc[R], xr[R].get(j).copied().unwrap_or(0.0), w);
+                });
+            }
+            acc
+        }
+
+        #[inline(always)]
+        fn $add(mut a: [V; $rows], b: [V; $rows]) -> [V; $rows] {
+            unroll!(R in [$($r),*] {
+                a[R] = v_add(a[R], &b[R]);
+            });
+            a
+        }
+
+        #[inline(always)]
+        fn $name(xr: &[&[f32]; $rows], w: &[V]) -> [V; $rows] {
+            let d0 = $add(
+                $add($add($lane(xr, w, 0), $lane(xr, w, 8)), $add($lane(xr, w, 4), $lane(xr, w, 12))),
+                $add($add($lane(xr, w, 2), $lane(xr, w, 10)), $add($lane(xr, w, 6), $lane(xr, w, 14))),
+            );
+            let d1 = $add(
+                $add($add($lane(xr, w, 1), $lane(xr, w, 9)), $add($lane(xr, w, 5), $lane(xr, w, 13))),
+                $add($add($lane(xr, w, 3), $lane(xr, w, 11)), $add($lane(xr, w, 7), $lane(xr, w, 15))),
+            );
+            $add(d0, d1)
+        }
+    };
+}
+
+dot_tile!(dot_tile4, lane4, add4, 4, [0, 1, 2, 3]);
+dot_tile!(dot_tile1, lane1, add1, 1, [0]);
+
+/// Stores a tile's rows, adding the bias: y[r, c] = tile[r][c] + b[c].
+#[inline(always)]
+fn store_tile(y: &mut [f32], t: &[V], b: &[f32], r0: usize, c0: usize, o: usize) {
+    let w = PANEL.min(o - c0);
+    for (r, tr) in t.iter().enumerate() {
+        let Some(yr) = y.get_mut((r0 + r) * o + c0..(r0 + r) * o + c0 + w) else {
+            return;
+        };
+        for ((y, t), b) in yr.iter_mut().zip(tr).zip(&b[c0..c0 + w]) {
+            *y = t + b;
+        }
+    }
+}
+
+/// `affine` on W packed by [`pack_panels`]: bit-identical to [`affine`] (each
+/// element is the same `dot` lanes and tree, then `+ b`), vectorized across 16
+/// output columns and blocked over 4 rows.
+pub fn affine_packed(y: &mut [f32], x: &[f32], wp: &[f32], b: &[f32], i: usize, o: usize) {
+    if i == 0 || o == 0 {
+        return affine(y, x, &[], b, i, o);
+    }
+    let rows = y.len() / o;
+    for (p, panel) in wp.chunks_exact(PANEL * i).enumerate() {
+        let (wrows, _) = panel.as_chunks::<PANEL>();
+        let c0 = p * PANEL;
+        let mut xs = x.chunks_exact(i);
+        let mut r0 = 0;
+        while r0 + TILE_R <= rows {
+            let xr: [&[f32]; TILE_R] = std::array::from_fn(|_| xs.next().unwrap_or(&[]));
+            store_tile(y, &dot_tile4(&xr, wrows), b, r0, c0, o);
+            r0 += TILE_R;
+        }
+        for xr in xs.take(rows - r0) {
+            store_tile(y, &dot_tile1(&[xr], wrows), b, r0, c0, o);
+            r0 += 1;
+        }
+    }
+}
+
+/// c[i,:] = Σ_r a[r,i]·b[r,:] for a[B,m], b[B,n], one row of c at a time.
+///
+/// The reference form of [`outer_rows`] (same bits): each element is the first
+/// row's product (`scal_into`), then the later rows added in row order (`axpy`).
+pub fn outer_rows_ref(c: &mut [f32], a: &[f32], b: &[f32], m: usize, n: usize) {
     for (i, ci) in c.chunks_exact_mut(n).enumerate().take(m) {
         outer_row(ci, a, b, i, m, n);
     }
 }
 
-/// One row of `outer_rows`: c_i[:] = Σ_r a[r,i]·b[r,:].
+/// One row of `outer_rows_ref`: c_i[:] = Σ_r a[r,i]·b[r,:].
 #[inline]
 pub fn outer_row(ci: &mut [f32], a: &[f32], b: &[f32], i: usize, m: usize, n: usize) {
     let mut rows = a.chunks_exact(m).zip(b.chunks_exact(n));
@@ -78,6 +222,138 @@ pub fn outer_row(ci: &mut [f32], a: &[f32], b: &[f32], i: usize, m: usize, n: us
         axpy(ci, ar[i], br);
     }
 }
+
+/// Rows of c per register tile of [`outer_rows`].
+const OUTER_I: usize = 8;
+
+/// c[i,:] = Σ_r a[r,i]·b[r,:] for a[B,m], b[B,n] (outer products summed over rows).
+///
+/// Per element the same operations as [`outer_rows_ref`] — the first row's
+/// product, then each later row's product added in row order — computed in
+/// register tiles of 8 rows × 16 (then 8, 4, 1) columns of c.
+pub fn outer_rows(c: &mut [f32], a: &[f32], b: &[f32], m: usize, n: usize) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let mut i0 = 0;
+    while i0 + OUTER_I <= m {
+        outer_band(
+            c,
+            a,
+            b,
+            m,
+            n,
+            i0,
+            outer_tile8::<16>,
+            outer_tile8::<8>,
+            outer_tile8::<4>,
+            outer_tile8::<1>,
+        );
+        i0 += OUTER_I;
+    }
+    while i0 < m {
+        outer_band(
+            c,
+            a,
+            b,
+            m,
+            n,
+            i0,
+            outer_tile1::<16>,
+            outer_tile1::<8>,
+            outer_tile1::<4>,
+            outer_tile1::<1>,
+        );
+        i0 += 1;
+    }
+}
+
+type OuterTile = fn(&mut [f32], &[f32], &[f32], usize, usize, usize, usize);
+
+/// The rows of c one tile high starting at i0, every column: 16-wide tiles, then 8, 4, 1.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn outer_band(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    i0: usize,
+    t16: OuterTile,
+    t8: OuterTile,
+    t4: OuterTile,
+    t1: OuterTile,
+) {
+    let mut j0 = 0;
+    for (w, t) in [(16, t16), (8, t8), (4, t4), (1, t1)] {
+        while j0 + w <= n {
+            t(c, a, b, m, n, i0, j0);
+            j0 += w;
+        }
+    }
+}
+
+/// acc[j] = s·x[j].
+#[inline(always)]
+fn row_scal<const J: usize>(acc: &mut [f32; J], s: f32, x: &[f32; J]) {
+    for (a, x) in acc.iter_mut().zip(x) {
+        *a = s * x;
+    }
+}
+
+/// acc[j] += s·x[j].
+#[inline(always)]
+fn row_axpy<const J: usize>(acc: &mut [f32; J], s: f32, x: &[f32; J]) {
+    for (a, x) in acc.iter_mut().zip(x) {
+        *a += s * x;
+    }
+}
+
+/// a[r, i0..i0+I] and b[r, j0..j0+J] of one row pair.
+#[inline(always)]
+fn tile_operands<'a, const I: usize, const J: usize>(
+    ar: &'a [f32],
+    br: &'a [f32],
+    i0: usize,
+    j0: usize,
+) -> Option<(&'a [f32; I], &'a [f32; J])> {
+    Some((ar.get(i0..)?.first_chunk()?, br.get(j0..)?.first_chunk()?))
+}
+
+/// Defines an outer-product tile of `$rows` rows × J columns of c at (i0, j0).
+macro_rules! outer_tile {
+    ($name:ident, $rows:literal, [$($r:literal),*]) => {
+        fn $name<const J: usize>(c: &mut [f32], a: &[f32], b: &[f32], m: usize, n: usize, i0: usize, j0: usize) {
+            let mut acc = [[0.0f32; J]; $rows];
+            let mut rows = a.chunks_exact(m).zip(b.chunks_exact(n));
+            let operands = |(ar, br)| tile_operands::<$rows, J>(ar, br, i0, j0);
+            let Some((ai, bj)) = rows.next().and_then(operands) else {
+                return;
+            };
+            unroll!(R in [$($r),*] {
+                row_scal(&mut acc[R], ai[R], bj);
+            });
+            for row in rows {
+                let Some((ai, bj)) = operands(row) else {
+                    return;
+                };
+                unroll!(R in [$($r),*] {
+                    row_axpy(&mut acc[R], ai[R], bj);
+                });
+            }
+            for (ii, acc) in acc.iter().enumerate() {
+                let at = (i0 + ii) * n + j0;
+                if let Some(dst) = c.get_mut(at..at + J) {
+                    dst.copy_from_slice(acc);
+                }
+            }
+        }
+    };
+}
+
+outer_tile!(outer_tile8, 8, [0, 1, 2, 3, 4, 5, 6, 7]);
+outer_tile!(outer_tile1, 1, [0]);
 
 /// c[:] = Σ_r a[r,:] for a[B,n].
 pub fn sum_rows(c: &mut [f32], a: &[f32], n: usize) {
