@@ -8,22 +8,31 @@
 
 const LANES: usize = 16;
 
-/// Σ a[i]·b[i] with 16 partial sums and a fixed combine order.
+/// Σ a[i]·b[i] with 16 partial sums and a fixed combine order: lane l sums the
+/// terms i ≡ l (mod 16) in ascending i starting from +0, then the lanes combine as
+/// acc[l] += acc[l + w] for w = 8, 4, 2, 1. Every kernel that computes a `dot`
+/// (`affine_packed`'s `dot_row`) follows exactly this order.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let (ac, at) = a[..n].as_chunks::<LANES>();
+    let (bc, bt) = b[..n].as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let (ta, tb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
+    for (x, y) in ac.iter().zip(bc) {
+        for ((acc, x), y) in acc.iter_mut().zip(x).zip(y) {
+            *acc += x * y;
         }
     }
-    for (l, (x, y)) in ta.iter().zip(tb).enumerate() {
-        acc[l] += x * y;
+    if !at.is_empty() {
+        // The tail, zero-padded: the padding adds 0·0 = +0 to lanes that never
+        // hold −0 (they start at +0, and a sum is −0 only if both terms are), so
+        // those lanes keep their bits.
+        let (mut x, mut y) = ([0.0f32; LANES], [0.0f32; LANES]);
+        x[..at.len()].copy_from_slice(at);
+        y[..bt.len()].copy_from_slice(bt);
+        for ((acc, x), y) in acc.iter_mut().zip(&x).zip(&y) {
+            *acc += x * y;
+        }
     }
     let mut w = LANES;
     while w > 1 {
@@ -65,9 +74,6 @@ pub fn affine(y: &mut [f32], x: &[f32], w: &[f32], b: &[f32], i: usize, o: usize
 /// Output columns per panel of the packed dot kernels (one lane vector per row).
 pub const PANEL: usize = 16;
 
-/// Rows per register tile of the packed dot kernels.
-const TILE_R: usize = 4;
-
 /// Scratch length [`pack_panels`] needs for W[o,i].
 pub fn packed_len(i: usize, o: usize) -> usize {
     o.div_ceil(PANEL) * PANEL * i
@@ -81,10 +87,12 @@ pub fn pack_panels(wp: &mut [f32], w: &[f32], i: usize, o: usize) {
     }
     let w = &w[..(o * i).min(w.len())];
     for (p, panel) in wp.chunks_exact_mut(PANEL * i).enumerate() {
-        let rows = w.get(p * PANEL * i..).unwrap_or(&[]);
-        for (j, dst) in panel.chunks_exact_mut(PANEL).enumerate() {
-            for (v, d) in dst.iter_mut().enumerate() {
-                *d = rows.get(v * i + j).copied().unwrap_or(0.0);
+        if (p + 1) * PANEL > o {
+            panel.fill(0.0);
+        }
+        for (v, wrow) in w.chunks_exact(i).skip(p * PANEL).take(PANEL).enumerate() {
+            for (dst, x) in panel.chunks_exact_mut(PANEL).zip(wrow) {
+                dst[v] = *x;
             }
         }
     }
@@ -118,49 +126,58 @@ macro_rules! unroll {
     };
 }
 
-/// Defines a `dot` tile of rows `[$r…]` × 16 columns over a packed panel.
-///
-/// Lane `l` is Σ_{j ≡ l mod 16, ascending} x[r,j]·W[c,j] from 0, exactly as
-/// `dot`'s lane accumulator; lanes combine in `dot`'s tree order (acc[l] +=
-/// acc[l + w] for w = 8, 4, 2, 1), evaluated depth first so few are live.
-macro_rules! dot_tile {
-    ($name:ident, $lane:ident, $add:ident, $rows:literal, [$($r:literal),*]) => {
-        #[inline(always)]
-        fn $lane(xr: &[&[f32]; $rows], wrows: &[V], l: usize) -> [V; $rows] {
-            let mut acc = [[0.0f32; PANEL]; $rows];
-            for (j, w) in wrows.iter().enumerate().skip(l).step_by(LANES) {
-                unroll!(R in [$($r),*] {
-                    v_axpy(&mut acc[R], xr[R].get(j).copied().unwrap_or(0.0), w);
-                });
-            }
-            acc
-        }
-
-        #[inline(always)]
-        fn $add(mut a: [V; $rows], b: [V; $rows]) -> [V; $rows] {
-            unroll!(R in [$($r),*] {
-                a[R] = v_add(a[R], &b[R]);
-            });
-            a
-        }
-
-        #[inline(always)]
-        fn $name(xr: &[&[f32]; $rows], w: &[V]) -> [V; $rows] {
-            let d0 = $add(
-                $add($add($lane(xr, w, 0), $lane(xr, w, 8)), $add($lane(xr, w, 4), $lane(xr, w, 12))),
-                $add($add($lane(xr, w, 2), $lane(xr, w, 10)), $add($lane(xr, w, 6), $lane(xr, w, 14))),
-            );
-            let d1 = $add(
-                $add($add($lane(xr, w, 1), $lane(xr, w, 9)), $add($lane(xr, w, 5), $lane(xr, w, 13))),
-                $add($add($lane(xr, w, 3), $lane(xr, w, 11)), $add($lane(xr, w, 7), $lane(xr, w, 15))),
-            );
-            $add(d0, d1)
-        }
-    };
+/// s·w[v].
+#[inline(always)]
+fn v_scale(s: f32, w: &V) -> V {
+    let mut out = [0.0f32; PANEL];
+    for (o, w) in out.iter_mut().zip(w) {
+        *o = s * w;
+    }
+    out
 }
 
-dot_tile!(dot_tile4, lane4, add4, 4, [0, 1, 2, 3]);
-dot_tile!(dot_tile1, lane1, add1, 1, [0]);
+/// One row × 16 columns of `dot` over a packed panel, chunk by chunk, with the
+/// 16 lane accumulators (one vector each) in registers: every term goes to lane
+/// j mod 16 in ascending j, and the lanes combine in `dot`'s tree order
+/// (acc[l] += acc[l + w] for w = 8, 4, 2, 1).
+///
+/// `dot` starts each lane at +0; here a lane starts at −0, the exact additive
+/// identity, so its first add is dropped (for i ≥ 16 that is 16 adds of 56), and
+/// one `+ 0` at the end restores `dot`'s bits: with f(x) = x + 0 (−0 ↦ +0, else
+/// x), f(x) + y = f(x + y) and f(x) + f(y) = f(x + y), so `dot`'s result is f of
+/// this sum taken in the same order.
+#[inline(always)]
+fn dot_row(xr: &[f32], wrows: &[V]) -> V {
+    let mut acc = [[-0.0f32; PANEL]; LANES];
+    let (xc, xt) = xr.as_chunks::<LANES>();
+    let (wc, wt) = wrows.as_chunks::<LANES>();
+    let mut chunks = xc.iter().zip(wc);
+    if let Some((xs, ws)) = chunks.next() {
+        unroll!(L in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+            acc[L] = v_scale(xs[L], &ws[L]);
+        });
+    }
+    for (xs, ws) in chunks {
+        unroll!(L in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+            v_axpy(&mut acc[L], xs[L], &ws[L]);
+        });
+    }
+    unroll!(L in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] {
+        if let (Some(x), Some(w)) = (xt.get(L), wt.get(L)) {
+            v_axpy(&mut acc[L], *x, w);
+        }
+    });
+    unroll!(L in [0, 1, 2, 3, 4, 5, 6, 7] {
+        acc[L] = v_add(acc[L], &acc[L + 8]);
+    });
+    unroll!(L in [0, 1, 2, 3] {
+        acc[L] = v_add(acc[L], &acc[L + 4]);
+    });
+    unroll!(L in [0, 1] {
+        acc[L] = v_add(acc[L], &acc[L + 2]);
+    });
+    v_add(v_add(acc[0], &acc[1]), &[0.0; PANEL])
+}
 
 /// Stores a tile's rows, adding the bias: y[r, c] = tile[r][c] + b[c].
 #[inline(always)]
@@ -187,16 +204,8 @@ pub fn affine_packed(y: &mut [f32], x: &[f32], wp: &[f32], b: &[f32], i: usize, 
     for (p, panel) in wp.chunks_exact(PANEL * i).enumerate() {
         let (wrows, _) = panel.as_chunks::<PANEL>();
         let c0 = p * PANEL;
-        let mut xs = x.chunks_exact(i);
-        let mut r0 = 0;
-        while r0 + TILE_R <= rows {
-            let xr: [&[f32]; TILE_R] = std::array::from_fn(|_| xs.next().unwrap_or(&[]));
-            store_tile(y, &dot_tile4(&xr, wrows), b, r0, c0, o);
-            r0 += TILE_R;
-        }
-        for xr in xs.take(rows - r0) {
-            store_tile(y, &dot_tile1(&[xr], wrows), b, r0, c0, o);
-            r0 += 1;
+        for (r, xr) in x.chunks_exact(i).take(rows).enumerate() {
+            store_tile(y, &[dot_row(xr, wrows)], b, r, c0, o);
         }
     }
 }
