@@ -98,6 +98,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn all_finite_matches_is_finite(
+        v in prop::collection::vec(
+            prop_oneof![
+                8 => -1e38f32..1e38,
+                1 => Just(f32::INFINITY),
+                1 => Just(f32::NEG_INFINITY),
+                1 => Just(f32::NAN),
+                1 => Just(f32::MAX),
+                1 => Just(f32::MIN_POSITIVE / 2.0),
+            ],
+            0..70,
+        )
+    ) {
+        prop_assert_eq!(k::all_finite(&v), v.iter().all(|x| x.is_finite()));
+    }
+}
+
 /// All-zero products of mixed sign: the case where starting lanes at −0 instead
 /// of +0 would show if the final `+ 0` were missing.
 #[test]

@@ -179,15 +179,16 @@ fn dot_row(xr: &[f32], wrows: &[V]) -> V {
     v_add(v_add(acc[0], &acc[1]), &[0.0; PANEL])
 }
 
-/// Stores a tile's rows, adding the bias: y[r, c] = tile[r][c] + b[c].
+/// Stores one row of a panel, adding the bias: y[v] = t[v] + b[v] for the
+/// columns that exist (`y` and `b` hold them; the last panel may be partial).
 #[inline(always)]
-fn store_tile(y: &mut [f32], t: &[V], b: &[f32], r0: usize, c0: usize, o: usize) {
-    let w = PANEL.min(o - c0);
-    for (r, tr) in t.iter().enumerate() {
-        let Some(yr) = y.get_mut((r0 + r) * o + c0..(r0 + r) * o + c0 + w) else {
-            return;
-        };
-        for ((y, t), b) in yr.iter_mut().zip(tr).zip(&b[c0..c0 + w]) {
+fn store_row(y: &mut [f32], t: &V, b: &[f32]) {
+    if let (Some(y), Some(b)) = (y.first_chunk_mut::<PANEL>(), b.first_chunk::<PANEL>()) {
+        for ((y, t), b) in y.iter_mut().zip(t).zip(b) {
+            *y = t + b;
+        }
+    } else {
+        for ((y, t), b) in y.iter_mut().zip(t).zip(b) {
             *y = t + b;
         }
     }
@@ -205,7 +206,11 @@ pub fn affine_packed(y: &mut [f32], x: &[f32], wp: &[f32], b: &[f32], i: usize, 
         let (wrows, _) = panel.as_chunks::<PANEL>();
         let c0 = p * PANEL;
         for (r, xr) in x.chunks_exact(i).take(rows).enumerate() {
-            store_tile(y, &[dot_row(xr, wrows)], b, r, c0, o);
+            let t = dot_row(xr, wrows);
+            let w = PANEL.min(o - c0);
+            if let (Some(yr), Some(br)) = (y.get_mut(r * o + c0..r * o + c0 + w), b.get(c0..c0 + w)) {
+                store_row(yr, &t, br);
+            }
         }
     }
 }
@@ -432,8 +437,19 @@ pub fn sgd(p: &mut [f32], g: &[f32], lr: f32, wd: f32) {
     }
 }
 
-/// Whether every element is finite (no early exit, so it vectorizes).
+/// Whether every element is finite (no early exit, so it vectorizes): a value
+/// is inf or NaN iff its exponent bits are all ones, i.e. `!bits & EXP == 0`;
+/// 16 independent lanes keep the minimum of that.
 #[inline]
 pub fn all_finite(x: &[f32]) -> bool {
-    x.iter().fold(true, |ok, v| ok & v.is_finite())
+    const EXP: u32 = 0x7f80_0000;
+    let mut m = [EXP; LANES];
+    let (c, t) = x.as_chunks::<LANES>();
+    for ch in c {
+        for (m, v) in m.iter_mut().zip(ch) {
+            *m = (*m).min(!v.to_bits() & EXP);
+        }
+    }
+    let tail = t.iter().fold(EXP, |m, v| m.min(!v.to_bits() & EXP));
+    m.iter().fold(tail, |a, b| a.min(*b)) != 0
 }
