@@ -47,12 +47,23 @@ struct Scalars {
     wd: f32,
 }
 
+/// An `affine` op's W packed into panels, and the version of W it was packed from.
+#[derive(Clone, Debug, Default)]
+struct Pack {
+    data: Vec<f32>,
+    from: Option<u64>,
+}
+
 /// An interpreter instance: memory plus the program it runs.
 pub struct Interp<'v> {
     v: &'v Validated,
     bufs: Vec<Vec<f32>>,
     scalars: Vec<Scalars>,
     scratch: Vec<f32>,
+    /// Per op: its packed weights, for an `affine` (see `kernels::pack_panels`).
+    packs: Vec<Pack>,
+    /// Per buffer: bumped on every write, so a pack knows when it is stale.
+    versions: Vec<u64>,
     header: TraceHeader,
     check_finite: bool,
 }
@@ -145,11 +156,31 @@ impl<'v> Interp<'v> {
             })
             .max()
             .unwrap_or(0);
+        let packs = p
+            .ops
+            .iter()
+            .map(|op| match &op.kind {
+                OpKind::Call {
+                    prim: Prim::Affine,
+                    args,
+                    ..
+                } => args.get(1).map_or(Pack::default(), |w| match v.shape(*w) {
+                    [o, i] => Pack {
+                        data: vec![0.0; k::packed_len(*i, *o)],
+                        from: None,
+                    },
+                    _ => Pack::default(),
+                }),
+                _ => Pack::default(),
+            })
+            .collect();
         let mut it = Interp {
             v,
             bufs,
             scalars,
             scratch: vec![0.0; scratch_len],
+            packs,
+            versions: vec![0; p.buffers.len()],
             header: header(v),
             check_finite: true,
         };
@@ -161,6 +192,7 @@ impl<'v> Interp<'v> {
     pub fn init(&mut self, seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let v = self.v;
+        self.versions.iter_mut().for_each(|n| *n += 1);
         for (i, b) in v.program().buffers.values().enumerate() {
             let Some(init) = &b.init else { continue };
             let data = &mut self.bufs[i];
@@ -206,6 +238,7 @@ impl<'v> Interp<'v> {
 
     /// A buffer's contents, writable (the driver feeds inputs and targets this way).
     pub fn buffer_mut(&mut self, b: BufId) -> &mut [f32] {
+        self.versions[b.idx()] += 1;
         &mut self.bufs[b.idx()]
     }
 
@@ -256,7 +289,11 @@ impl<'v> Interp<'v> {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
-                run_prim(v, &self.bufs, *prim, args, &mut o0, &mut o1, sc.scalar);
+                let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
+                run_prim(v, &self.bufs, *prim, args, (&mut o0, &mut o1), sc.scalar, pack);
+                for b in outs {
+                    self.versions[b.idx()] += 1;
+                }
                 let ok0 = !self.check_finite || k::all_finite(&o0);
                 let ok1 = !self.check_finite || k::all_finite(&o1);
                 self.bufs[outs[0].idx()] = o0;
@@ -275,13 +312,14 @@ impl<'v> Interp<'v> {
                     Src::Fused { prim, args, .. } => {
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
-                        run_prim(v, &self.bufs, *prim, args, &mut g[..n], &mut [], sc.scalar);
+                        run_prim(v, &self.bufs, *prim, args, (&mut g[..n], &mut []), sc.scalar, None);
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
                 }
                 let ok = !self.check_finite || k::all_finite(&pv);
                 self.bufs[param.idx()] = pv;
+                self.versions[param.idx()] += 1;
                 if !ok {
                     return Err(self.non_finite(id, *param, step));
                 }
@@ -304,14 +342,38 @@ impl<'v> Interp<'v> {
     }
 }
 
-/// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`).
-fn run_prim(v: &Validated, bufs: &[Vec<f32>], prim: Prim, args: &[BufId], o0: &mut [f32], o1: &mut [f32], scalar: f32) {
+/// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
+/// an `affine`'s packed-weights slot with the current version of its W.
+fn run_prim(
+    v: &Validated,
+    bufs: &[Vec<f32>],
+    prim: Prim,
+    args: &[BufId],
+    (o0, o1): (&mut [f32], &mut [f32]),
+    scalar: f32,
+    pack: Option<(&mut Pack, u64)>,
+) {
     let empty: &[f32] = &[];
     let get = |i: usize| args.get(i).map_or(empty, |b| bufs[b.idx()].as_slice());
     let dim = |i: usize, d: usize| args.get(i).and_then(|b| v.shape(*b).get(d).copied()).unwrap_or(1);
     let (a, b, c) = (get(0), get(1), get(2));
     match prim {
-        Prim::Affine => k::affine(o0, a, b, c, dim(0, 1), dim(1, 0)),
+        Prim::Affine => {
+            let (i, o) = (dim(0, 1), dim(1, 0));
+            // Packing W costs o·i moves for B·o·i multiply-adds: worth it from a few
+            // rows and a half panel of outputs on. Both paths give the same bits.
+            // A pack is reused while W is unchanged (e.g. across evaluation batches).
+            match pack {
+                Some((p, ver)) if o >= k::PANEL / 2 && a.len() >= 2 * i && p.data.len() == k::packed_len(i, o) => {
+                    if p.from != Some(ver) {
+                        k::pack_panels(&mut p.data, b, i, o);
+                        p.from = Some(ver);
+                    }
+                    k::affine_packed(o0, a, &p.data, c, i, o);
+                }
+                _ => k::affine(o0, a, b, c, i, o),
+            }
+        }
         Prim::AffineGrad => {
             let (o, i) = (dim(0, 1), dim(1, 1));
             k::outer_rows(o0, a, b, o, i);
