@@ -29,7 +29,10 @@ fn deep_mlp(layers: usize) -> String {
         }
     }
     s += &format!("predict a{layers}\nloss = hinge(a{layers}, y)\ngrad loss wrt ");
-    s += &(1..=layers).flat_map(|i| [format!("W{i}"), format!("b{i}")]).collect::<Vec<_>>().join(", ");
+    s += &(1..=layers)
+        .flat_map(|i| [format!("W{i}"), format!("b{i}")])
+        .collect::<Vec<_>>()
+        .join(", ");
     s += "\n";
     for i in 1..=layers {
         s += &format!("update W{i} sgd(lr, wd) with dW{i}\nupdate b{i} sgd(lr, wd) with db{i}\n");
@@ -38,7 +41,11 @@ fn deep_mlp(layers: usize) -> String {
 }
 
 fn load(text: &str) -> sutro::Loaded {
-    match sutro::load(&SourceFile::new("deep.sutro", text), &Settings::default(), &Limits::default()) {
+    match sutro::load(
+        &SourceFile::new("deep.sutro", text),
+        &Settings::default(),
+        &Limits::default(),
+    ) {
         Ok(l) => l,
         Err(e) => panic!("does not load: {e:?}"),
     }
@@ -51,7 +58,9 @@ fn frontend(c: &mut Criterion) {
         let text = deep_mlp(layers);
         let ops = load(&text).validated.program().ops.len();
         g.throughput(Throughput::Elements(ops as u64));
-        g.bench_with_input(BenchmarkId::new("ops", ops), &text, |b, t| b.iter(|| black_box(load(t))));
+        g.bench_with_input(BenchmarkId::new("ops", ops), &text, |b, t| {
+            b.iter(|| black_box(load(t)))
+        });
     }
     g.finish();
 }
@@ -67,7 +76,11 @@ fn traces(c: &mut Criterion) {
         if let Err(e) = sutro::trace_steps(&l, task.as_ref(), &cfg, 0, 4, &mut rec) {
             panic!("{e:?}");
         }
-        let file = TraceFile { header: rec.header.clone(), meta: TraceMeta::default(), events: rec.events.clone() };
+        let file = TraceFile {
+            header: rec.header.clone(),
+            meta: TraceMeta::default(),
+            events: rec.events.clone(),
+        };
         let bytes = encode(&file).unwrap_or_else(|e| panic!("{e}"));
         let n = rec.events.len() as u64;
         g.throughput(Throughput::Elements(n));
@@ -78,11 +91,16 @@ fn traces(c: &mut Criterion) {
                 black_box(t.events.len())
             })
         });
-        g.bench_with_input(BenchmarkId::new("encode_events", n), &file, |b, f| b.iter(|| black_box(encode(f))));
-        g.bench_with_input(BenchmarkId::new("decode_events", n), &bytes, |b, x| b.iter(|| black_box(decode(x, u64::MAX))));
+        g.bench_with_input(BenchmarkId::new("encode_events", n), &file, |b, f| {
+            b.iter(|| black_box(encode(f)))
+        });
+        g.bench_with_input(BenchmarkId::new("decode_events", n), &bytes, |b, x| {
+            b.iter(|| black_box(decode(x, u64::MAX)))
+        });
         g.bench_with_input(BenchmarkId::new("replay_ard_write_events", n), &file, |b, f| {
             b.iter(|| {
-                let mut r = sutro::analysis::Reuse::new(sutro::analysis::ReuseKind::Write, sutro::analysis::Cold::MinusOne);
+                let mut r =
+                    sutro::analysis::Reuse::new(sutro::analysis::ReuseKind::Write, sutro::analysis::Cold::MinusOne);
                 replay(&f.header, &f.events, &mut r as &mut dyn Tracer);
                 black_box(r.report().sum_d)
             })

@@ -363,6 +363,15 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Trace and score every training step under these metrics (comma separated, or `all`).
+    #[arg(long, value_delimiter = ',')]
+    metric: Vec<String>,
+    /// Metric options as KEY=VALUE or METRIC.KEY=VALUE.
+    #[arg(long = "opt", value_name = "KEY=VALUE")]
+    opts: Vec<String>,
+    /// Largest number of training steps (epochs × steps per epoch).
+    #[arg(long, default_value_t = 100_000_000)]
+    max_steps: u64,
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -584,11 +593,35 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         shuffle: a.shuffle,
     };
     let t0 = std::time::Instant::now();
+    let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch.max(1)).max(1) as u64;
+    if (a.epochs as u64).saturating_mul(steps_per_epoch) > a.max_steps {
+        return Err(Error::Usage(format!(
+            "{} epochs of {steps_per_epoch} steps exceed --max-steps {}",
+            a.epochs, a.max_steps
+        )));
+    }
+    let mut list = if a.metric.is_empty() {
+        Vec::new()
+    } else {
+        analyzers(&a.metric, &a.opts, None, false)?
+    };
+    let header = sutro::header(&loaded);
+    let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
+    let tracer: Option<(&mut dyn sutro::trace::Tracer, &TraceHeader)> = if tee.0.is_empty() {
+        None
+    } else {
+        Some((&mut tee, &header))
+    };
     let mut progress = Progress::new("epochs", a.epochs as u64, a.quiet);
-    let res = train::train(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, |e| {
+    let res = train::train_traced(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, tracer, |e| {
         progress.set(e.epoch as u64, &format!("test acc {:.3}", e.test_acc))
     })?;
     progress.finish();
+    drop(tee);
+    let metrics: serde_json::Map<String, Value> = list
+        .iter()
+        .map(|x| (x.metric().name().to_string(), x.report_json()))
+        .collect();
     let wall = t0.elapsed().as_secs_f64();
     if let Some(path) = &a.plot {
         write_atomic(path, loss_svg(&loaded.validated.program().name, &res).as_bytes())?;
@@ -610,6 +643,10 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             "history": res.history,
             "wall_s": wall,
         });
+        let mut v = v;
+        if !metrics.is_empty() {
+            v["metrics"] = Value::Object(metrics);
+        }
         out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
     } else {
         out(&format!(
@@ -625,6 +662,9 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             res.secret
         ));
         out(&run_table(&res, wall));
+        for x in &list {
+            out(&format!("\n{}", x.text(&loaded.validated.program().name)));
+        }
     }
     Ok(())
 }

@@ -171,3 +171,40 @@ fn piped_output_has_no_escapes_or_progress() {
         );
     }
 }
+
+/// `run --metric` traces every training step: per step the sprint-1 program reads
+/// 24 times (the spec's op table); step 1 writes 6 step-start buffers and later
+/// steps 2 (x and y), plus 12 op writes each. Tracing leaves the results alone.
+#[test]
+fn run_with_metrics_scores_every_step_without_changing_results() {
+    let plain = run(&["programs/sprint1_fused.sutro", "--seed", "2"]);
+    let traced = run(&[
+        "programs/sprint1_fused.sutro",
+        "--seed",
+        "2",
+        "--metric",
+        "ard_write,dmd",
+    ]);
+    assert_eq!(plain["history"], traced["history"]);
+    let steps = traced["steps"].as_u64().unwrap();
+    let r = &traced["metrics"]["ard_write"];
+    assert_eq!(r["steps"].as_u64(), Some(steps));
+    assert_eq!(r["reads"].as_u64(), Some(24 * steps));
+    assert_eq!(r["writes"].as_u64(), Some(18 + 14 * (steps - 1)));
+    assert!(traced["metrics"]["dmd"]["total"].as_f64().unwrap() > 0.0);
+    assert!(plain.get("metrics").is_none());
+}
+
+#[test]
+fn run_refuses_more_steps_than_max_steps() {
+    let out = sutro(&[
+        "run",
+        "programs/sparse_parity.sutro",
+        "--epochs",
+        "1000",
+        "--max-steps",
+        "5000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exceed --max-steps 5000"));
+}

@@ -302,8 +302,26 @@ pub fn train(
     cfg: &TaskConfig,
     seed: u64,
     opts: &RunOptions,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<RunResult, TrainError> {
+    train_traced(v, task, cfg, seed, opts, None, on_epoch)
+}
+
+/// `train`, with every training step traced into `tracer` (evaluation stays
+/// untraced): `begin` with the header, step-start writes of params and state on
+/// the first step only, then `end` after the last step.
+pub fn train_traced(
+    v: &Validated,
+    task: &dyn Task,
+    cfg: &TaskConfig,
+    seed: u64,
+    opts: &RunOptions,
+    mut tracer: Option<(&mut dyn crate::trace::Tracer, &crate::trace::TraceHeader)>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<RunResult, TrainError> {
+    if let Some((t, h)) = tracer.as_mut() {
+        t.begin(h);
+    }
     let ports = ports(v, cfg)?;
     let Some(pred) = ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
@@ -335,7 +353,16 @@ pub fn train(
             feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
                 order[(base + j) % cfg.n_train.max(1)]
             });
-            it.step(res.steps as u32, None)?;
+            let step = res.steps as u32;
+            let traced = tracer.as_mut().map(|(t, _)| {
+                let which = if step == 0 {
+                    crate::interp::StartWrites::All
+                } else {
+                    crate::interp::StartWrites::Data
+                };
+                (&mut **t as &mut dyn crate::trace::Tracer, which)
+            });
+            it.step(step, traced)?;
             res.steps += 1;
         }
         let (train_loss, train_acc) = evaluate(
@@ -372,6 +399,9 @@ pub fn train(
             res.solved_step = Some(res.steps);
             break;
         }
+    }
+    if let Some((t, _)) = tracer.as_mut() {
+        t.end();
     }
     Ok(res)
 }
