@@ -10,36 +10,6 @@ use sutro::trace::codec::{TraceFile, TraceMeta, decode, encode};
 use sutro::trace::{Tracer, VecTracer, replay};
 use sutro::valid::{Limits, Settings};
 
-/// A deep MLP with `layers` affine layers and `grad`: about 7 ops per layer after lowering.
-fn deep_mlp(layers: usize) -> String {
-    let mut s = String::from("dim n = 20\ndim hid = 16\ndim batch = 4\nhyper lr = 0.05\nhyper wd = 0.001\n");
-    let mut prev = "n".to_string();
-    for i in 1..=layers {
-        let o = if i == layers { "1" } else { "hid" };
-        s += &format!("param W{i}[{o}, {prev}] = normal(sqrt(2 / {prev}))\nparam b{i}[{o}] = zeros\n");
-        prev = o.to_string();
-    }
-    s += "input x[batch, n]\ntarget y[batch]\n";
-    let mut h = "x".to_string();
-    for i in 1..=layers {
-        s += &format!("a{i} = affine({h}, W{i}, b{i})\n");
-        if i < layers {
-            s += &format!("z{i} = relu(a{i})\n");
-            h = format!("z{i}");
-        }
-    }
-    s += &format!("predict a{layers}\nloss = hinge(a{layers}, y)\ngrad loss wrt ");
-    s += &(1..=layers)
-        .flat_map(|i| [format!("W{i}"), format!("b{i}")])
-        .collect::<Vec<_>>()
-        .join(", ");
-    s += "\n";
-    for i in 1..=layers {
-        s += &format!("update W{i} sgd(lr, wd) with dW{i}\nupdate b{i} sgd(lr, wd) with db{i}\n");
-    }
-    s
-}
-
 fn load(text: &str) -> sutro::Loaded {
     match sutro::load(
         &SourceFile::new("deep.sutro", text),
@@ -55,7 +25,12 @@ fn frontend(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse_validate");
     g.sample_size(10);
     for layers in [14, 140, 1400] {
-        let text = deep_mlp(layers);
+        let text = sutro::synth::deep_mlp(sutro::synth::DeepMlp {
+            layers,
+            n: 20,
+            hidden: 16,
+            batch: 4,
+        });
         let ops = load(&text).validated.program().ops.len();
         g.throughput(Throughput::Elements(ops as u64));
         g.bench_with_input(BenchmarkId::new("ops", ops), &text, |b, t| {
@@ -69,7 +44,12 @@ fn traces(c: &mut Criterion) {
     let mut g = c.benchmark_group("trace");
     g.sample_size(10);
     for layers in [14, 140, 1400] {
-        let l = load(&deep_mlp(layers));
+        let l = load(&sutro::synth::deep_mlp(sutro::synth::DeepMlp {
+            layers,
+            n: 20,
+            hidden: 16,
+            batch: 4,
+        }));
         let task = sutro::train::task("parity").unwrap_or_else(|| panic!("parity"));
         let cfg = sutro::train::config("parity", &l.validated, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
         let mut rec = VecTracer::default();

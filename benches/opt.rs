@@ -21,36 +21,6 @@ fn load(name: &str, text: &str) -> Validated {
     }
 }
 
-/// A deep MLP of `layers` affine layers; 28 layers lower to 195 ops.
-fn deep_mlp(layers: usize) -> String {
-    let mut s = String::from("dim n = 20\ndim k = 3\ndim hid = 8\ndim batch = 4\nhyper lr = 0.05\nhyper wd = 0.001\n");
-    let mut prev = "n".to_string();
-    for i in 1..=layers {
-        let o = if i == layers { "1" } else { "hid" };
-        s += &format!("param W{i}[{o}, {prev}] = normal(sqrt(2 / {prev}))\nparam b{i}[{o}] = zeros\n");
-        prev = o.to_string();
-    }
-    s += "input x[batch, n]\ntarget y[batch]\n";
-    let mut h = "x".to_string();
-    for i in 1..=layers {
-        s += &format!("a{i} = affine({h}, W{i}, b{i})\n");
-        if i < layers {
-            s += &format!("z{i} = relu(a{i})\n");
-            h = format!("z{i}");
-        }
-    }
-    s += &format!("predict a{layers}\nloss = hinge(a{layers}, y)\ngrad loss wrt ");
-    s += &(1..=layers)
-        .map(|i| format!("W{i}, b{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    s.push('\n');
-    for i in 1..=layers {
-        s += &format!("update W{i} sgd(lr, wd) with dW{i}\nupdate b{i} sgd(lr, wd) with db{i}\n");
-    }
-    s
-}
-
 fn bench_search(c: &mut Criterion, name: &str, v: &Validated, limits: Limits) {
     let model = ClockModel::new(v, &Objective::default()).unwrap_or_else(|| panic!("no model"));
     let g = DepGraph::build(v.program());
@@ -75,7 +45,15 @@ fn benches(c: &mut Criterion) {
     bench_search(c, "exact reorder sparse_parity", &sp, Limits::default());
     let m3 = load("mlp3.sutro", include_str!("../programs/mlp3.sutro"));
     bench_search(c, "exact reorder mlp3", &m3, Limits::default());
-    let deep = load("deep.sutro", &deep_mlp(28));
+    let deep = load(
+        "deep.sutro",
+        &sutro::synth::deep_mlp(sutro::synth::DeepMlp {
+            layers: 28,
+            n: 20,
+            hidden: 8,
+            batch: 4,
+        }),
+    );
     let limits = Limits {
         budget: 100_000,
         beam_width: 64,

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod opt;
 pub mod span;
 pub mod syntax;
+pub mod synth;
 pub mod trace;
 pub mod train;
 pub mod valid;

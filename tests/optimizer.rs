@@ -308,7 +308,15 @@ fn a_mix_costs_the_weighted_sum_of_its_terms() {
 
 #[test]
 fn beam_search_handles_a_deep_program_under_a_small_budget() {
-    let l = load_text("deep.sutro", &deep_mlp(12));
+    let l = load_text(
+        "deep.sutro",
+        &sutro::synth::deep_mlp(sutro::synth::DeepMlp {
+            layers: 12,
+            n: 6,
+            hidden: 4,
+            batch: 2,
+        }),
+    );
     let v = &l.validated;
     let model = ClockModel::new(v, &Objective::default()).expect("model");
     let g = DepGraph::build(v.program());
@@ -331,36 +339,6 @@ fn beam_search_handles_a_deep_program_under_a_small_budget() {
         },
     );
     assert_eq!(zero.stop, StopReason::Heuristic);
-}
-
-/// A deep MLP of `layers` affine layers (about 7 ops per layer after lowering).
-pub fn deep_mlp(layers: usize) -> String {
-    let mut s = String::from("dim n = 6\ndim k = 2\ndim hid = 4\ndim batch = 2\nhyper lr = 0.05\nhyper wd = 0.001\n");
-    let mut prev = "n".to_string();
-    for i in 1..=layers {
-        let o = if i == layers { "1" } else { "hid" };
-        s += &format!("param W{i}[{o}, {prev}] = normal(sqrt(2 / {prev}))\nparam b{i}[{o}] = zeros\n");
-        prev = o.to_string();
-    }
-    s += "input x[batch, n]\ntarget y[batch]\n";
-    let mut h = "x".to_string();
-    for i in 1..=layers {
-        s += &format!("a{i} = affine({h}, W{i}, b{i})\n");
-        if i < layers {
-            s += &format!("z{i} = relu(a{i})\n");
-            h = format!("z{i}");
-        }
-    }
-    s += &format!("predict a{layers}\nloss = hinge(a{layers}, y)\ngrad loss wrt ");
-    s += &(1..=layers)
-        .map(|i| format!("W{i}, b{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    s.push('\n');
-    for i in 1..=layers {
-        s += &format!("update W{i} sgd(lr, wd) with dW{i}\nupdate b{i} sgd(lr, wd) with db{i}\n");
-    }
-    s
 }
 
 /// A random small MLP step: depth, widths, batch, loss and update order vary.

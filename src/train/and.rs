@@ -1,7 +1,6 @@
 //! Sparse AND: y = +1 iff all k secret bits of x ∈ {±1}^n are +1, else −1.
 
-use super::parity::{draw_bits, draw_secret};
-use super::{Dataset, Task, TaskConfig, rng_for};
+use super::{Dataset, Task, TaskConfig, generate_bits};
 
 /// The sparse-AND task.
 #[derive(Clone, Copy, Debug, Default)]
@@ -13,18 +12,7 @@ impl Task for And {
     }
 
     fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
-        let mut rng = rng_for(seed, "data");
-        let secret = draw_secret(&mut rng, cfg.n, cfg.k);
-        let label = |x: &[f32]| if secret.iter().all(|&i| x[i] > 0.0) { 1.0 } else { -1.0 };
-        let (train_x, train_y) = draw_bits(&mut rng, cfg.n_train, cfg.n, label);
-        let (test_x, test_y) = draw_bits(&mut rng, cfg.n_test, cfg.n, label);
-        Dataset {
-            secret,
-            train_x,
-            train_y,
-            test_x,
-            test_y,
-        }
+        generate_bits(cfg, seed, |bits| if bits.iter().all(|b| *b > 0.0) { 1.0 } else { -1.0 })
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {

@@ -87,6 +87,28 @@ pub trait Task {
 /// Every task name, for help and errors.
 pub const TASKS: [&str; 3] = ["parity", "sum", "and"];
 
+/// Draws a secret of `k` of `n` bits, then the train and test sets, labelling each
+/// example with `label(secret bits of x)`: the data stream every ±1-bit task shares.
+pub fn generate_bits(cfg: &TaskConfig, seed: u64, label: impl Fn(&[f32]) -> f32) -> Dataset {
+    let mut rng = rng_for(seed, "data");
+    let secret = parity::draw_secret(&mut rng, cfg.n, cfg.k);
+    let mut bits = Vec::with_capacity(secret.len());
+    let mut of = |x: &[f32]| {
+        bits.clear();
+        bits.extend(secret.iter().map(|&i| x[i]));
+        label(&bits)
+    };
+    let (train_x, train_y) = parity::draw_bits(&mut rng, cfg.n_train, cfg.n, &mut of);
+    let (test_x, test_y) = parity::draw_bits(&mut rng, cfg.n_test, cfg.n, &mut of);
+    Dataset {
+        secret,
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+    }
+}
+
 /// Looks a task up by name.
 pub fn task(name: &str) -> Option<Box<dyn Task>> {
     match name {

@@ -1,6 +1,6 @@
 //! Sparse parity: y = product of k secret bits of x ∈ {±1}^n.
 
-use super::{Dataset, Task, TaskConfig, rng_for};
+use super::{Dataset, Task, TaskConfig, generate_bits};
 use rand::Rng;
 
 /// The sparse-parity task.
@@ -24,7 +24,7 @@ pub fn draw_bits(
     rng: &mut rand::rngs::ChaCha8Rng,
     count: usize,
     n: usize,
-    label: impl Fn(&[f32]) -> f32,
+    mut label: impl FnMut(&[f32]) -> f32,
 ) -> (Vec<f32>, Vec<f32>) {
     let mut xs = Vec::with_capacity(count * n);
     let mut ys = Vec::with_capacity(count);
@@ -44,18 +44,7 @@ impl Task for Parity {
     }
 
     fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
-        let mut rng = rng_for(seed, "data");
-        let secret = draw_secret(&mut rng, cfg.n, cfg.k);
-        let label = |x: &[f32]| secret.iter().map(|&i| x[i]).product::<f32>();
-        let (train_x, train_y) = draw_bits(&mut rng, cfg.n_train, cfg.n, label);
-        let (test_x, test_y) = draw_bits(&mut rng, cfg.n_test, cfg.n, label);
-        Dataset {
-            secret,
-            train_x,
-            train_y,
-            test_x,
-            test_y,
-        }
+        generate_bits(cfg, seed, |bits| bits.iter().product::<f32>())
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {

@@ -2,8 +2,7 @@
 //! {−k, −k+2, …, k}, learned by regression (mse). A prediction counts as correct
 //! when rounding it to the nearest attainable value gives y exactly.
 
-use super::parity::{draw_bits, draw_secret};
-use super::{Dataset, Task, TaskConfig, rng_for};
+use super::{Dataset, Task, TaskConfig, generate_bits};
 use crate::ir::{OpKind, Prim, Program};
 
 /// The sparse-sum task.
@@ -26,18 +25,7 @@ impl Task for Sum {
     }
 
     fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
-        let mut rng = rng_for(seed, "data");
-        let secret = draw_secret(&mut rng, cfg.n, cfg.k);
-        let label = |x: &[f32]| secret.iter().map(|&i| x[i]).sum::<f32>();
-        let (train_x, train_y) = draw_bits(&mut rng, cfg.n_train, cfg.n, label);
-        let (test_x, test_y) = draw_bits(&mut rng, cfg.n_test, cfg.n, label);
-        Dataset {
-            secret,
-            train_x,
-            train_y,
-            test_x,
-            test_y,
-        }
+        generate_bits(cfg, seed, |bits| bits.iter().sum::<f32>())
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {
