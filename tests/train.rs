@@ -121,7 +121,10 @@ fn plot_writes_an_svg_with_title_and_axis_labels() {
     assert!(out.status.success());
     let svg = std::fs::read_to_string(&f).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<title>") && svg.contains("epoch") && svg.contains("loss"));
-    assert_eq!(svg.matches("<polyline").count(), 2, "train and test curves");
+    assert!(svg.contains("accuracy (fraction correct)"), "accuracy axis");
+    for series in ["train loss", "test loss", "train accuracy", "test accuracy"] {
+        assert!(svg.contains(series), "legend names {series}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
