@@ -135,7 +135,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Write one self-contained HTML report: source with cost bars, loss curves, reuse distances, stack histogram, miss-ratio curve, op timeline.
     #[command(
-        after_help = "Example:\n  sutro report programs/sprint1_standard.sutro --optimize -o report.html\n\nThe page has no script and no external reference; open it in any browser."
+        after_help = "Examples:\n  sutro report programs/sprint1_standard.sutro --optimize -o report.html\n  sutro report programs/sprint1_standard.sutro --compare programs/sprint1_fused.sutro --svg-dir charts\n\nThe page has no script and no external reference; open it in any browser."
     )]
     Report(ReportArgs),
 }
@@ -155,6 +155,9 @@ struct ReportArgs {
     /// Also optimize the step (reorder, fuse; objective ard_write) and show before and after side by side.
     #[arg(long)]
     optimize: bool,
+    /// Compare with another program (e.g. a hand-fused version): FILE before, this one after.
+    #[arg(long, value_name = "OTHER.sutro", conflicts_with = "optimize")]
+    compare: Option<String>,
     /// Task to score and train on.
     #[arg(long, default_value = "parity")]
     task: String,
@@ -1360,7 +1363,11 @@ fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
         epochs: a.epochs,
         ..RunOptions::default()
     };
-    let first = if a.optimize { "before" } else { "" };
+    let first = if a.optimize || a.compare.is_some() {
+        "before"
+    } else {
+        ""
+    };
     let mut snaps = vec![report::snapshot(first, &loaded, t.as_ref(), &cfg, a.seed, &run)?];
     if a.optimize {
         let opt_cfg = OptConfig {
@@ -1375,6 +1382,13 @@ fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
         let after = sutro::load(&SourceFile::new(&loaded.source.name, res.text), &s, &limits(&a.load))?;
         snaps.push(report::snapshot("after", &after, t.as_ref(), &cfg, a.seed, &run)?);
     }
+    if let Some(other) = &a.compare {
+        let f = read(other)?;
+        *src = Some(f.clone());
+        let after = sutro::load(&f, &s, &limits(&a.load))?;
+        let (t2, cfg2) = sutro::task_for(&a.task, &after.validated, &s)?;
+        snaps.push(report::snapshot("after", &after, t2.as_ref(), &cfg2, a.seed, &run)?);
+    }
     let charts = report::charts(&snaps).map_err(|e| Error::Usage(e.to_string()))?;
     let mut command = format!("sutro report {}", a.load.file);
     for kv in &a.load.set {
@@ -1383,6 +1397,9 @@ fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
     command.push_str(&format!(" --task {} --seed {} --epochs {}", a.task, a.seed, a.epochs));
     if a.optimize {
         command.push_str(" --optimize");
+    }
+    if let Some(other) = &a.compare {
+        command.push_str(&format!(" --compare {other}"));
     }
     let page = report::Page {
         command: &command,
@@ -1406,6 +1423,7 @@ fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
             "program": program_json(&loaded),
             "output": a.output,
             "optimized": a.optimize,
+            "compared": a.compare,
             "charts": charts.iter().map(|c| json!({"id": c.id, "title": c.title})).collect::<Vec<_>>(),
             "svg_files": files,
         });

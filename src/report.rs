@@ -171,7 +171,10 @@ pub fn charts(snaps: &[Snapshot]) -> Result<Vec<Chart>, PlotError> {
         .map(|s| Timeline::from_log(s.ard.events.as_deref().unwrap_or(&[])))
         .collect();
     let tl: Vec<(&str, &Timeline)> = lines.iter().enumerate().map(|(i, t)| (label(i), t)).collect();
-    let name = snaps.first().map_or("", |s| s.name.as_str());
+    let name = match snaps {
+        [b, a] if b.name != a.name => format!("{} vs {}", b.name, a.name),
+        _ => snaps.first().map_or_else(String::new, |s| s.name.clone()),
+    };
     Ok(vec![
         Chart {
             id: "loss",
@@ -232,6 +235,15 @@ td.l,th.l{text-align:left}.better{color:#1a7f37}.worse{color:#b42318}
 figure{margin:16px 0}figure svg{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:0.9em;color:#555;max-width:900px}.meta{color:#555}";
 
+/// A float for tables: thousands separators and no decimals from 1,000 up.
+fn float(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        thousands(v.round() as i128)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 enum Val {
     Int(i128),
     Float(f64),
@@ -242,7 +254,7 @@ impl Val {
     fn show(&self) -> String {
         match self {
             Val::Int(v) => thousands(*v),
-            Val::Float(v) => format!("{v:.2}"),
+            Val::Float(v) => float(*v),
             Val::Text(t) => t.clone(),
         }
     }
@@ -261,12 +273,8 @@ fn change(b: Option<f64>, a: Option<f64>, int: bool) -> (String, String, &'stati
         return ("–".into(), String::new(), "");
     };
     let d = a - b;
-    let abs = if int {
-        thousands(d.round() as i128)
-    } else {
-        format!("{d:+.2}")
-    };
-    let abs = if int && d > 0.0 { format!("+{abs}") } else { abs };
+    let abs = if int { thousands(d.round() as i128) } else { float(d) };
+    let abs = if d > 0.0 { format!("+{abs}") } else { abs };
     let pct = if b != 0.0 {
         format!("{:+.1} %", 100.0 * d / b.abs())
     } else {
@@ -404,7 +412,7 @@ fn delta_table(what: &str, unit: &str, rows: &[Row], int: bool) -> String {
     let cell = |v: Option<f64>| match v {
         None => "–".to_string(),
         Some(x) if int => thousands(x.round() as i128),
-        Some(x) => format!("{x:.2}"),
+        Some(x) => float(x),
     };
     let mut s = format!(
         "<table><tr><th class=\"l\">{}</th><th>before</th><th>after</th><th>change</th><th>%</th></tr>\n",

@@ -32,6 +32,10 @@ impl Drop for TempDir {
     }
 }
 
+fn root_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
 fn program(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("programs")
@@ -186,6 +190,42 @@ fn report_is_byte_identical_for_the_same_command() {
     let a = std::fs::read(dir.0.join("a.html")).unwrap();
     let b = std::fs::read(dir.0.join("b.html")).unwrap();
     assert!(a == b, "same command and seed, same bytes");
+}
+
+#[test]
+fn report_compare_puts_two_programs_side_by_side() {
+    let dir = TempDir::new("report-cmp");
+    let out = sutro_in(
+        &dir.0,
+        &[
+            "report",
+            &program("sprint1_standard.sutro"),
+            "--compare",
+            &program("sprint1_fused.sutro"),
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    let svg = figure(&html, "buffers");
+    assert!(svg.contains("<title>sprint1_standard vs sprint1_fused: reuse distance per buffer (ard_write)</title>"));
+    assert!(svg.contains("after: sprint1_fused") && svg.contains("16005") && svg.contains("3002"));
+    let readme_picture = root_file("docs/img/sprint1_buffers.svg");
+    let end = svg.find("</svg>").unwrap() + "</svg>".len();
+    assert!(
+        format!("{}\n", &svg[..end]) == readme_picture,
+        "the README picture is stale: regenerate it with the command in README.md"
+    );
+    let both = sutro_in(
+        &dir.0,
+        &[
+            "report",
+            &program("sprint1_standard.sutro"),
+            "--optimize",
+            "--compare",
+            &program("sprint1_fused.sutro"),
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2), "--optimize and --compare conflict");
 }
 
 #[test]
