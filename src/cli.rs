@@ -81,6 +81,9 @@ enum Command {
         /// Run seed (data and init derive from it).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also write an SVG chart of the ard_write reuse distance per buffer.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<String>,
     },
     /// Train a program on a task until it solves it or the epoch limit.
     #[command(
@@ -135,6 +138,46 @@ enum Command {
     /// Run two programs on the same task and seed and compare every param bit for bit.
     #[command(after_help = "Example:\n  sutro verify programs/sprint1_standard.sutro programs/sprint1_fused.sutro")]
     Verify(VerifyArgs),
+    /// Write one self-contained HTML report: source with cost bars, loss curves, reuse distances, stack histogram, miss-ratio curve, op timeline.
+    #[command(
+        after_help = "Examples:\n  sutro report programs/sprint1_standard.sutro --optimize -o report.html\n  sutro report programs/sprint1_standard.sutro --compare programs/sprint1_fused.sutro --svg-dir charts\n\nThe page has no script and no external reference; open it in any browser."
+    )]
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    load: Load,
+    /// Output HTML file (written atomically).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE.html",
+        default_value = "report.html"
+    )]
+    output: String,
+    /// Also optimize the step (reorder, fuse; objective ard_write) and show before and after side by side.
+    #[arg(long)]
+    optimize: bool,
+    /// Compare with another program (e.g. a hand-fused version): FILE before, this one after.
+    #[arg(long, value_name = "OTHER.sutro", conflicts_with = "optimize")]
+    compare: Option<String>,
+    /// Task to score and train on.
+    #[arg(long, default_value = "parity")]
+    task: String,
+    /// Run seed (data and init derive from it).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Epoch limit of the training run.
+    #[arg(long, default_value_t = 200)]
+    epochs: usize,
+    /// Also write each chart as DIR/ID.svg (loss, buffers, stack-histogram, miss-ratio, timeline).
+    #[arg(long, value_name = "DIR")]
+    svg_dir: Option<String>,
+    /// Print one JSON object describing what was written.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -191,6 +234,9 @@ enum TraceCmd {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Also write an SVG of the LRU miss-ratio curve (default stack options).
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<String>,
         #[command(flatten)]
         limits: TraceLimits,
     },
@@ -357,7 +403,7 @@ struct RunArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Write an SVG of train and test loss per epoch.
+    /// Write an SVG of train and test loss and accuracy per epoch.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<String>,
     /// No progress bar.
@@ -481,16 +527,27 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             json: as_json,
             task: tname,
             seed,
+            plot,
         } => {
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
             let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
+            let mut ard = analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
             {
-                let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
-                sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut tee)?;
+                let mut tracers: Vec<&mut dyn sutro::trace::Tracer> = list.iter_mut().map(|a| a.as_tracer()).collect();
+                if plot.is_some() {
+                    tracers.push(&mut ard);
+                }
+                sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut Tee(tracers))?;
             }
             let h = sutro::header(&loaded);
+            if let Some(path) = &plot {
+                let title = format!("{}: reuse distance per buffer (ard_write)", h.program);
+                let svg = sutro::plot::buffer_distances(&title, "ard_write", &[(&h.program, &ard.report().buffers)])
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                write_atomic(path, svg.as_bytes())?;
+            }
             print_reports(&list, &h.program, &h.hash, as_json);
             Ok(())
         }
@@ -507,6 +564,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Deps { load: l, dot } => deps_cmd(&l, dot, src),
         Command::Optimize(a) => optimize_cmd(a, src),
         Command::Verify(a) => verify_cmd(a, src),
+        Command::Report(a) => report_cmd(a, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
@@ -624,7 +682,10 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         .collect();
     let wall = t0.elapsed().as_secs_f64();
     if let Some(path) = &a.plot {
-        write_atomic(path, loss_svg(&loaded.validated.program().name, &res).as_bytes())?;
+        let name = &loaded.validated.program().name;
+        let svg = sutro::plot::loss_accuracy(&format!("{name}: loss and accuracy per epoch"), &[(name, &res.history)])
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        write_atomic(path, svg.as_bytes())?;
     }
     if a.json {
         let last = res.history.last();
@@ -644,9 +705,7 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             "wall_s": wall,
         });
         let mut v = v;
-        if !metrics.is_empty() {
-            v["metrics"] = Value::Object(metrics);
-        }
+        v["metrics"] = Value::Object(metrics);
         out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
     } else {
         out(&format!(
@@ -667,61 +726,6 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// A small self-contained SVG line chart of train and test loss per epoch.
-fn loss_svg(name: &str, res: &train::RunResult) -> String {
-    let (w, h, l, r, t, b) = (640.0, 400.0, 60.0, 20.0, 40.0, 50.0);
-    let n = res.history.len().max(2) as f64;
-    let ymax = res
-        .history
-        .iter()
-        .map(|e| e.train_loss.max(e.test_loss))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let x = |i: usize| l + (w - l - r) * (i as f64) / (n - 1.0);
-    let y = |v: f64| t + (h - t - b) * (1.0 - v / ymax);
-    let line = |g: fn(&train::EpochStats) -> f64| {
-        res.history
-            .iter()
-            .enumerate()
-            .map(|(i, e)| format!("{:.1},{:.1}", x(i), y(g(e))))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    format!(
-        concat!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n",
-            "<title>{name}: loss per epoch</title>\n",
-            "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-            "<text x=\"{cx}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">{name}: train and test loss</text>\n",
-            "<line x1=\"{l}\" y1=\"{yb}\" x2=\"{xr}\" y2=\"{yb}\" stroke=\"black\"/>\n",
-            "<line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{yb}\" stroke=\"black\"/>\n",
-            "<text x=\"{cx}\" y=\"{xl}\" text-anchor=\"middle\">epoch (1 to {ne})</text>\n",
-            "<text x=\"15\" y=\"{cy}\" transform=\"rotate(-90 15 {cy})\" text-anchor=\"middle\">mean hinge loss (0 to {ymax:.3})</text>\n",
-            "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"{tr}\"/>\n",
-            "<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" points=\"{te}\"/>\n",
-            "<text x=\"{lx}\" y=\"{t}\" fill=\"#1f77b4\">train</text>\n",
-            "<text x=\"{lx}\" y=\"{t2}\" fill=\"#ff7f0e\">test</text>\n",
-            "</svg>\n"
-        ),
-        w = w,
-        h = h,
-        name = name,
-        cx = w / 2.0,
-        cy = h / 2.0,
-        l = l,
-        t = t,
-        t2 = t + 16.0,
-        yb = h - b,
-        xr = w - r,
-        xl = h - 15.0,
-        ne = res.history.len(),
-        ymax = ymax,
-        tr = line(|e| e.train_loss),
-        te = line(|e| e.test_loss),
-        lx = w - r - 60.0,
-    )
 }
 
 /// The analyzers selected by `--metric` and `--opt` (and `--energy-config FILE`).
@@ -887,13 +891,28 @@ fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
             energy_config,
             events,
             json: as_json,
+            plot,
             limits,
         } => {
             let t = read_trace(&file, &limits)?;
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
+            let mut lru = analysis::LruStack::new(analysis::StackOptions::default());
             {
-                let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
-                sutro::trace::replay(&t.header, &t.events, &mut tee);
+                let mut tracers: Vec<&mut dyn sutro::trace::Tracer> = list.iter_mut().map(|a| a.as_tracer()).collect();
+                if plot.is_some() {
+                    tracers.push(&mut lru);
+                }
+                sutro::trace::replay(&t.header, &t.events, &mut Tee(tracers));
+            }
+            if let Some(path) = &plot {
+                let title = format!("{}: miss-ratio curve", t.header.program);
+                let svg = sutro::plot::miss_ratio(
+                    &title,
+                    &[(&t.header.program, &lru.report().mrc)],
+                    &sutro::report::default_markers(),
+                )
+                .map_err(|e| Error::Usage(e.to_string()))?;
+                write_atomic(path, svg.as_bytes())?;
             }
             print_reports(&list, &t.header.program, &t.header.hash, as_json);
             Ok(())
@@ -1460,6 +1479,88 @@ fn diff_cmd(a: DiffArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
     } else {
         out(&text);
+    }
+    Ok(())
+}
+
+/// `sutro report`: score, train (and optionally optimize) a program, then write
+/// one self-contained HTML page, and with `--svg-dir` each chart as a file.
+fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
+    use sutro::report;
+    let loaded = load(&a.load, src)?;
+    let s = settings(&a.load)?;
+    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let run = RunOptions {
+        epochs: a.epochs,
+        ..RunOptions::default()
+    };
+    let first = if a.optimize || a.compare.is_some() {
+        "before"
+    } else {
+        ""
+    };
+    let mut snaps = vec![report::snapshot(first, &loaded, t.as_ref(), &cfg, a.seed, &run)?];
+    if a.optimize {
+        let opt_cfg = OptConfig {
+            objective: Objective::parse("ard_write")?,
+            passes: Pass::parse_list("reorder,fuse")?,
+            limits: opt::reorder::Limits {
+                budget: 1_000_000,
+                beam_width: 64,
+            },
+        };
+        let res = sutro::optimize(&loaded, &s, &limits(&a.load), t.as_ref(), &cfg, a.seed, 100, &opt_cfg)?;
+        let after = sutro::load(&SourceFile::new(&loaded.source.name, res.text), &s, &limits(&a.load))?;
+        snaps.push(report::snapshot("after", &after, t.as_ref(), &cfg, a.seed, &run)?);
+    }
+    if let Some(other) = &a.compare {
+        let f = read(other)?;
+        *src = Some(f.clone());
+        let after = sutro::load(&f, &s, &limits(&a.load))?;
+        let (t2, cfg2) = sutro::task_for(&a.task, &after.validated, &s)?;
+        snaps.push(report::snapshot("after", &after, t2.as_ref(), &cfg2, a.seed, &run)?);
+    }
+    let charts = report::charts(&snaps).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut command = format!("sutro report {}", a.load.file);
+    for kv in &a.load.set {
+        command.push_str(&format!(" --set {kv}"));
+    }
+    command.push_str(&format!(" --task {} --seed {} --epochs {}", a.task, a.seed, a.epochs));
+    if a.optimize {
+        command.push_str(" --optimize");
+    }
+    if let Some(other) = &a.compare {
+        command.push_str(&format!(" --compare {other}"));
+    }
+    let page = report::Page {
+        command: &command,
+        task: &cfg,
+        seed: a.seed,
+    };
+    write_atomic(&a.output, report::html(&snaps, &charts, &page).as_bytes())?;
+    let mut files = Vec::new();
+    if let Some(dir) = &a.svg_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Usage(format!("cannot create `{dir}`: {e}")))?;
+        for c in &charts {
+            let path = std::path::Path::new(dir).join(format!("{}.svg", c.id));
+            let path = path.to_string_lossy().into_owned();
+            write_atomic(&path, c.svg.as_bytes())?;
+            files.push(path);
+        }
+    }
+    if a.json {
+        let v = json!({
+            "schema": 1,
+            "program": program_json(&loaded),
+            "output": a.output,
+            "optimized": a.optimize,
+            "compared": a.compare,
+            "charts": charts.iter().map(|c| json!({"id": c.id, "title": c.title})).collect::<Vec<_>>(),
+            "svg_files": files,
+        });
+        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+    } else {
+        out(&format!("wrote {} ({} charts)\n", a.output, charts.len()));
     }
     Ok(())
 }

@@ -10,6 +10,8 @@ pub mod diag;
 pub mod interp;
 pub mod ir;
 pub mod opt;
+pub mod plot;
+pub mod report;
 pub mod span;
 pub mod syntax;
 pub mod synth;
