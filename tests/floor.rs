@@ -15,9 +15,13 @@ use sutro::span::SourceFile;
 use sutro::valid::{Limits, Settings, Validated};
 
 fn load_text(text: &str) -> Validated {
-    sutro::load(&SourceFile::new("t.sutro", text), &Settings::default(), &Limits::default())
-        .unwrap_or_else(|e| panic!("loads: {:?}\n{text}", e.diagnostics()))
-        .validated
+    sutro::load(
+        &SourceFile::new("t.sutro", text),
+        &Settings::default(),
+        &Limits::default(),
+    )
+    .unwrap_or_else(|e| panic!("loads: {:?}\n{text}", e.diagnostics()))
+    .validated
 }
 
 /// Every topological order of the hazard graph (small graphs only).
@@ -57,7 +61,10 @@ fn floor_matches_hand_computation() {
     // 2·2 + 2·4 = 19. ard_access: the second read of t is 2 after the first, so
     // Σd = 3 + 1 + 2 + 2 = 8 and Σsd = 6 + 1 + 4 + 4 = 15.
     let v = load_text(HAND);
-    assert_eq!(floor(&v, ReuseKind::Write, Cold::MinusOne), Floor { sum_d: 10, sum_sd: 19 });
+    assert_eq!(
+        floor(&v, ReuseKind::Write, Cold::MinusOne),
+        Floor { sum_d: 10, sum_sd: 19 }
+    );
     assert_eq!(floor(&v, ReuseKind::Access, Cold::Skip), Floor { sum_d: 8, sum_sd: 15 });
     // The three legal orders, by hand under ard_write (Σsd): t,u,v 31; u,t,v 23; t,v,u 29.
     let g = DepGraph::build(v.program());
@@ -77,7 +84,11 @@ fn random_program(sizes: &[usize], choices: &[(u8, usize, usize)]) -> String {
     let mut s = String::from("hyper lr = 0.1\n");
     let mut vals: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, &n) in sizes.iter().enumerate() {
-        let name = if i == sizes.len() - 1 { "x".to_string() } else { format!("p{i}") };
+        let name = if i == sizes.len() - 1 {
+            "x".to_string()
+        } else {
+            format!("p{i}")
+        };
         if name == "x" {
             s += &format!("input x[{n}]\n");
         } else {
