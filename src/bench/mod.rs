@@ -95,6 +95,8 @@ pub struct Row {
     pub task: String,
     /// The resolved task config.
     pub config: TaskConfig,
+    /// The first line of the program's header comment (what it is, in its own words).
+    pub about: String,
     /// Ops after lowering.
     pub ops: usize,
     /// One entry per seed, in seed order.
@@ -255,6 +257,14 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
         return Err(format!("--seeds {s}: at most 10000 seeds"));
     }
     Ok((a..=b).collect())
+}
+
+/// The first `#` comment line of a program, without the `#`.
+pub fn about(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix('#'))
+        .map_or_else(String::new, |l| l.trim().to_string())
 }
 
 /// A program that fits: loaded, with its task config.
@@ -582,6 +592,7 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
             program: f.name.clone(),
             task: cfg.task.clone(),
             config: f.cfg.clone(),
+            about: about(&f.loaded.source.text),
             ops: f.loaded.validated.program().order.len(),
             runs,
             per_step,
@@ -688,6 +699,7 @@ impl Board {
                     "rank": rank,
                     "config": r.config,
                     "ops": r.ops,
+                    "about": r.about,
                     "eval_pass": eval,
                     "evals_per_epoch": r.evals_per_epoch,
                     "runs": runs,

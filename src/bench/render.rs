@@ -241,16 +241,17 @@ fn baseline_section(s: &mut String, b: &Board, baseline: &str) {
         match r.to_solve(m) {
             Some(v) => {
                 let line = format!(
-                    "`{}` {} ({:.2}× backprop; {} per step × {} median steps)",
+                    "`{}` {} ({:.2}× backprop; {} per step × {} median steps). {}",
                     r.program,
                     fig(v),
                     v / bv,
                     fig(r.per_step(m)),
-                    opt_fig(r.median_steps())
+                    opt_fig(r.median_steps()),
+                    r.about
                 );
                 if v < bv { better.push(line) } else { worse.push(line) }
             }
-            None => worse.push(format!("`{}` solved no seed", r.program)),
+            None => worse.push(format!("`{}` solved no seed. {}", r.program, r.about)),
         }
     }
     let _ = writeln!(
