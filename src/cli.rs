@@ -143,6 +143,11 @@ enum Command {
         after_help = "Examples:\n  sutro report programs/sprint1_standard.sutro --optimize -o report.html\n  sutro report programs/sprint1_standard.sutro --compare programs/sprint1_fused.sutro --svg-dir charts\n\nThe page has no script and no external reference; open it in any browser."
     )]
     Report(ReportArgs),
+    /// Train every program on every seed and rank them by data movement to solve the task.
+    #[command(
+        after_help = "Example:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_train=1000 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md"
+    )]
+    Bench(BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -565,6 +570,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Optimize(a) => optimize_cmd(a, src),
         Command::Verify(a) => verify_cmd(a, src),
         Command::Report(a) => report_cmd(a, src),
+        Command::Bench(a) => bench_cmd(a, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
@@ -1561,6 +1567,130 @@ fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> 
         out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
     } else {
         out(&format!("wrote {} ({} charts)\n", a.output, charts.len()));
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Programs (.sutro files) or directories (their top-level *.sutro files, sorted by name).
+    #[arg(default_value = "programs/")]
+    programs: Vec<String>,
+    /// Task every program trains on.
+    #[arg(long, default_value = "parity")]
+    task: String,
+    /// Set a dim, hyper or task key in every program: NAME=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Run seeds: A..B (inclusive) or one seed.
+    #[arg(long, default_value = "0..4")]
+    seeds: String,
+    /// Epoch limit of each run.
+    #[arg(long, default_value_t = 200)]
+    epochs: usize,
+    /// Add the evaluation passes up to the solving epoch to energy-to-solve.
+    #[arg(long)]
+    count_eval: bool,
+    /// Worker threads (default: the available cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Node budget of the reorder-only search shown beside the floor.
+    #[arg(long, default_value_t = 20_000)]
+    reorder_budget: u64,
+    /// The plain-backprop program the others are compared with.
+    #[arg(long, default_value = "sparse_parity")]
+    baseline: String,
+    /// Print a JSON array of rows instead of the Markdown board.
+    #[arg(long)]
+    json: bool,
+    /// Write the leaderboard Markdown here (atomically).
+    #[arg(long, value_name = "FILE.md")]
+    md: Option<String>,
+    /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically).
+    #[arg(long, value_name = "FILE.svg")]
+    svg: Option<String>,
+}
+
+/// The programs a list of paths names: files as given, directories as their
+/// top-level `*.sutro` files sorted by name.
+fn bench_files(paths: &[String]) -> Result<Vec<SourceFile>, Error> {
+    let mut files = Vec::new();
+    for p in paths {
+        let path = std::path::Path::new(p);
+        if path.is_dir() {
+            let entries =
+                std::fs::read_dir(path).map_err(|e| Error::Usage(format!("cannot read directory `{p}`: {e}")))?;
+            let mut names: Vec<std::path::PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "sutro"))
+                .collect();
+            names.sort();
+            if names.is_empty() {
+                return Err(Error::Usage(format!("directory `{p}` has no .sutro file")));
+            }
+            for f in names {
+                files.push(read(&f.to_string_lossy())?);
+            }
+        } else {
+            files.push(read(p)?);
+        }
+    }
+    Ok(files)
+}
+
+fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
+    let seeds = sutro::bench::parse_seeds(&a.seeds).map_err(Error::Usage)?;
+    if a.jobs == Some(0) {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    if a.epochs == 0 {
+        return Err(Error::Usage("--epochs must be at least 1".into()));
+    }
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let cfg = sutro::bench::BenchConfig {
+        task: a.task.clone(),
+        settings: Settings::parse(&a.set).map_err(|e| Error::Valid(vec![e]))?,
+        seeds,
+        epochs: a.epochs,
+        count_eval: a.count_eval,
+        jobs,
+        reorder_budget: a.reorder_budget,
+        limits: Limits::default(),
+    };
+    let files = bench_files(&a.programs)?;
+    let board = sutro::bench::run(&files, &cfg, src)?;
+    // The command as typed, minus the binary's path, heads the Markdown.
+    let command = std::iter::once("sutro".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let md = sutro::bench::render::markdown(&board, &command, &a.baseline, a.reorder_budget);
+    if let Some(path) = &a.md {
+        write_atomic(path, md.as_bytes())?;
+    }
+    if let Some(path) = &a.svg {
+        let chart = sutro::bench::render::svg(&board, analysis::Metric::EnergyPj);
+        write_atomic(path, chart.as_bytes())?;
+    }
+    if a.json {
+        for k in &board.skipped {
+            let _ = writeln!(std::io::stderr(), "skipped {}: {}", k.program, k.reason);
+        }
+        out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&board.to_json()).unwrap_or_default()
+        ));
+    } else if a.md.is_none() {
+        out(&md);
+    } else {
+        out(&format!(
+            "wrote {} ({} programs, {} skipped)\n",
+            a.md.as_deref().unwrap_or_default(),
+            board.rows.len(),
+            board.skipped.len()
+        ));
     }
     Ok(())
 }

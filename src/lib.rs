@@ -6,6 +6,7 @@
 //! diagnostics. Nothing here prints.
 
 pub mod analysis;
+pub mod bench;
 pub mod diag;
 pub mod interp;
 pub mod ir;

@@ -116,6 +116,7 @@ fn run_json(cmd: &str) -> String {
             "--json",
         ],
         "trace info" => vec!["trace", "info", trace, "--json"],
+        "bench" => vec!["bench", "programs/sprint1_fused.sutro", "--seeds", "0..1", "--json"],
         "diff" => vec![
             "diff",
             "programs/sprint1_standard.sutro",
@@ -163,6 +164,22 @@ fn every_json_command_is_documented_and_carries_its_keys() {
         let keys = docs
             .get(cmd)
             .unwrap_or_else(|| panic!("docs/json.md has no section for `sutro {cmd} --json`"));
+        if cmd == "bench" {
+            // The contract: an array of row objects, no envelope.
+            let text = run_json(cmd);
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bench: not JSON ({e}): {text}"));
+            let rows = v.as_array().unwrap_or_else(|| panic!("bench: not an array: {text}"));
+            assert!(!rows.is_empty());
+            for row in rows {
+                for k in keys {
+                    assert!(
+                        row.get(k).is_some(),
+                        "bench: documented key `{k}` missing from a row: {row}"
+                    );
+                }
+            }
+            continue;
+        }
         assert!(
             keys.contains(&"schema".to_string()),
             "{cmd}: the section lists `schema`"

@@ -11,6 +11,7 @@
 
 pub mod cost;
 pub mod depgraph;
+pub mod floor;
 pub mod fuse;
 pub mod reorder;
 pub mod verify;
