@@ -91,12 +91,14 @@ enum Command {
     )]
     Run(RunArgs),
     /// Train the built-in default program, then print the ard_write report of one step.
+    #[command(after_help = "Example:\n  sutro demo --seed 3")]
     Demo {
         /// Run seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
     /// List the primitive ops with their semantics.
+    #[command(after_help = "Example:\n  sutro ops | grep matmul")]
     Ops,
     /// Explain one op: semantics, read/write effects in order, and its gradient rule.
     #[command(after_help = "Example:\n  sutro explain affine\n  sutro explain update --json")]
