@@ -243,7 +243,17 @@ fn exports_have_the_documented_shapes() {
 fn recorded_traces_are_byte_identical_across_runs() {
     let (a, b) = (tmp("det_a.trace"), tmp("det_b.trace"));
     for f in [&a, &b] {
-        let out = sutro(&["trace", "record", "programs/sparse_parity.sutro", "--steps", "3", "--seed", "5", "-o", f]);
+        let out = sutro(&[
+            "trace",
+            "record",
+            "programs/sparse_parity.sutro",
+            "--steps",
+            "3",
+            "--seed",
+            "5",
+            "-o",
+            f,
+        ]);
         assert!(out.status.success());
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());

@@ -7,6 +7,7 @@
 
 use crate::ir::{BufId, Mode, OpId};
 pub mod codec;
+pub mod export;
 
 use serde::{Deserialize, Serialize};
 
