@@ -1,6 +1,7 @@
 //! Front-end and trace benchmarks: parse + lower + validate of generated deep
-//! MLPs (about 100, 1,000 and 10,000 ops after lowering), and trace encode,
-//! decode and replay throughput at three program sizes. Speed is measured here,
+//! MLPs (about 100, 1,000 and 10,000 ops after lowering), and trace record,
+//! encode, decode and replay (`ard_write`, `lru_stack`) throughput at three
+//! program sizes. Speed is measured here,
 //! never asserted; docs/performance.md records the figures.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -85,6 +86,21 @@ fn traces(c: &mut Criterion) {
                 black_box(r.report().sum_d)
             })
         });
+        let accesses: u64 = file.events.iter().map(|e| e.len).sum();
+        g.throughput(Throughput::Elements(accesses));
+        g.bench_with_input(
+            BenchmarkId::new("replay_lru_stack_element_accesses", accesses),
+            &file,
+            |b, f| {
+                b.iter(|| {
+                    let mut list = sutro::analysis::select(&["lru_stack"], &[] as &[&str], None).unwrap_or_default();
+                    let mut tee = sutro::trace::Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
+                    replay(&f.header, &f.events, &mut tee);
+                    drop(tee);
+                    black_box(list.first().map(|a| a.report_json()))
+                })
+            },
+        );
     }
     g.finish();
 }
