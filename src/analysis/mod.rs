@@ -296,50 +296,21 @@ impl Analyzer for Reuse {
     }
 }
 
-impl Analyzer for LruStack {
-    fn metric(&self) -> Metric {
-        Metric::LruStack
-    }
-    fn report_json(&self) -> Value {
-        to_json(&self.report())
-    }
-    fn as_tracer(&mut self) -> &mut dyn Tracer {
-        self
-    }
+/// The stack-family analyzers report through their own `report()`.
+macro_rules! analyzer {
+    ($($ty:ty => $metric:expr),* $(,)?) => {$(
+        impl Analyzer for $ty {
+            fn metric(&self) -> Metric {
+                $metric
+            }
+            fn report_json(&self) -> Value {
+                to_json(&self.report())
+            }
+            fn as_tracer(&mut self) -> &mut dyn Tracer {
+                self
+            }
+        }
+    )*};
 }
 
-impl Analyzer for Dmd {
-    fn metric(&self) -> Metric {
-        Metric::Dmd
-    }
-    fn report_json(&self) -> Value {
-        to_json(&self.report())
-    }
-    fn as_tracer(&mut self) -> &mut dyn Tracer {
-        self
-    }
-}
-
-impl Analyzer for ByteDmd {
-    fn metric(&self) -> Metric {
-        Metric::ByteDmdV2
-    }
-    fn report_json(&self) -> Value {
-        to_json(&self.report())
-    }
-    fn as_tracer(&mut self) -> &mut dyn Tracer {
-        self
-    }
-}
-
-impl Analyzer for Energy {
-    fn metric(&self) -> Metric {
-        Metric::EnergyPj
-    }
-    fn report_json(&self) -> Value {
-        to_json(&self.report())
-    }
-    fn as_tracer(&mut self) -> &mut dyn Tracer {
-        self
-    }
-}
+analyzer!(LruStack => Metric::LruStack, Dmd => Metric::Dmd, ByteDmd => Metric::ByteDmdV2, Energy => Metric::EnergyPj);
