@@ -1,4 +1,7 @@
 //! Command line: clap definitions, and the thin glue from commands to the library.
+//! This file holds every clap type, the dispatch and the shared helpers; each
+//! larger command's glue lives in a submodule (`trace`, `optimize`, `bench`,
+//! `report`, `diff`).
 //!
 //! Exit codes: 0 success (a `run` that did not solve still exits 0); 1 a run
 //! that ran and failed (NaN/inf in training); 2 any bad input — program text,
@@ -21,8 +24,20 @@ use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
 use sutro::{Error, Loaded};
 
+mod bench;
+mod diff;
+mod optimize;
+mod report;
+mod trace;
+
+use bench::bench_cmd;
+use diff::diff_cmd;
+use optimize::{deps_cmd, optimize_cmd, verify_cmd};
+use report::report_cmd;
+use trace::{read_trace, trace_cmd};
+
 /// The default program, embedded so `sutro demo` works from any directory.
-const DEFAULT_PROGRAM: &str = include_str!("../programs/sparse_parity.sutro");
+const DEFAULT_PROGRAM: &str = include_str!("../../programs/sparse_parity.sutro");
 
 /// Author, run, trace and score training steps for energy-efficient learning research.
 #[derive(Parser, Debug)]
@@ -478,12 +493,15 @@ fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
 fn load(l: &Load, src: &mut Option<SourceFile>) -> Result<Loaded, Error> {
     let file = read(&l.file)?;
     *src = Some(file.clone());
-    let settings = Settings::parse(&l.set).map_err(|e| Error::Valid(vec![e]))?;
-    let limits = Limits {
+    sutro::load(&file, &settings(l)?, &limits(l))
+}
+
+/// The size limits a command was given.
+fn limits(l: &Load) -> Limits {
+    Limits {
         max_buffer_elements: l.max_buffer_elements,
         max_ops: l.max_ops,
-    };
-    sutro::load(&file, &settings, &limits)
+    }
 }
 
 fn settings(l: &Load) -> Result<Settings, Error> {
@@ -766,194 +784,6 @@ fn print_reports(list: &[Box<dyn Analyzer>], program: &str, hash: &str, as_json:
     }
 }
 
-fn trace_error(path: &str, e: codec::TraceError) -> Error {
-    Error::Usage(format!("{path}: {e}"))
-}
-
-fn read_trace(path: &str, limits: &TraceLimits) -> Result<TraceFile, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
-    if meta.len() > limits.max_trace_bytes {
-        return Err(trace_error(
-            path,
-            codec::TraceError::TooBig {
-                size: meta.len(),
-                limit: limits.max_trace_bytes,
-            },
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
-    codec::decode(&bytes, limits.max_trace_bytes).map_err(|e| trace_error(path, e))
-}
-
-fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    match cmd {
-        TraceCmd::Record {
-            load: l,
-            output,
-            steps,
-            task: tname,
-            seed,
-            max_steps,
-        } => {
-            if steps == 0 || steps > max_steps {
-                return Err(Error::Usage(format!(
-                    "--steps must be between 1 and {max_steps} (--max-steps), got {steps}"
-                )));
-            }
-            let loaded = load(&l, src)?;
-            let s = settings(&l)?;
-            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
-            let mut rec = VecTracer::default();
-            sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut rec)?;
-            let v = &loaded.validated;
-            let meta = TraceMeta {
-                seed,
-                steps,
-                task: tname,
-                dims: v.dims().iter().map(|(k, d)| (k.clone(), *d)).collect(),
-                hypers: v.hypers().iter().map(|(k, h)| (k.clone(), *h)).collect(),
-                source_hash: format!("{:016x}", sutro::trace::fnv1a(loaded.source.text.as_bytes())),
-            };
-            let file = TraceFile {
-                header: rec.header,
-                meta,
-                events: rec.events,
-            };
-            let bytes = codec::encode(&file).map_err(|e| trace_error(&output, e))?;
-            write_atomic(&output, &bytes)
-        }
-        TraceCmd::Info {
-            file,
-            json: as_json,
-            limits,
-        } => {
-            let t = read_trace(&file, &limits)?;
-            let accesses: u64 = t.events.iter().map(|e| e.len).sum();
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            let steps = t.events.iter().map(|e| e.step + 1).max().unwrap_or(0);
-            if as_json {
-                let v = json!({
-                    "schema": 1,
-                    "program": {"name": t.header.program, "hash": t.header.hash},
-                    "format_version": codec::VERSION,
-                    "seed": t.meta.seed,
-                    "task": t.meta.task,
-                    "steps": steps,
-                    "events": t.events.len(),
-                    "element_accesses": accesses,
-                    "bytes": accesses * 4,
-                    "file_bytes": size,
-                    "dims": t.meta.dims.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-                    "hypers": t.meta.hypers.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-                    "buffers": t.header.buffers,
-                    "ops": t.header.ops,
-                });
-                out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
-            } else {
-                let mut s = format!(
-                    "trace {file} (format version {})\nprogram {} (hash {}), task {}, seed {}\nsteps {steps}, events {}, element accesses {}, bytes {} (file {size} bytes)\n",
-                    codec::VERSION,
-                    t.header.program,
-                    t.header.hash,
-                    t.meta.task,
-                    t.meta.seed,
-                    t.events.len(),
-                    text::thousands(i128::from(accesses)),
-                    text::thousands(i128::from(accesses) * 4),
-                );
-                let kv = |v: Vec<String>| v.join(", ");
-                s.push_str(&format!(
-                    "dims: {}\n",
-                    kv(t.meta.dims.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                ));
-                s.push_str(&format!(
-                    "hypers: {}\n",
-                    kv(t.meta.hypers.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                ));
-                s.push_str(&format!(
-                    "\n{:<12} {:<7} {:>10} {:>10}  shape\n",
-                    "buffer", "role", "offset", "size"
-                ));
-                for b in &t.header.buffers {
-                    s.push_str(&format!(
-                        "{:<12} {:<7} {:>10} {:>10}  {:?}\n",
-                        b.name,
-                        b.role,
-                        b.offset,
-                        b.size(),
-                        b.shape
-                    ));
-                }
-                s.push_str(&format!("\n{:<4} {:<14} line\n", "op", "name"));
-                for (i, o) in t.header.ops.iter().enumerate() {
-                    s.push_str(&format!("{i:<4} {:<14} {}\n", o.name, o.line));
-                }
-                out(&s);
-            }
-            Ok(())
-        }
-        TraceCmd::Replay {
-            file,
-            metric,
-            opts,
-            energy_config,
-            events,
-            json: as_json,
-            plot,
-            limits,
-        } => {
-            let t = read_trace(&file, &limits)?;
-            let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
-            let mut lru = analysis::LruStack::new(analysis::StackOptions::default());
-            {
-                let mut tracers: Vec<&mut dyn sutro::trace::Tracer> = list.iter_mut().map(|a| a.as_tracer()).collect();
-                if plot.is_some() {
-                    tracers.push(&mut lru);
-                }
-                sutro::trace::replay(&t.header, &t.events, &mut Tee(tracers));
-            }
-            if let Some(path) = &plot {
-                let title = format!("{}: miss-ratio curve", t.header.program);
-                let svg = sutro::plot::miss_ratio(
-                    &title,
-                    &[(&t.header.program, &lru.report().mrc)],
-                    &sutro::report::default_markers(),
-                )
-                .map_err(|e| Error::Usage(e.to_string()))?;
-                write_atomic(path, svg.as_bytes())?;
-            }
-            print_reports(&list, &t.header.program, &t.header.hash, as_json);
-            Ok(())
-        }
-        TraceCmd::Import { file, output } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| Error::Usage(format!("cannot read `{file}`: {e}")))?;
-            let t = sutro::trace::export::import_csv(&text).map_err(|m| Error::Usage(format!("{file}:{m}")))?;
-            let bytes = codec::encode(&t).map_err(|e| trace_error(&output, e))?;
-            write_atomic(&output, &bytes)
-        }
-        TraceCmd::Export {
-            file,
-            format,
-            output,
-            limits,
-        } => {
-            let t = read_trace(&file, &limits)?;
-            let text = match format {
-                ExportFormat::Csv => sutro::trace::export::csv(&t),
-                ExportFormat::Din => sutro::trace::export::din(&t),
-                ExportFormat::Perfetto => sutro::trace::export::perfetto(&t),
-            };
-            if output == "-" {
-                out(&text);
-                Ok(())
-            } else {
-                write_atomic(&output, text.as_bytes())
-            }
-        }
-    }
-}
-
 /// `sutro explain`: everything is derived from the op table and the effects table
 /// applied to the op's example program, so it cannot drift from the interpreter.
 fn explain(name: &str, as_json: bool) -> Result<(), Error> {
@@ -1006,207 +836,6 @@ fn explain(name: &str, as_json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn limits(l: &Load) -> Limits {
-    Limits {
-        max_buffer_elements: l.max_buffer_elements,
-        max_ops: l.max_ops,
-    }
-}
-
-fn deps_cmd(l: &Load, dot: bool, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let loaded = load(l, src)?;
-    let p = loaded.validated.program();
-    let g = DepGraph::build(p);
-    out(&if dot { g.to_dot(p) } else { g.to_text(p) });
-    Ok(())
-}
-
-/// Before/after rows joined by name: (name, before, after), before's order first.
-fn join_rows(before: &[(String, i128)], after: &[(String, i128)]) -> Vec<(String, Option<i128>, Option<i128>)> {
-    let mut rows: Vec<(String, Option<i128>, Option<i128>)> = before
-        .iter()
-        .map(|(n, v)| (n.clone(), Some(*v), after.iter().find(|(m, _)| m == n).map(|(_, w)| *w)))
-        .collect();
-    for (n, w) in after {
-        if !before.iter().any(|(m, _)| m == n) {
-            rows.push((n.clone(), None, Some(*w)));
-        }
-    }
-    rows
-}
-
-fn delta_table(title: &str, rows: &[(String, Option<i128>, Option<i128>)]) -> String {
-    let cell = |v: Option<i128>| v.map_or_else(|| "-".to_string(), text::thousands);
-    let mut s = format!("{title:<20} {:>14} {:>14} {:>14}\n", "before", "after", "change");
-    for (n, b, a) in rows {
-        let change = text::thousands(a.unwrap_or(0) - b.unwrap_or(0));
-        s.push_str(&format!("{n:<20} {:>14} {:>14} {:>14}\n", cell(*b), cell(*a), change));
-    }
-    s
-}
-
-fn optimize_tables(before: &Loaded, after: &sutro::Optimized, objective: &Objective) -> String {
-    let rb = opt::cost::ard_report(&before.validated, &before.validated.program().order, objective, true);
-    let ra = opt::cost::ard_report(&after.validated, &after.validated.program().order, objective, true);
-    let weighted = objective.field.by_size();
-    let pick = |sum_d: i128, sum_sd: i128| if weighted { sum_sd } else { sum_d };
-    let bufs = |r: &sutro::analysis::ArdReport| -> Vec<(String, i128)> {
-        r.buffers
-            .iter()
-            .map(|b| (b.name.clone(), pick(b.sum_d, b.sum_sd)))
-            .collect()
-    };
-    let ops = |r: &sutro::analysis::ArdReport| -> Vec<(String, i128)> {
-        r.ops
-            .iter()
-            .map(|o| (o.name.clone(), pick(o.sum_d, o.sum_sd)))
-            .collect()
-    };
-    let what = if weighted { "Σ s·d" } else { "Σ d" };
-    let rep = &after.report;
-    // The attribution tables are the clock metric's; other objectives show ard_write's for reference.
-    let table_metric = if objective.is_clock() {
-        rep.objective.clone()
-    } else {
-        "ard_write (for reference)".to_string()
-    };
-    let mut s = format!(
-        "{table_metric} of `{}`, {what} per buffer and per op\n\n",
-        before.validated.program().name
-    );
-    s.push_str(&delta_table("buffer", &join_rows(&bufs(&rb), &bufs(&ra))));
-    s.push('\n');
-    s.push_str(&delta_table("op", &join_rows(&ops(&rb), &ops(&ra))));
-    s.push('\n');
-    s.push_str(&delta_table(
-        "total",
-        &[(
-            what.to_string(),
-            Some(pick(rb.sum_d, rb.sum_sd)),
-            Some(pick(ra.sum_d, ra.sum_sd)),
-        )],
-    ));
-    s.push_str(&format!(
-        "\n{:<10} {:>8} {:>7} {:>14} {:>14}  notes\n",
-        "pass", "changes", "stop", "before", "after"
-    ));
-    for p in &rep.passes {
-        s.push_str(&format!(
-            "{:<10} {:>8} {:>7} {:>14} {:>14}  {}\n",
-            p.name.name(),
-            p.changes,
-            p.stop.map_or("-", |x| x.name()),
-            opt::fmt_value(p.before),
-            opt::fmt_value(p.after),
-            p.notes.join("; ")
-        ));
-    }
-    s.push_str(&format!(
-        "\n{}: {} -> {} ({:.2} % better), stop {}, verified bit-identical\n",
-        rep.objective,
-        opt::fmt_value(rep.before),
-        opt::fmt_value(rep.after),
-        100.0 * rep.improvement(),
-        rep.stop.map_or("-", |x| x.name())
-    ));
-    s
-}
-
-fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let objective = Objective::parse(&a.objective)?;
-    let passes = Pass::parse_list(&a.passes)?;
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
-    let opt_cfg = OptConfig {
-        objective,
-        passes,
-        limits: opt::reorder::Limits {
-            budget: a.budget,
-            beam_width: a.beam_width,
-        },
-    };
-    let res = sutro::optimize(
-        &loaded,
-        &s,
-        &limits(&a.load),
-        t.as_ref(),
-        &cfg,
-        a.seed,
-        a.steps,
-        &opt_cfg,
-    )?;
-    if let Some(path) = &a.output {
-        write_atomic(path, res.text.as_bytes())?;
-    }
-    let summary = if a.json {
-        let rep = &res.report;
-        let v = json!({
-            "schema": 1,
-            "objective": rep.objective,
-            "before": rep.before,
-            "after": rep.after,
-            "improvement": rep.improvement(),
-            "stop": rep.stop.map(StopReason::name),
-            "passes": rep.passes.iter().map(|p| json!({
-                "name": p.name.name(),
-                "changes": p.changes,
-                "tried": p.tried,
-                "before": p.before,
-                "after": p.after,
-                "stop": p.stop.map(StopReason::name),
-                "notes": p.notes,
-            })).collect::<Vec<_>>(),
-            "verified": true,
-            "output": a.output,
-        });
-        format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
-    } else {
-        optimize_tables(&loaded, &res, &objective)
-    };
-    // Without -o the program owns stdout, so the tables (or JSON) go to stderr.
-    if a.output.is_some() {
-        out(&summary);
-    } else {
-        out(&res.text);
-        let _ = std::io::stderr().write_all(summary.as_bytes());
-    }
-    Ok(())
-}
-
-fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let s = Settings::parse(&a.set).map_err(|e| Error::Valid(vec![e]))?;
-    let lim = Limits::default();
-    let fa = read(&a.a)?;
-    *src = Some(fa.clone());
-    let la = sutro::load(&fa, &s, &lim)?;
-    let fb = read(&a.b)?;
-    *src = Some(fb.clone());
-    let lb = sutro::load(&fb, &s, &lim)?;
-    *src = None;
-    let (t, cfg) = sutro::task_for(&a.task, &la.validated, &s)?;
-    let relation = match classify(la.validated.program(), lb.validated.program()) {
-        Reordering::Same => "B has the same ops in the same order as A".to_string(),
-        Reordering::Legal => {
-            "B is a legal reordering of A (its order is a topological order of A's hazard graph)".into()
-        }
-        Reordering::Illegal(why) => format!("B is an illegal reordering of A: {why}"),
-        Reordering::NotReordering(why) => format!("B is not a reordering of A: {why}"),
-    };
-    let m = sutro::verify_programs(&la.validated, &lb.validated, t.as_ref(), &cfg, a.seed, a.steps)?;
-    out(&format!("{relation}\n"));
-    match m {
-        None => {
-            out(&format!(
-                "identical: every param and state bit matches after each of {} steps (seed {})\n",
-                a.steps, a.seed
-            ));
-            Ok(())
-        }
-        Some(m) => Err(Error::Opt(opt::OptError::Differs(m.describe()))),
-    }
-}
-
 /// A progress bar on stderr that appears only after a second of work, only when
 /// stderr is a terminal, and never with `--quiet`; stdout is never touched.
 struct Progress {
@@ -1254,139 +883,6 @@ impl Progress {
     }
 }
 
-/// Scores one side of `sutro diff`: a trace is replayed, a program runs one step.
-fn diff_side(
-    path: &str,
-    a: &DiffArgs,
-    src: &mut Option<SourceFile>,
-) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
-    let mut list = analyzers(&a.metric, &a.opts, a.energy_config.as_deref(), false)?;
-    let name = if path.ends_with(".trace") {
-        let t = read_trace(path, &a.limits)?;
-        let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace::replay(&t.header, &t.events, &mut tee);
-        t.header.program
-    } else {
-        let l = Load {
-            file: path.to_string(),
-            set: a.set.clone(),
-            max_buffer_elements: 1 << 28,
-            max_ops: 100_000,
-        };
-        let loaded = load(&l, src)?;
-        let s = settings(&l)?;
-        let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
-        let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace_steps(&loaded, t.as_ref(), &cfg, a.seed, 1, &mut tee)?;
-        loaded.validated.program().name.clone()
-    };
-    Ok((name, list))
-}
-
-fn diff_cmd(a: DiffArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let (na, la) = diff_side(&a.a, &a, src)?;
-    let (nb, lb) = diff_side(&a.b, &a, src)?;
-    let mut metrics = serde_json::Map::new();
-    let mut text = String::new();
-    for (x, y) in la.iter().zip(&lb) {
-        let m = x.metric();
-        let d = analysis::diff::diff(m, &x.report_json(), &y.report_json());
-        text.push_str(&analysis::diff::text(m, &d, &na, &nb));
-        text.push('\n');
-        metrics.insert(m.name().to_string(), serde_json::to_value(&d).unwrap_or(Value::Null));
-    }
-    if a.json {
-        let v =
-            json!({"schema": 1, "a": {"name": na, "path": a.a}, "b": {"name": nb, "path": a.b}, "metrics": metrics});
-        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
-    } else {
-        out(&text);
-    }
-    Ok(())
-}
-
-/// `sutro report`: score, train (and optionally optimize) a program, then write
-/// one self-contained HTML page, and with `--svg-dir` each chart as a file.
-fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    use sutro::report;
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
-    let run = RunOptions {
-        epochs: a.epochs,
-        ..RunOptions::default()
-    };
-    let first = if a.optimize || a.compare.is_some() {
-        "before"
-    } else {
-        ""
-    };
-    let mut snaps = vec![report::snapshot(first, &loaded, t.as_ref(), &cfg, a.seed, &run)?];
-    if a.optimize {
-        let opt_cfg = OptConfig {
-            objective: Objective::parse("ard_write")?,
-            passes: Pass::parse_list("reorder,fuse")?,
-            limits: opt::reorder::Limits {
-                budget: 1_000_000,
-                beam_width: 64,
-            },
-        };
-        let res = sutro::optimize(&loaded, &s, &limits(&a.load), t.as_ref(), &cfg, a.seed, 100, &opt_cfg)?;
-        let after = sutro::load(&SourceFile::new(&loaded.source.name, res.text), &s, &limits(&a.load))?;
-        snaps.push(report::snapshot("after", &after, t.as_ref(), &cfg, a.seed, &run)?);
-    }
-    if let Some(other) = &a.compare {
-        let f = read(other)?;
-        *src = Some(f.clone());
-        let after = sutro::load(&f, &s, &limits(&a.load))?;
-        let (t2, cfg2) = sutro::task_for(&a.task, &after.validated, &s)?;
-        snaps.push(report::snapshot("after", &after, t2.as_ref(), &cfg2, a.seed, &run)?);
-    }
-    let charts = report::charts(&snaps).map_err(|e| Error::Usage(e.to_string()))?;
-    let mut command = format!("sutro report {}", a.load.file);
-    for kv in &a.load.set {
-        command.push_str(&format!(" --set {kv}"));
-    }
-    command.push_str(&format!(" --task {} --seed {} --epochs {}", a.task, a.seed, a.epochs));
-    if a.optimize {
-        command.push_str(" --optimize");
-    }
-    if let Some(other) = &a.compare {
-        command.push_str(&format!(" --compare {other}"));
-    }
-    let page = report::Page {
-        command: &command,
-        task: &cfg,
-        seed: a.seed,
-    };
-    write_atomic(&a.output, report::html(&snaps, &charts, &page).as_bytes())?;
-    let mut files = Vec::new();
-    if let Some(dir) = &a.svg_dir {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Usage(format!("cannot create `{dir}`: {e}")))?;
-        for c in &charts {
-            let path = std::path::Path::new(dir).join(format!("{}.svg", c.id));
-            let path = path.to_string_lossy().into_owned();
-            write_atomic(&path, c.svg.as_bytes())?;
-            files.push(path);
-        }
-    }
-    if a.json {
-        let v = json!({
-            "schema": 1,
-            "program": program_json(&loaded),
-            "output": a.output,
-            "optimized": a.optimize,
-            "compared": a.compare,
-            "charts": charts.iter().map(|c| json!({"id": c.id, "title": c.title})).collect::<Vec<_>>(),
-            "svg_files": files,
-        });
-        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
-    } else {
-        out(&format!("wrote {} ({} charts)\n", a.output, charts.len()));
-    }
-    Ok(())
-}
-
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Programs (.sutro files) or directories (their top-level *.sutro files, sorted by name).
@@ -1425,88 +921,4 @@ struct BenchArgs {
     /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically).
     #[arg(long, value_name = "FILE.svg")]
     svg: Option<String>,
-}
-
-/// The programs a list of paths names: files as given, directories as their
-/// top-level `*.sutro` files sorted by name.
-fn bench_files(paths: &[String]) -> Result<Vec<SourceFile>, Error> {
-    let mut files = Vec::new();
-    for p in paths {
-        let path = std::path::Path::new(p);
-        if path.is_dir() {
-            let entries =
-                std::fs::read_dir(path).map_err(|e| Error::Usage(format!("cannot read directory `{p}`: {e}")))?;
-            let mut names: Vec<std::path::PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "sutro"))
-                .collect();
-            names.sort();
-            if names.is_empty() {
-                return Err(Error::Usage(format!("directory `{p}` has no .sutro file")));
-            }
-            for f in names {
-                files.push(read(&f.to_string_lossy())?);
-            }
-        } else {
-            files.push(read(p)?);
-        }
-    }
-    Ok(files)
-}
-
-fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let seeds = sutro::bench::parse_seeds(&a.seeds).map_err(Error::Usage)?;
-    if a.jobs == Some(0) {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
-    }
-    if a.epochs == 0 {
-        return Err(Error::Usage("--epochs must be at least 1".into()));
-    }
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let cfg = sutro::bench::BenchConfig {
-        task: a.task.clone(),
-        settings: Settings::parse(&a.set).map_err(|e| Error::Valid(vec![e]))?,
-        seeds,
-        epochs: a.epochs,
-        count_eval: a.count_eval,
-        jobs,
-        reorder_budget: a.reorder_budget,
-        limits: Limits::default(),
-    };
-    let files = bench_files(&a.programs)?;
-    let board = sutro::bench::run(&files, &cfg, src)?;
-    // The command as typed, minus the binary's path, heads the Markdown.
-    let command = std::iter::once("sutro".to_string())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let md = sutro::bench::render::markdown(&board, &command, &a.baseline, a.reorder_budget);
-    if let Some(path) = &a.md {
-        write_atomic(path, md.as_bytes())?;
-    }
-    if let Some(path) = &a.svg {
-        let chart = sutro::bench::render::svg(&board, analysis::Metric::EnergyPj);
-        write_atomic(path, chart.as_bytes())?;
-    }
-    if a.json {
-        for k in &board.skipped {
-            let _ = writeln!(std::io::stderr(), "skipped {}: {}", k.program, k.reason);
-        }
-        out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&board.to_json()).unwrap_or_default()
-        ));
-    } else if a.md.is_none() {
-        out(&md);
-    } else {
-        out(&format!(
-            "wrote {} ({} programs, {} skipped)\n",
-            a.md.as_deref().unwrap_or_default(),
-            board.rows.len(),
-            board.skipped.len()
-        ));
-    }
-    Ok(())
 }
