@@ -75,7 +75,8 @@ struct Lowering<'a> {
     /// Remaining uses of each active buffer whose gradient is still to come.
     uses: IndexMap<BufId, usize>,
     contribs: IndexMap<BufId, Vec<Contrib>>,
-    wrt: Vec<BufId>,
+    /// Whether each buffer is a requested param (indexed by `BufId`).
+    is_wrt: Vec<bool>,
 }
 
 /// Expands every `grad` of a program. `shapes` are the inferred shapes
@@ -92,7 +93,7 @@ pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, Grad
         trivia: None,
         uses: IndexMap::new(),
         contribs: IndexMap::new(),
-        wrt: Vec::new(),
+        is_wrt: Vec::new(),
     };
     l.p.ops.clear();
     l.p.order.clear();
@@ -166,7 +167,7 @@ impl Lowering<'_> {
         let have = self.contribs.get(&a).map_or(0, Vec::len);
         let base = format!("d{}", self.name(a));
         if total <= 1 {
-            if self.wrt.contains(&a)
+            if self.is_wrt.get(a.idx()).copied().unwrap_or(false)
                 && let Some(id) = self.p.buf_id(&base)
             {
                 return Ok(id);
@@ -206,7 +207,7 @@ impl Lowering<'_> {
     /// The single gradient buffer of `b`, summing contributions when there are several.
     fn gradient(&mut self, b: BufId) -> Result<Option<BufId>, GradError> {
         let cs = self.contribs.get(&b).cloned().unwrap_or_default();
-        let is_param = self.wrt.contains(&b);
+        let is_param = self.is_wrt.get(b.idx()).copied().unwrap_or(false);
         match cs.as_slice() {
             [] => Ok(None),
             [Contrib::Fresh(g)] => Ok(Some(*g)),
@@ -242,7 +243,10 @@ impl Lowering<'_> {
     }
 
     fn expand(&mut self, p: &Program, before: &[OpId], loss: BufId, wrt: &[BufId]) -> Result<(), GradError> {
-        self.wrt = wrt.to_vec();
+        self.is_wrt = vec![false; p.buffers.len()];
+        for w in wrt {
+            self.is_wrt[w.idx()] = true;
+        }
         self.uses.clear();
         self.contribs.clear();
         // Forward: buffers that depend on a requested param.
