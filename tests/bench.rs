@@ -287,12 +287,15 @@ fn bench_training_matches_train_exactly() {
         let (task, cfg) = sutro::task_for("parity", v, &settings()).expect("fits");
         let opts = RunOptions {
             epochs: 20,
-            until: 1.0,
-            shuffle: false,
+            ..RunOptions::default()
+        };
+        let test_only = RunOptions {
+            eval_train: false,
+            ..opts.clone()
         };
         for seed in [0, 3] {
             let a = train::train(v, task.as_ref(), &cfg, seed, &opts, |_| {}).expect("trains");
-            let b = bench::train_to_solve(v, task.as_ref(), &cfg, seed, &opts).expect("trains");
+            let b = train::train(v, task.as_ref(), &cfg, seed, &test_only, |_| {}).expect("trains");
             assert_eq!(
                 (a.solved_epoch, a.solved_step, a.epochs_run),
                 (b.solved_epoch, b.solved_step, b.epochs_run)

@@ -424,13 +424,14 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
         Job::Run(i, seed) => {
             let f = &fits[i];
             let task = task_of(&cfg.task, &f.cfg)?;
+            // The train-set evaluation does not decide `solved`: skip it.
             let opts = RunOptions {
                 epochs: cfg.epochs,
-                until: 1.0,
-                shuffle: false,
+                eval_train: false,
+                ..RunOptions::default()
             };
             let t0 = std::time::Instant::now();
-            let res = train_to_solve(&f.loaded.validated, task.as_ref(), &f.cfg, seed, &opts);
+            let res = train::train(&f.loaded.validated, task.as_ref(), &f.cfg, seed, &opts, |_| {});
             let wall_s = t0.elapsed().as_secs_f64();
             Ok(Out::Run(match res {
                 Ok(r) => SeedRun {
@@ -453,72 +454,6 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
             }))
         }
     }
-}
-
-/// `train::train` without the train-set evaluation: the same steps in the same
-/// order, and after each epoch the test-set evaluation that decides `solved`. An
-/// evaluation only writes the input, the target and temporaries, which the next
-/// step overwrites before reading, so the solving epoch and step are exactly
-/// those of `train::train` (`tests/bench.rs` checks it); the history holds test
-/// figures only.
-pub fn train_to_solve(
-    v: &Validated,
-    task: &dyn train::Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    opts: &RunOptions,
-) -> Result<train::RunResult, train::TrainError> {
-    let ports = train::ports(v, cfg)?;
-    let Some(pred) = ports.pred else {
-        return Err(train::TrainError::Mismatch("the program has no `predict` line".into()));
-    };
-    let data = task.generate(cfg, seed);
-    let mut it = crate::interp::Interp::new(v, train::seed_for(seed, "init"));
-    let fwd = crate::interp::slice(v.program(), &[pred]);
-    let n_train = cfg.n_train.max(1);
-    let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch.max(1)).max(1);
-    let mut res = train::RunResult {
-        secret: data.secret.clone(),
-        epochs_run: 0,
-        steps: 0,
-        solved_epoch: None,
-        solved_step: None,
-        history: Vec::new(),
-    };
-    for epoch in 1..=opts.epochs {
-        for s in 0..steps_per_epoch {
-            let base = s * cfg.batch;
-            train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-                (base + j) % n_train
-            });
-            it.step(res.steps as u32, None)?;
-            res.steps += 1;
-        }
-        let (test_loss, test_acc) = train::evaluate(
-            &mut it,
-            &ports,
-            &fwd,
-            task,
-            (&data.test_x, &data.test_y),
-            cfg,
-            res.steps,
-        )?;
-        res.history.push(train::EpochStats {
-            epoch,
-            steps: res.steps,
-            train_loss: f64::NAN,
-            test_loss,
-            train_acc: f64::NAN,
-            test_acc,
-        });
-        res.epochs_run = epoch;
-        if test_acc >= opts.until {
-            res.solved_epoch = Some(epoch);
-            res.solved_step = Some(res.steps);
-            break;
-        }
-    }
-    Ok(res)
 }
 
 /// Runs the board. `files` are the programs in board order. When a program does

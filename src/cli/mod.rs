@@ -675,6 +675,7 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         epochs: a.epochs,
         until: a.until,
         shuffle: a.shuffle,
+        ..RunOptions::default()
     };
     let t0 = std::time::Instant::now();
     let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch.max(1)).max(1) as u64;

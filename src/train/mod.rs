@@ -162,6 +162,9 @@ pub struct RunOptions {
     pub until: f64,
     /// Shuffle the order every epoch.
     pub shuffle: bool,
+    /// Also evaluate the train set after each epoch (its figures are NaN when off;
+    /// `solved` depends on the test set only, so it does not change).
+    pub eval_train: bool,
 }
 
 impl Default for RunOptions {
@@ -170,6 +173,7 @@ impl Default for RunOptions {
             epochs: 200,
             until: 1.0,
             shuffle: false,
+            eval_train: true,
         }
     }
 }
@@ -387,15 +391,19 @@ pub fn train_traced(
             it.step(step, traced)?;
             res.steps += 1;
         }
-        let (train_loss, train_acc) = evaluate(
-            &mut it,
-            &ports,
-            &fwd,
-            task,
-            (&data.train_x, &data.train_y),
-            cfg,
-            res.steps,
-        )?;
+        let (train_loss, train_acc) = if opts.eval_train {
+            evaluate(
+                &mut it,
+                &ports,
+                &fwd,
+                task,
+                (&data.train_x, &data.train_y),
+                cfg,
+                res.steps,
+            )?
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         let (test_loss, test_acc) = evaluate(
             &mut it,
             &ports,
