@@ -266,18 +266,4 @@ impl Dmd {
     }
 }
 
-impl Tracer for Dmd {
-    fn begin(&mut self, h: &TraceHeader) {
-        self.header = h.clone();
-        self.engine.begin(h);
-        self.st.attr.begin(h);
-    }
-
-    fn access(&mut self, ev: &Event) {
-        self.engine.access(ev, &mut self.st);
-    }
-
-    fn end(&mut self) {
-        self.engine.end(&mut self.st);
-    }
-}
+super::stack::engine_tracer!(Dmd);

@@ -1125,18 +1125,27 @@ impl LruStack {
     }
 }
 
-impl Tracer for LruStack {
-    fn begin(&mut self, h: &TraceHeader) {
-        self.header = h.clone();
-        self.engine.begin(h);
-        self.st.attr.begin(h);
-    }
+/// `Tracer` for an analyzer built on the shared pricing engine: it keeps the
+/// header, and forwards every event to `engine` with its state `st`.
+macro_rules! engine_tracer {
+    ($ty:ty) => {
+        impl Tracer for $ty {
+            fn begin(&mut self, h: &TraceHeader) {
+                self.header = h.clone();
+                self.engine.begin(h);
+                self.st.attr.begin(h);
+            }
 
-    fn access(&mut self, ev: &Event) {
-        self.engine.access(ev, &mut self.st);
-    }
+            fn access(&mut self, ev: &Event) {
+                self.engine.access(ev, &mut self.st);
+            }
 
-    fn end(&mut self) {
-        self.engine.end(&mut self.st);
-    }
+            fn end(&mut self) {
+                self.engine.end(&mut self.st);
+            }
+        }
+    };
 }
+pub(crate) use engine_tracer;
+
+engine_tracer!(LruStack);
