@@ -18,11 +18,11 @@ use sutro::opt::depgraph::DepGraph;
 use sutro::opt::verify::{Reordering, classify};
 use sutro::opt::{self, OptConfig, Pass, StopReason};
 use sutro::span::SourceFile;
-use sutro::trace::codec::{self, TraceFile, TraceMeta};
-use sutro::trace::{Tee, TraceHeader, VecTracer};
+use sutro::trace::Tee;
+use sutro::trace::codec::{self, TraceFile};
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
-use sutro::{Error, Loaded};
+use sutro::{Error, Loaded, Session};
 
 mod bench;
 mod diff;
@@ -496,6 +496,12 @@ fn load(l: &Load, src: &mut Option<SourceFile>) -> Result<Loaded, Error> {
     sutro::load(&file, &settings(l)?, &limits(l))
 }
 
+/// Loads a program and opens a session on a task at a run seed.
+fn open(l: &Load, task: &str, seed: u64, src: &mut Option<SourceFile>) -> Result<Session, Error> {
+    let loaded = load(l, src)?;
+    Session::new(loaded, task, &settings(l)?, &limits(l), seed)
+}
+
 /// The size limits a command was given.
 fn limits(l: &Load) -> Limits {
     Limits {
@@ -554,9 +560,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             seed,
             plot,
         } => {
-            let loaded = load(&l, src)?;
-            let s = settings(&l)?;
-            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
+            let session = open(&l, &tname, seed, src)?;
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             let mut ard = analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
             {
@@ -564,9 +568,9 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 if plot.is_some() {
                     tracers.push(&mut ard);
                 }
-                sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut Tee(tracers))?;
+                session.trace(1, &mut Tee(tracers))?;
             }
-            let h = sutro::header(&loaded);
+            let h = session.header();
             if let Some(path) = &plot {
                 let title = format!("{}: reuse distance per buffer (ard_write)", h.program);
                 let svg = sutro::plot::buffer_distances(&title, "ard_write", &[(&h.program, &ard.report().buffers)])
@@ -594,11 +598,11 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
-            let loaded = sutro::load(&f, &Settings::default(), &Limits::default())?;
-            let (t, cfg) = sutro::task_for("parity", &loaded.validated, &Settings::default())?;
+            let session = Session::open(&f, "parity", &Settings::default(), &Limits::default(), seed)?;
+            let cfg = session.task_config();
             out(&format!(
                 "sutro demo: training {} on sparse parity (n={}, k={}, n_train={}, n_test={}, batch={}), seed {seed}\n\n",
-                loaded.validated.program().name,
+                session.validated().program().name,
                 cfg.n,
                 cfg.k,
                 cfg.n_train,
@@ -606,26 +610,16 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 cfg.batch
             ));
             let t0 = std::time::Instant::now();
-            let res = train::train(
-                &loaded.validated,
-                t.as_ref(),
-                &cfg,
-                seed,
-                &RunOptions::default(),
-                |_| {},
-            )?;
+            let res = session.train(&RunOptions::default(), None, |_| {})?;
             out(&run_table(&res, t0.elapsed().as_secs_f64()));
             out("\nReuse distances of one training step:\n\n");
-            let r = sutro::score_ard(
-                &loaded.validated,
-                t.as_ref(),
-                &cfg,
-                seed,
-                ReuseKind::Write,
-                Cold::MinusOne,
-                false,
-            )?;
-            out(&text::ard("ard_write", &r, &loaded.validated.program().name));
+            let mut r = analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
+            session.trace(1, &mut r)?;
+            out(&text::ard(
+                "ard_write",
+                &r.report(),
+                &session.validated().program().name,
+            ));
             Ok(())
         }
         Command::Ops => {
@@ -665,9 +659,9 @@ fn run_table(res: &train::RunResult, wall: f64) -> String {
 }
 
 fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let session = open(&a.load, &a.task, a.seed, src)?;
+    let loaded = session.loaded();
+    let cfg = session.task_config();
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
@@ -690,15 +684,10 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     } else {
         analyzers(&a.metric, &a.opts, None, false)?
     };
-    let header = sutro::header(&loaded);
     let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-    let tracer: Option<(&mut dyn sutro::trace::Tracer, &TraceHeader)> = if tee.0.is_empty() {
-        None
-    } else {
-        Some((&mut tee, &header))
-    };
+    let tracer: Option<&mut dyn sutro::trace::Tracer> = if tee.0.is_empty() { None } else { Some(&mut tee) };
     let mut progress = Progress::new("epochs", a.epochs as u64, a.quiet);
-    let res = train::train_traced(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, tracer, |e| {
+    let res = session.train(&opts, tracer, |e| {
         progress.set(e.epoch as u64, &format!("test acc {:.3}", e.test_acc))
     })?;
     progress.finish();
@@ -719,7 +708,7 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         let f = |g: fn(&train::EpochStats) -> f64| last.map_or(Value::Null, |h| json!(g(h)));
         let v = json!({
             "schema": 1,
-            "program": program_json(&loaded),
+            "program": program_json(loaded),
             "task": {"name": cfg.name, "n": cfg.n, "k": cfg.k, "n_train": cfg.n_train, "n_test": cfg.n_test, "batch": cfg.batch, "secret": res.secret},
             "seed": a.seed,
             "epochs_run": res.epochs_run,

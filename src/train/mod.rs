@@ -12,9 +12,9 @@ pub mod and;
 pub mod parity;
 pub mod sum;
 
-use crate::interp::{Interp, InterpError, slice};
-use crate::ir::{BufId, Role};
-use crate::trace::fnv1a;
+use crate::interp::{Interp, InterpError, StartWrites, slice};
+use crate::ir::{BufId, OpId, Role};
+use crate::trace::{Tracer, fnv1a};
 use crate::valid::{Settings, Validated, ValidationError};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -67,7 +67,7 @@ pub struct Dataset {
 }
 
 /// A learning task.
-pub trait Task {
+pub trait Task: Send + Sync {
     /// Its name on the command line.
     fn name(&self) -> &'static str;
     /// Draws the secret and the data from `seed`.
@@ -144,6 +144,14 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         n_test: get("n_test", 200)?,
         batch: get("batch", 1)?,
     };
+    for (name, v) in [("n_train", cfg.n_train), ("batch", cfg.batch)] {
+        if v == 0 {
+            return Err(ValidationError::BadSetting {
+                name: name.into(),
+                message: "must be at least 1".into(),
+            });
+        }
+    }
     if cfg.k > cfg.n {
         return Err(ValidationError::BadSetting {
             name: "k".into(),
@@ -210,6 +218,8 @@ pub struct RunResult {
     pub solved_step: Option<u64>,
     /// Per-epoch figures.
     pub history: Vec<EpochStats>,
+    /// Final values of every param and state buffer, in declaration order.
+    pub params: Vec<(String, Vec<f32>)>,
 }
 
 /// Buffers the driver feeds and reads.
@@ -268,12 +278,67 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
     Ok(Ports { x, y, pred })
 }
 
-/// Copies examples `idx` into the input and target buffers.
+/// Which examples each step sees: the one definition every run uses.
+///
+/// An epoch is ⌈n_train / batch⌉ steps. Step `k` of an epoch feeds positions
+/// `k·batch + j` (j < batch) of the epoch's order, modulo `n_train`: a last
+/// partial batch wraps to the start of the order, and every epoch restarts at
+/// position 0. The order is the identity, or with shuffling a fresh Fisher–Yates
+/// pass over the previous order at the start of every epoch, drawn from the
+/// `shuffle` stream of the run seed.
+#[derive(Debug)]
+pub struct Examples {
+    order: Vec<usize>,
+    batch: usize,
+    per_epoch: u64,
+    shuffle: Option<ChaCha8Rng>,
+}
+
+impl Examples {
+    /// The order of a task config (`n_train` and `batch` at least 1, as
+    /// `config` guarantees) for a run seed.
+    pub fn new(cfg: &TaskConfig, seed: u64, shuffle: bool) -> Examples {
+        let (n_train, batch) = (cfg.n_train.max(1), cfg.batch.max(1));
+        Examples {
+            order: (0..n_train).collect(),
+            batch,
+            per_epoch: n_train.div_ceil(batch) as u64,
+            shuffle: shuffle.then(|| rng_for(seed, "shuffle")),
+        }
+    }
+
+    /// Steps per epoch: ⌈n_train / batch⌉.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.per_epoch
+    }
+
+    /// Prepares step `step` (0-based; steps are prepared in order): a new epoch
+    /// reshuffles when shuffling.
+    fn prepare(&mut self, step: u64) {
+        if !step.is_multiple_of(self.per_epoch) {
+            return;
+        }
+        if let Some(rng) = self.shuffle.as_mut() {
+            use rand::Rng;
+            for i in (1..self.order.len()).rev() {
+                let j = (rng.next_u32() as usize) % (i + 1);
+                self.order.swap(i, j);
+            }
+        }
+    }
+
+    /// The training example at slot `j` of step `step`.
+    pub fn example(&self, step: u64, j: usize) -> usize {
+        let base = (step % self.per_epoch) as usize * self.batch;
+        self.order[(base + j) % self.order.len()]
+    }
+}
+
+/// Copies examples `idx(j)`, j < b, into the input and target buffers.
 pub fn feed(
     it: &mut Interp<'_>,
     ports: &Ports,
-    xs: &[f32],
-    ys: &[f32],
+    (xs, ys): (&[f32], &[f32]),
     n: usize,
     b: usize,
     idx: impl Fn(usize) -> usize,
@@ -289,130 +354,153 @@ pub fn feed(
     }
 }
 
-/// Mean loss and accuracy of the forward part over a data set.
-pub fn evaluate(
-    it: &mut Interp<'_>,
-    ports: &Ports,
-    fwd: &[crate::ir::OpId],
-    task: &dyn Task,
-    (xs, ys): (&[f32], &[f32]),
-    cfg: &TaskConfig,
-    step: u64,
-) -> Result<(f64, f64), TrainError> {
-    let Some(pred) = ports.pred else {
-        return Err(TrainError::Mismatch("the program has no `predict` line".into()));
-    };
-    let (b, count) = (cfg.batch, ys.len());
-    let (mut loss, mut correct) = (0.0f64, 0usize);
-    let mut start = 0;
-    while start < count {
-        let real = b.min(count - start);
-        feed(it, ports, xs, ys, cfg.n, b, |j| (start + j) % count);
-        it.run_ops(fwd, step)?;
-        let out = it.buffer(pred);
-        for j in 0..real {
-            let y = ys[start + j];
-            loss += task.loss(out[j], y);
-            correct += usize::from(task.correct(out[j], y));
+/// A training run in progress: the interpreter from the `init` seed, the data,
+/// and the example order. `step` is the only way a training step runs.
+pub struct Run<'a> {
+    it: Interp<'a>,
+    ports: Ports,
+    cfg: &'a TaskConfig,
+    data: &'a Dataset,
+    examples: Examples,
+    steps: u64,
+}
+
+impl<'a> Run<'a> {
+    /// A run of `v` (whose ports fit `cfg`) on `data` from run seed `seed`.
+    pub fn new(
+        v: &'a Validated,
+        ports: Ports,
+        cfg: &'a TaskConfig,
+        data: &'a Dataset,
+        seed: u64,
+        shuffle: bool,
+    ) -> Run<'a> {
+        Run {
+            it: Interp::new(v, seed_for(seed, "init")),
+            ports,
+            cfg,
+            data,
+            examples: Examples::new(cfg, seed, shuffle),
+            steps: 0,
         }
-        start += b;
     }
-    let c = count.max(1) as f64;
-    Ok((loss / c, correct as f64 / c))
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.examples.steps_per_epoch()
+    }
+
+    /// The interpreter (buffers are read through it).
+    pub fn interp(&self) -> &Interp<'a> {
+        &self.it
+    }
+
+    /// Feeds the next step's examples and runs the step; with a tracer, emits its
+    /// events (the first step writes params and state at its start, later steps
+    /// inputs and targets only).
+    pub fn step(&mut self, tracer: Option<&mut dyn Tracer>) -> Result<(), InterpError> {
+        let s = self.steps;
+        self.examples.prepare(s);
+        let ex = &self.examples;
+        let (n, b) = (self.cfg.n, self.cfg.batch);
+        feed(
+            &mut self.it,
+            &self.ports,
+            (&self.data.train_x, &self.data.train_y),
+            n,
+            b,
+            |j| ex.example(s, j),
+        );
+        let which = if s == 0 { StartWrites::All } else { StartWrites::Data };
+        self.it.step(s as u32, tracer.map(|t| (t, which)))?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// The current values of every param and state buffer, in declaration order.
+    pub fn params(&self) -> Vec<(String, Vec<f32>)> {
+        let p = self.it.validated().program();
+        p.buffers
+            .values()
+            .zip(p.buffer_ids())
+            .filter(|(b, _)| b.role.persists())
+            .map(|(b, id)| (b.name.clone(), self.it.buffer(id).to_vec()))
+            .collect()
+    }
+
+    /// Mean loss and accuracy of the forward part `fwd` over the test set, or
+    /// the train set with `train`, untraced.
+    pub fn evaluate(&mut self, fwd: &[OpId], task: &dyn Task, train: bool) -> Result<(f64, f64), TrainError> {
+        let Some(pred) = self.ports.pred else {
+            return Err(TrainError::Mismatch("the program has no `predict` line".into()));
+        };
+        let (xs, ys) = if train {
+            (&self.data.train_x, &self.data.train_y)
+        } else {
+            (&self.data.test_x, &self.data.test_y)
+        };
+        let (b, count) = (self.cfg.batch, ys.len());
+        let (mut loss, mut correct) = (0.0f64, 0usize);
+        let mut start = 0;
+        while start < count {
+            let real = b.min(count - start);
+            feed(&mut self.it, &self.ports, (xs, ys), self.cfg.n, b, |j| {
+                (start + j) % count
+            });
+            self.it.run_ops(fwd, self.steps)?;
+            let out = self.it.buffer(pred);
+            for j in 0..real {
+                let y = ys[start + j];
+                loss += task.loss(out[j], y);
+                correct += usize::from(task.correct(out[j], y));
+            }
+            start += b;
+        }
+        let c = count.max(1) as f64;
+        Ok((loss / c, correct as f64 / c))
+    }
 }
 
-/// Trains from the `init` seed on data drawn from the `data` seed.
+/// Trains epoch by epoch until the test accuracy reaches `opts.until` or the
+/// epoch limit, evaluating the forward slice after every epoch (untraced).
+/// With a tracer, every training step is traced; the caller brackets the run
+/// with `begin` and `end`.
 pub fn train(
-    v: &Validated,
+    run: &mut Run<'_>,
     task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
     opts: &RunOptions,
-    on_epoch: impl FnMut(&EpochStats),
-) -> Result<RunResult, TrainError> {
-    train_traced(v, task, cfg, seed, opts, None, on_epoch)
-}
-
-/// `train`, with every training step traced into `tracer` (evaluation stays
-/// untraced): `begin` with the header, step-start writes of params and state on
-/// the first step only, then `end` after the last step.
-pub fn train_traced(
-    v: &Validated,
-    task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    opts: &RunOptions,
-    mut tracer: Option<(&mut dyn crate::trace::Tracer, &crate::trace::TraceHeader)>,
+    mut tracer: Option<&mut dyn Tracer>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<RunResult, TrainError> {
-    if let Some((t, h)) = tracer.as_mut() {
-        t.begin(h);
-    }
-    let ports = ports(v, cfg)?;
-    let Some(pred) = ports.pred else {
+    let Some(pred) = run.ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
-    let data = task.generate(cfg, seed);
-    let mut it = Interp::new(v, seed_for(seed, "init"));
-    let fwd = slice(v.program(), &[pred]);
-    let mut order: Vec<usize> = (0..cfg.n_train).collect();
-    let mut shuffle_rng = rng_for(seed, "shuffle");
-    let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch).max(1);
+    let fwd = slice(run.it.validated().program(), &[pred]);
     let mut res = RunResult {
-        secret: data.secret.clone(),
+        secret: run.data.secret.clone(),
         epochs_run: 0,
         steps: 0,
         solved_epoch: None,
         solved_step: None,
         history: Vec::new(),
+        params: Vec::new(),
     };
     for epoch in 1..=opts.epochs {
-        if opts.shuffle {
-            use rand::Rng;
-            for i in (1..order.len()).rev() {
-                let j = (shuffle_rng.next_u32() as usize) % (i + 1);
-                order.swap(i, j);
-            }
+        for _ in 0..run.steps_per_epoch() {
+            run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
         }
-        for s in 0..steps_per_epoch {
-            let base = s * cfg.batch;
-            feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-                order[(base + j) % cfg.n_train.max(1)]
-            });
-            let step = res.steps as u32;
-            let traced = tracer.as_mut().map(|(t, _)| {
-                let which = if step == 0 {
-                    crate::interp::StartWrites::All
-                } else {
-                    crate::interp::StartWrites::Data
-                };
-                (&mut **t as &mut dyn crate::trace::Tracer, which)
-            });
-            it.step(step, traced)?;
-            res.steps += 1;
-        }
+        res.steps = run.steps();
         let (train_loss, train_acc) = if opts.eval_train {
-            evaluate(
-                &mut it,
-                &ports,
-                &fwd,
-                task,
-                (&data.train_x, &data.train_y),
-                cfg,
-                res.steps,
-            )?
+            run.evaluate(&fwd, task, true)?
         } else {
             (f64::NAN, f64::NAN)
         };
-        let (test_loss, test_acc) = evaluate(
-            &mut it,
-            &ports,
-            &fwd,
-            task,
-            (&data.test_x, &data.test_y),
-            cfg,
-            res.steps,
-        )?;
+        let (test_loss, test_acc) = run.evaluate(&fwd, task, false)?;
         let st = EpochStats {
             epoch,
             steps: res.steps,
@@ -430,40 +518,6 @@ pub fn train_traced(
             break;
         }
     }
-    if let Some((t, _)) = tracer.as_mut() {
-        t.end();
-    }
+    res.params = run.params();
     Ok(res)
-}
-
-/// Runs `steps` training steps (cyclic order, no evaluation) from the run seed and
-/// calls `each` after every step; returns the final values of every param and state
-/// buffer, in declaration order.
-pub fn run_steps(
-    v: &Validated,
-    task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    steps: u64,
-    mut each: impl FnMut(u64, &Interp<'_>),
-) -> Result<Vec<(String, Vec<f32>)>, TrainError> {
-    let ports = ports(v, cfg)?;
-    let data = task.generate(cfg, seed);
-    let mut it = Interp::new(v, seed_for(seed, "init"));
-    let n_train = cfg.n_train.max(1);
-    for s in 0..steps {
-        let base = (s as usize) * cfg.batch;
-        feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-            (base + j) % n_train
-        });
-        it.step(s as u32, None)?;
-        each(s, &it);
-    }
-    let p = v.program();
-    Ok(p.buffers
-        .values()
-        .enumerate()
-        .filter(|(_, b)| b.role.persists())
-        .map(|(i, b)| (b.name.clone(), it.buffer(BufId(i as u32)).to_vec()))
-        .collect())
 }
