@@ -126,4 +126,14 @@ fn regression_corpus() {
     ] {
         front_end(text);
     }
+    // Deep expressions (issue 12, row 1): a located error, not a stack overflow.
+    for text in [
+        format!("hyper a = {}1{}", "(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1{}", "sqrt(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1", "-".repeat(21_000)),
+        format!("hyper a = {}", vec!["1"; 87_000].join(" + ")),
+        format!("param W[1] = normal({}1{})", "(".repeat(7_600), ")".repeat(7_600)),
+    ] {
+        front_end(&text);
+    }
 }
