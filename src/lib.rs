@@ -271,6 +271,28 @@ pub fn task_batches(task: &dyn train::Task, cfg: &TaskConfig, seed: u64, steps: 
         .collect()
 }
 
+/// Checks the steps of a comparison run before its batches are drawn: at least
+/// one (a comparison over zero steps proves nothing), and the batches of all
+/// steps (`steps × batch × (n + 1)` f32) within the memory budget beside the
+/// program's buffers and the task data.
+pub fn check_compare_steps(v: &Validated, cfg: &TaskConfig, steps: u64) -> Result<(), Error> {
+    use valid::memory::{product, sum};
+    if steps == 0 {
+        return Err(Error::Usage(
+            "--steps must be at least 1: a comparison over zero steps checks nothing".into(),
+        ));
+    }
+    let what = "the batches of every compared step (steps × batch × (n + 1))";
+    let per = [steps, cfg.batch as u64, (cfg.n as u64).saturating_add(1), 4];
+    let batches = product(what, &per).map_err(|e| Error::Valid(vec![e.into()]))?;
+    let data = train::data_bytes(cfg, v).map_err(|e| Error::Valid(vec![e]))?;
+    let total = sum(what, &[batches, data, v.buffer_bytes()]).map_err(|e| Error::Valid(vec![e.into()]))?;
+    v.limits()
+        .check_memory(what, total)
+        .map_err(|e| Error::Valid(vec![e.into()]))?;
+    Ok(())
+}
+
 /// Runs A and B for `steps` steps on the task from the same seed and returns the
 /// first param or state element whose bits differ, if any.
 pub fn verify_programs(
@@ -283,6 +305,8 @@ pub fn verify_programs(
 ) -> Result<Option<opt::verify::Mismatch>, Error> {
     train::ports(a, cfg)?;
     train::ports(b, cfg)?;
+    check_compare_steps(b, cfg, steps)?;
+    check_compare_steps(a, cfg, steps)?;
     let batches = task_batches(task, cfg, seed, steps);
     Ok(opt::verify::compare_runs(
         a,
@@ -320,6 +344,7 @@ pub fn optimize(
 ) -> Result<Optimized, Error> {
     let original = &loaded.validated;
     train::ports(original, cfg)?;
+    check_compare_steps(original, cfg, steps)?;
     let batches = task_batches(task, cfg, seed, steps);
     let init = train::seed_for(seed, "init");
     let mut check = |pass: opt::Pass, cand: &Validated| -> Result<(), opt::OptError> {

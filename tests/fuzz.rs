@@ -23,6 +23,7 @@ fn front_end(text: &str) {
     let limits = Limits {
         max_buffer_elements: 1 << 20,
         max_ops: 10_000,
+        ..Limits::default()
     };
     let loaded = sutro::load(&file, &Settings::default(), &limits);
     // A program that validates must also run without panicking.

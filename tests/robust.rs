@@ -78,3 +78,81 @@ fn deep_expressions_everywhere_are_errors_with_a_position() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+fn parity() -> &'static str {
+    "programs/sparse_parity.sutro"
+}
+
+/// Runs sutro and returns (exit code, stderr).
+fn fails(args: &[&str]) -> (Option<i32>, String) {
+    let out = sutro(args);
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn huge_task_sizes_are_errors_naming_the_quantity() {
+    let max = "18446744073709551615";
+    for (cmd, key) in [
+        (vec!["run", parity()], "n_test"),
+        (vec!["score", parity()], "n_train"),
+        (vec!["trace", "record", parity(), "-o", "/dev/null"], "n_train"),
+        (vec!["verify", parity(), parity()], "n_train"),
+        (vec!["optimize", parity()], "n_train"),
+        (vec!["diff", parity(), parity()], "n_train"),
+        (vec!["report", parity(), "-o", "/dev/null"], "n_train"),
+        (vec!["bench", parity(), "--seeds", "0"], "n_train"),
+    ] {
+        let set = format!("{key}={max}");
+        let mut args = cmd.clone();
+        args.extend(["--set", &set]);
+        let (code, err) = fails(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("the size of the task data (n × {key}) overflows")),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn allocations_over_the_budget_are_refused_before_they_happen() {
+    // 10⁹ examples × 21 floats: 92 GB of task data.
+    let (code, err) = fails(&["run", parity(), "--set", "n_train=1000000000"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("over the memory budget of 1073741824 bytes (--max-memory)"),
+        "{err}"
+    );
+    // A smaller budget, with a suffix, is honoured.
+    let (code, err) = fails(&["run", parity(), "--max-memory", "64K", "-q"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("over the memory budget of 65536 bytes"), "{err}");
+    let (code, err) = fails(&["check", parity(), "--max-memory", "12Q"]);
+    assert_eq!(code, Some(2), "{err}");
+    // Eight buffers each under --max-buffer-elements, 8 GiB together.
+    let mut text = String::from("dim n = 16384\n");
+    for i in 0..8 {
+        text.push_str(&format!("param W{i}[n, n] = zeros\n"));
+    }
+    let path = std::env::temp_dir().join(format!("sutro-eight-{}.sutro", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let (code, err) = fails(&["check", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the program's buffers (2147483648 elements) would take 8589934592 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn comparisons_over_zero_steps_are_refused() {
+    for args in [
+        vec!["verify", parity(), parity(), "--steps", "0"],
+        vec!["optimize", parity(), "--steps", "0"],
+    ] {
+        let (code, err) = fails(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("--steps must be at least 1"), "{err}");
+    }
+}

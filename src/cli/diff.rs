@@ -20,6 +20,7 @@ pub(super) fn diff_side(
             set: a.set.clone(),
             max_buffer_elements: 1 << 28,
             max_ops: 100_000,
+            max_memory: a.limits.max_memory,
         };
         let loaded = load(&l, src)?;
         let s = settings(&l)?;
