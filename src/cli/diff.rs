@@ -20,6 +20,7 @@ pub(super) fn diff_side(
             set: a.set.clone(),
             max_buffer_elements: 1 << 28,
             max_ops: 100_000,
+            max_memory: a.limits.max_memory,
         };
         let session = open(&l, &a.task, a.seed, src)?;
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());

@@ -323,6 +323,9 @@ struct TraceLimits {
     /// Largest trace file to read, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     max_trace_bytes: u64,
+    /// Memory budget in bytes (K, M, G suffixes): what the header's buffer and op tables size, and, for programs, their buffers and task data.
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    max_memory: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -401,6 +404,9 @@ struct Load {
     /// Largest number of ops after lowering.
     #[arg(long, default_value_t = 100_000)]
     max_ops: usize,
+    /// Memory budget in bytes, with an optional K, M or G suffix: all buffers, the task's data and anything sized from a file (lowered to half of `ulimit -v` when that is smaller).
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    max_memory: u64,
 }
 
 #[derive(Args, Debug)]
@@ -507,6 +513,7 @@ fn limits(l: &Load) -> Limits {
     Limits {
         max_buffer_elements: l.max_buffer_elements,
         max_ops: l.max_ops,
+        max_memory: sutro::valid::memory::effective(l.max_memory),
     }
 }
 

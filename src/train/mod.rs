@@ -158,7 +158,22 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
             message: format!("k = {} exceeds n = {}", cfg.k, cfg.n),
         });
     }
+    data_bytes(&cfg, v)?;
     Ok(cfg)
+}
+
+/// Bytes a run holds: the program's buffers, the generated data (`n` inputs and
+/// one label per example, f32) and the example order (one index per training
+/// example), checked against the memory budget before anything is drawn.
+pub fn data_bytes(cfg: &TaskConfig, v: &Validated) -> Result<u64, ValidationError> {
+    use crate::valid::memory::{product, sum};
+    let (n, n_train, n_test) = (cfg.n as u64, cfg.n_train as u64, cfg.n_test as u64);
+    let train = product("the task data (n × n_train)", &[n.saturating_add(1), n_train, 4])?;
+    let test = product("the task data (n × n_test)", &[n.saturating_add(1), n_test, 4])?;
+    let order = product("the example order (n_train)", &[n_train, 8])?;
+    let what = "the program's buffers and the task data";
+    let total = sum(what, &[v.buffer_bytes(), train, test, order])?;
+    Ok(v.limits().check_memory(what, total)?)
 }
 
 /// Options of a training run.
