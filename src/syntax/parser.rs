@@ -8,7 +8,7 @@
 //! (param|state) NAME[DIM, …] = zeros | normal(EXPR) | uniform(EXPR, EXPR) | const(EXPR)
 //! (input|target) NAME[DIM, …]
 //! predict NAME
-//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, EXPR])
+//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, SCALAR, …])    SCALAR = EXPR | NAME of a [1] buffer
 //! [LABEL:] update NAME sgd(EXPR, EXPR) with (NAME | PRIM(ARG, …))
 //! [LABEL:] grad NAME wrt NAME[, NAME…]
 //! ```
@@ -18,7 +18,9 @@
 
 use super::lexer::{LexError, Tok, Token, lex};
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+use crate::ir::{
+    BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Src, Stmt, Trivia,
+};
 use crate::span::Span;
 use thiserror::Error;
 
@@ -216,6 +218,18 @@ impl Cursor<'_> {
     }
 }
 
+/// An op call where an operand belongs is an error at the inner call.
+fn nested_call(c: &Cursor) -> Result<(), ParseError> {
+    if let (Some(Tok::Ident(_)), Some(Tok::Punct('('))) = (c.peek(), c.peek_at(1)) {
+        return Err(ParseError::new(
+            "nested calls are not allowed; assign the inner call to a name first",
+            c.span(),
+            "a call inside a call",
+        ));
+    }
+    Ok(())
+}
+
 struct Parser {
     prog: Program,
     errors: Vec<ParseError>,
@@ -362,7 +376,7 @@ impl Parser {
                 c.punct(')')?;
                 c.keyword("with")?;
                 let src = if c.peek_at(1) == Some(&Tok::Punct('(')) {
-                    let (prim, pspan, args, scalar) = self.call(c)?;
+                    let (prim, pspan, args, scalars) = self.call(c)?;
                     if !prim.fusible() || prim.info().outs != 1 {
                         return Err(ParseError::new(
                             format!("`{prim}` cannot be fused into an update"),
@@ -370,7 +384,7 @@ impl Parser {
                             "fusible: outer, sum, sign, copy, scale, matmul_nt, matmul_tn",
                         ));
                     }
-                    Src::Fused { prim, args, scalar }
+                    Src::Fused { prim, args, scalars }
                 } else {
                     Src::Buf(self.buffer_ref(c)?.0)
                 };
@@ -419,7 +433,7 @@ impl Parser {
                     outs.push(c.ident("an output name")?);
                 }
                 c.punct('=')?;
-                let (prim, pspan, args, scalar) = self.call(c)?;
+                let (prim, pspan, args, scalars) = self.call(c)?;
                 if outs.len() != prim.info().outs {
                     return Err(ParseError::new(
                         format!("`{prim}` has {} output(s), {} given", prim.info().outs, outs.len()),
@@ -457,14 +471,14 @@ impl Parser {
                     prim,
                     outs,
                     args,
-                    scalar,
+                    scalars,
                 })
             }
         }
     }
 
     #[allow(clippy::type_complexity)] // A parsed call is exactly these four parts.
-    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Option<Expr>), ParseError> {
+    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Vec<Scalar>), ParseError> {
         let (name, pspan) = c.ident("an op name")?;
         let Some(prim) = Prim::from_name(&name) else {
             return Err(ParseError::new(
@@ -480,18 +494,18 @@ impl Parser {
             if i > 0 {
                 c.punct(',')?;
             }
+            nested_call(c)?;
             args.push(self.buffer_ref(c)?.0);
         }
-        let scalar = if info.scalar {
-            if info.args > 0 {
+        let mut scalars = Vec::new();
+        for i in 0..info.scalars {
+            if info.args + i > 0 {
                 c.punct(',')?;
             }
-            Some(self.expr(c)?)
-        } else {
-            None
-        };
+            scalars.push(self.scalar(c)?);
+        }
         if c.peek() != Some(&Tok::Punct(')')) {
-            let n = info.args + usize::from(info.scalar);
+            let n = info.args + info.scalars;
             return Err(ParseError::new(
                 format!("`{name}` takes {n} argument(s)"),
                 c.span(),
@@ -499,7 +513,22 @@ impl Parser {
             ));
         }
         c.bump();
-        Ok((prim, pspan, args, scalar))
+        Ok((prim, pspan, args, scalars))
+    }
+
+    /// A scalar operand: a one-element buffer by name, or an expression.
+    fn scalar(&mut self, c: &mut Cursor) -> Result<Scalar, ParseError> {
+        if let (Some(Tok::Ident(name)), Some(Tok::Punct(',' | ')'))) = (c.peek(), c.peek_at(1))
+            && let Some(id) = self.prog.buf_id(name)
+        {
+            c.bump();
+            return Ok(Scalar::Buf(id));
+        }
+        // `sqrt(…)` is the one function an expression may call.
+        if !matches!(c.peek(), Some(Tok::Ident(n)) if n == "sqrt") {
+            nested_call(c)?;
+        }
+        Ok(Scalar::Expr(self.expr(c)?))
     }
 
     fn new_name(&mut self, c: &mut Cursor, what: &str) -> Result<(String, Span), ParseError> {
