@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod dally;
 pub mod diag;
 pub mod interp;
 pub mod ir;
@@ -46,6 +47,8 @@ pub enum Error {
     Usage(String),
     /// The optimizer or the verifier said no, or was misused.
     Opt(opt::OptError),
+    /// An IR (placement cost model) command failed.
+    Dally(dally::DallyError),
 }
 
 impl Error {
@@ -65,6 +68,10 @@ impl Error {
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
+            Error::Dally(e) => vec![match e.span() {
+                Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
+                None => Diagnostic::error(e.to_string()),
+            }],
         }
     }
 
@@ -74,6 +81,7 @@ impl Error {
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
             Error::Opt(_) => 1,
+            Error::Dally(e) => e.exit_code(),
             _ => 2,
         }
     }
@@ -85,6 +93,12 @@ impl From<TrainError> for Error {
             TrainError::Mismatch(m) => Error::Task(m),
             TrainError::Interp(e) => Error::Interp(e),
         }
+    }
+}
+
+impl From<dally::DallyError> for Error {
+    fn from(e: dally::DallyError) -> Error {
+        Error::Dally(e)
     }
 }
 
