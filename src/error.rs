@@ -5,7 +5,7 @@ use crate::diag::Diagnostic;
 use crate::interp::InterpError;
 use crate::train::TrainError;
 use crate::valid::ValidationError;
-use crate::{ir, opt, syntax};
+use crate::{dally, ir, opt, syntax};
 
 /// Any error of the pipeline.
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub enum Error {
     Usage(String),
     /// The optimizer or the verifier said no, or was misused.
     Opt(opt::OptError),
+    /// An IR (placement cost model) command failed.
+    Dally(dally::DallyError),
 }
 
 impl Error {
@@ -43,6 +45,10 @@ impl Error {
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
+            Error::Dally(e) => vec![match e.span() {
+                Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
+                None => Diagnostic::error(e.to_string()),
+            }],
         }
     }
 
@@ -52,6 +58,7 @@ impl Error {
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
             Error::Opt(_) => 1,
+            Error::Dally(e) => e.exit_code(),
             _ => 2,
         }
     }
@@ -63,6 +70,12 @@ impl From<TrainError> for Error {
             TrainError::Mismatch(m) => Error::Task(m),
             TrainError::Interp(e) => Error::Interp(e),
         }
+    }
+}
+
+impl From<dally::DallyError> for Error {
+    fn from(e: dally::DallyError) -> Error {
+        Error::Dally(e)
     }
 }
 

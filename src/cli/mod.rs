@@ -26,12 +26,14 @@ use sutro::{Error, Loaded, Session};
 
 mod bench;
 mod diff;
+mod ir;
 mod optimize;
 mod report;
 mod trace;
 
 use bench::bench_cmd;
 use diff::diff_cmd;
+use ir::{IrCmd, ir_cmd};
 use optimize::{deps_cmd, optimize_cmd, verify_cmd};
 use report::report_cmd;
 use trace::{read_trace, trace_cmd};
@@ -165,6 +167,9 @@ enum Command {
         after_help = "Example:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_train=1000 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md"
     )]
     Bench(BenchArgs),
+    /// Score, run, lower, optimize and record programs in the placement cost model's IR (docs/dally.md).
+    #[command(subcommand)]
+    Ir(IrCmd),
 }
 
 #[derive(Args, Debug)]
@@ -602,6 +607,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Verify(a) => verify_cmd(a, src),
         Command::Report(a) => report_cmd(a, src),
         Command::Bench(a) => bench_cmd(a, src),
+        Command::Ir(c) => ir_cmd(c, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
