@@ -433,6 +433,9 @@ struct RunArgs {
     /// Shuffle the example order every epoch.
     #[arg(long)]
     shuffle: bool,
+    /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    eval_every: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -682,6 +685,7 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         epochs: a.epochs,
         until: a.until,
         shuffle: a.shuffle,
+        eval_every: a.eval_every,
         ..RunOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -729,6 +733,8 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             "solved": res.solved_epoch.is_some(),
             "solved_epoch": res.solved_epoch,
             "solved_step": res.solved_step,
+            "samples": res.samples,
+            "evaluations": res.evaluations,
             "final": {"train_loss": f(|h| h.train_loss), "test_loss": f(|h| h.test_loss), "train_acc": f(|h| h.train_acc), "test_acc": f(|h| h.test_acc)},
             "history": res.history,
             "wall_s": wall,

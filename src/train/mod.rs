@@ -185,9 +185,12 @@ pub struct RunOptions {
     pub until: f64,
     /// Shuffle the order every epoch.
     pub shuffle: bool,
-    /// Also evaluate the train set after each epoch (its figures are NaN when off;
-    /// `solved` depends on the test set only, so it does not change).
+    /// Also evaluate the train set at each evaluation (its figures are NaN when
+    /// off; `solved` depends on the test set only, so it does not change).
     pub eval_train: bool,
+    /// Evaluate every this many steps; `None` once per epoch (after its last
+    /// step). The last step of the run is always evaluated.
+    pub eval_every: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -197,14 +200,15 @@ impl Default for RunOptions {
             until: 1.0,
             shuffle: false,
             eval_train: true,
+            eval_every: None,
         }
     }
 }
 
-/// End-of-epoch figures.
+/// The figures of one evaluation (by default one per epoch, after its last step).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpochStats {
-    /// 1-based epoch.
+    /// 1-based epoch the evaluated step belongs to: ⌈steps / steps per epoch⌉.
     pub epoch: usize,
     /// Steps run so far.
     pub steps: u64,
@@ -227,11 +231,17 @@ pub struct RunResult {
     pub epochs_run: usize,
     /// Steps run.
     pub steps: u64,
-    /// First epoch whose evaluation reached `until`.
+    /// Epoch of the first evaluation that reached `until`.
     pub solved_epoch: Option<usize>,
     /// Steps run by then.
     pub solved_step: Option<u64>,
-    /// Per-epoch figures.
+    /// Distinct training examples fed up to `solved_step` (or over the run if
+    /// unsolved): min(steps × batch, n_train), since every epoch's order is a
+    /// permutation of the training set started from its first position.
+    pub samples: u64,
+    /// Evaluations run up to `solved_step` (or over the run if unsolved).
+    pub evaluations: u64,
+    /// The figures of every evaluation.
     pub history: Vec<EpochStats>,
     /// Final values of every param and state buffer, in declaration order.
     pub params: Vec<(String, Vec<f32>)>,
@@ -342,6 +352,12 @@ impl Examples {
         }
     }
 
+    /// Distinct training examples the first `steps` steps feed: min(steps ×
+    /// batch, n_train) (each epoch's order is a permutation, fed from its start).
+    pub fn distinct(&self, steps: u64) -> u64 {
+        steps.saturating_mul(self.batch as u64).min(self.order.len() as u64)
+    }
+
     /// The training example at slot `j` of step `step`.
     pub fn example(&self, step: u64, j: usize) -> usize {
         let base = (step % self.per_epoch) as usize * self.batch;
@@ -408,6 +424,11 @@ impl<'a> Run<'a> {
     /// Steps per epoch.
     pub fn steps_per_epoch(&self) -> u64 {
         self.examples.steps_per_epoch()
+    }
+
+    /// Distinct training examples fed so far.
+    pub fn samples(&self) -> u64 {
+        self.examples.distinct(self.steps)
     }
 
     /// The interpreter (buffers are read through it).
@@ -481,8 +502,9 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Trains epoch by epoch until the test accuracy reaches `opts.until` or the
-/// epoch limit, evaluating the forward slice after every epoch (untraced).
+/// Trains until the test accuracy reaches `opts.until` or the epoch limit,
+/// evaluating the forward slice (untraced) every `opts.eval_every` steps — by
+/// default after the last step of every epoch — and after the run's last step.
 /// With a tracer, every training step is traced; the caller brackets the run
 /// with `begin` and `end`.
 pub fn train(
@@ -490,26 +512,35 @@ pub fn train(
     task: &dyn Task,
     opts: &RunOptions,
     mut tracer: Option<&mut dyn Tracer>,
-    mut on_epoch: impl FnMut(&EpochStats),
+    mut on_eval: impl FnMut(&EpochStats),
 ) -> Result<RunResult, TrainError> {
     let Some(pred) = run.ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
     let fwd = slice(run.it.validated().program(), &[pred]);
+    let per_epoch = run.steps_per_epoch();
+    let every = opts.eval_every.unwrap_or(per_epoch).max(1);
+    let last = (opts.epochs as u64).saturating_mul(per_epoch);
     let mut res = RunResult {
         secret: run.data.secret.clone(),
         epochs_run: 0,
         steps: 0,
         solved_epoch: None,
         solved_step: None,
+        samples: 0,
+        evaluations: 0,
         history: Vec::new(),
         params: Vec::new(),
     };
-    for epoch in 1..=opts.epochs {
-        for _ in 0..run.steps_per_epoch() {
-            run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
+    while run.steps() < last {
+        run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
+        let steps = run.steps();
+        res.steps = steps;
+        res.epochs_run = steps.div_ceil(per_epoch) as usize;
+        res.samples = run.samples();
+        if !steps.is_multiple_of(every) && steps != last {
+            continue;
         }
-        res.steps = run.steps();
         let (train_loss, train_acc) = if opts.eval_train {
             run.evaluate(&fwd, task, true)?
         } else {
@@ -517,19 +548,19 @@ pub fn train(
         };
         let (test_loss, test_acc) = run.evaluate(&fwd, task, false)?;
         let st = EpochStats {
-            epoch,
-            steps: res.steps,
+            epoch: res.epochs_run,
+            steps,
             train_loss,
             test_loss,
             train_acc,
             test_acc,
         };
-        on_epoch(&st);
+        on_eval(&st);
         res.history.push(st);
-        res.epochs_run = epoch;
+        res.evaluations += 1;
         if test_acc >= opts.until {
-            res.solved_epoch = Some(epoch);
-            res.solved_step = Some(res.steps);
+            res.solved_epoch = Some(res.epochs_run);
+            res.solved_step = Some(steps);
             break;
         }
     }
