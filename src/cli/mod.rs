@@ -433,6 +433,15 @@ struct RunArgs {
     /// Shuffle the example order every epoch.
     #[arg(long)]
     shuffle: bool,
+    /// Write the final values of every param and state buffer as JSON (name, role, shape, values, bits).
+    #[arg(long, value_name = "FILE.json")]
+    dump_state: Option<String>,
+    /// The same document as --dump-state, for --load-state in a later run.
+    #[arg(long, value_name = "FILE")]
+    save_state: Option<String>,
+    /// Start from the params and state of a --save-state file (a grown buffer is zero padded).
+    #[arg(long, value_name = "FILE")]
+    load_state: Option<String>,
     /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
     #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
     eval_every: Option<u64>,
@@ -502,6 +511,17 @@ fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
         return Err(Error::Usage(format!("cannot write `{path}`: {e}")));
     }
     Ok(())
+}
+
+/// Reads a `--load-state` file, its size checked against the memory budget first.
+fn read_state(path: &str, limits: &Limits) -> Result<train::state::State, Error> {
+    let bad = |m: String| Error::Usage(format!("cannot load state `{path}`: {m}"));
+    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    limits
+        .check_memory("the state file", len)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    train::state::State::parse(&text).map_err(bad)
 }
 
 fn load(l: &Load, src: &mut Option<SourceFile>) -> Result<Loaded, Error> {
@@ -681,11 +701,23 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
+    for out in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        if [Some(&a.load.file), a.load_state.as_ref()].contains(&Some(out)) {
+            return Err(Error::Usage(format!(
+                "`{out}` is an input of this run; write the state elsewhere"
+            )));
+        }
+    }
+    let start = match &a.load_state {
+        Some(path) => Some(read_state(path, session.limits())?),
+        None => None,
+    };
     let opts = RunOptions {
         epochs: a.epochs,
         until: a.until,
         shuffle: a.shuffle,
         eval_every: a.eval_every,
+        start,
         ..RunOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -719,6 +751,10 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
         let svg = sutro::plot::loss_accuracy(&format!("{name}: loss and accuracy per epoch"), &[(name, &res.history)])
             .map_err(|e| Error::Usage(e.to_string()))?;
         write_atomic(path, svg.as_bytes())?;
+    }
+    for path in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        let text = serde_json::to_string_pretty(&res.state).unwrap_or_default() + "\n";
+        write_atomic(path, text.as_bytes())?;
     }
     if a.json {
         let last = res.history.last();

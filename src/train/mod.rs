@@ -10,6 +10,7 @@
 
 pub mod and;
 pub mod parity;
+pub mod state;
 pub mod sum;
 
 use crate::interp::{Interp, InterpError, StartWrites, slice};
@@ -22,7 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// Names `--set` may give a task.
-pub const TASK_KEYS: [&str; 5] = ["n", "k", "n_train", "n_test", "batch"];
+pub const TASK_KEYS: [&str; 6] = ["n", "k", "n_train", "n_test", "batch", "secret_n"];
 
 /// The generator for one purpose (`data`, `init`, `shuffle`) of a run seed.
 pub fn rng_for(seed: u64, purpose: &str) -> ChaCha8Rng {
@@ -43,6 +44,9 @@ pub struct TaskConfig {
     pub n: usize,
     /// Secret bits.
     pub k: usize,
+    /// The secret is drawn from the first `secret_n` bits (default `n`), so it is
+    /// the same for every `n ≥ secret_n`: a curriculum over n keeps its secret.
+    pub secret_n: usize,
     /// Training examples.
     pub n_train: usize,
     /// Test examples.
@@ -91,7 +95,7 @@ pub const TASKS: [&str; 3] = ["parity", "sum", "and"];
 /// example with `label(secret bits of x)`: the data stream every ±1-bit task shares.
 pub fn generate_bits(cfg: &TaskConfig, seed: u64, label: impl Fn(&[f32]) -> f32) -> Dataset {
     let mut rng = rng_for(seed, "data");
-    let secret = parity::draw_secret(&mut rng, cfg.n, cfg.k);
+    let secret = parity::draw_secret(&mut rng, cfg.secret_n.min(cfg.n), cfg.k);
     let mut bits = Vec::with_capacity(secret.len());
     let mut of = |x: &[f32]| {
         bits.clear();
@@ -136,10 +140,12 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         let v = s.int(key)?.or_else(|| v.dims().get(key).copied()).unwrap_or(default);
         Ok(v as usize)
     };
+    let n = get("n", 20)?;
     let cfg = TaskConfig {
         name: name.to_string(),
-        n: get("n", 20)?,
+        n,
         k: get("k", 3)?,
+        secret_n: get("secret_n", n as u64)?,
         n_train: get("n_train", 1000)?,
         n_test: get("n_test", 200)?,
         batch: get("batch", 1)?,
@@ -156,6 +162,15 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         return Err(ValidationError::BadSetting {
             name: "k".into(),
             message: format!("k = {} exceeds n = {}", cfg.k, cfg.n),
+        });
+    }
+    if cfg.secret_n < cfg.k || cfg.secret_n > cfg.n {
+        return Err(ValidationError::BadSetting {
+            name: "secret_n".into(),
+            message: format!(
+                "secret_n = {} must lie between k = {} and n = {}",
+                cfg.secret_n, cfg.k, cfg.n
+            ),
         });
     }
     data_bytes(&cfg, v)?;
@@ -191,6 +206,9 @@ pub struct RunOptions {
     /// Evaluate every this many steps; `None` once per epoch (after its last
     /// step). The last step of the run is always evaluated.
     pub eval_every: Option<u64>,
+    /// Start from these params and state instead of the initial values
+    /// (`--load-state`; see `state` for the rules).
+    pub start: Option<state::State>,
 }
 
 impl Default for RunOptions {
@@ -201,6 +219,7 @@ impl Default for RunOptions {
             shuffle: false,
             eval_train: true,
             eval_every: None,
+            start: None,
         }
     }
 }
@@ -245,6 +264,8 @@ pub struct RunResult {
     pub history: Vec<EpochStats>,
     /// Final values of every param and state buffer, in declaration order.
     pub params: Vec<(String, Vec<f32>)>,
+    /// The same, with roles and shapes, as `--dump-state` writes them.
+    pub state: state::State,
 }
 
 /// Buffers the driver feeds and reads.
@@ -518,6 +539,10 @@ pub fn train(
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
     let fwd = slice(run.it.validated().program(), &[pred]);
+    if let Some(st) = &opts.start {
+        st.apply(&mut run.it)
+            .map_err(|m| TrainError::Mismatch(format!("--load-state: {m}")))?;
+    }
     let per_epoch = run.steps_per_epoch();
     let every = opts.eval_every.unwrap_or(per_epoch).max(1);
     let last = (opts.epochs as u64).saturating_mul(per_epoch);
@@ -531,6 +556,7 @@ pub fn train(
         evaluations: 0,
         history: Vec::new(),
         params: Vec::new(),
+        state: state::State::capture(&run.it),
     };
     while run.steps() < last {
         run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
@@ -565,5 +591,6 @@ pub fn train(
         }
     }
     res.params = run.params();
+    res.state = state::State::capture(&run.it);
     Ok(res)
 }
