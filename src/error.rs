@@ -3,6 +3,7 @@
 
 use crate::diag::Diagnostic;
 use crate::interp::InterpError;
+use crate::trace::codec::TraceError;
 use crate::train::TrainError;
 use crate::valid::ValidationError;
 use crate::{ir, opt, syntax};
@@ -24,6 +25,15 @@ pub enum Error {
     Usage(String),
     /// The optimizer or the verifier said no, or was misused.
     Opt(opt::OptError),
+    /// A trace file that cannot be read or written.
+    Trace {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        error: TraceError,
+    },
+    /// A broken invariant of sutro itself (a bug, never bad input).
+    Internal(String),
 }
 
 impl Error {
@@ -43,6 +53,8 @@ impl Error {
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
+            Error::Trace { path, error } => vec![Diagnostic::error(format!("{path}: {error}"))],
+            Error::Internal(m) => vec![Diagnostic::error(format!("internal error: {m}"))],
         }
     }
 
@@ -51,7 +63,7 @@ impl Error {
         match self {
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
-            Error::Opt(_) => 1,
+            Error::Opt(_) | Error::Internal(_) => 1,
             _ => 2,
         }
     }

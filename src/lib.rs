@@ -13,8 +13,10 @@ pub mod analysis;
 pub mod bench;
 pub mod diag;
 pub mod error;
+pub mod explain;
 pub mod interp;
 pub mod ir;
+pub mod json;
 pub mod load;
 pub mod opt;
 pub mod plot;
@@ -24,6 +26,7 @@ pub mod span;
 pub mod syntax;
 pub mod synth;
 pub mod trace;
+pub mod tracefile;
 pub mod train;
 pub mod valid;
 
