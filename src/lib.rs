@@ -14,8 +14,10 @@ pub mod bench;
 pub mod dally;
 pub mod diag;
 pub mod error;
+pub mod explain;
 pub mod interp;
 pub mod ir;
+pub mod json;
 pub mod load;
 pub mod opt;
 pub mod plot;
@@ -25,6 +27,7 @@ pub mod span;
 pub mod syntax;
 pub mod synth;
 pub mod trace;
+pub mod tracefile;
 pub mod train;
 pub mod valid;
 

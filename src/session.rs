@@ -245,6 +245,12 @@ impl Session {
         Ok(self.compare(other, other_ports, steps)?)
     }
 
+    /// How `other` relates to this program: the same schedule, a legal or an
+    /// illegal reordering, or different ops (a sentence).
+    pub fn relation(&self, other: &Validated) -> String {
+        crate::opt::verify::classify(self.validated().program(), other.program()).describe()
+    }
+
     fn compare(&self, other: &Validated, other_ports: Ports, steps: u64) -> Result<Option<Mismatch>, OptError> {
         let pairs = Pairs::new(self.validated(), other)?;
         let data = self.data();
