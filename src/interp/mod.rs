@@ -213,6 +213,24 @@ impl<'v> Interp<'v> {
             let data = &mut self.bufs[i];
             match init {
                 crate::ir::Init::Zeros => data.fill(0.0),
+                crate::ir::Init::Iota => data.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32),
+                crate::ir::Init::Eye => {
+                    let sh = v.shape(BufId(i as u32));
+                    let cols: usize = sh.get(1..).map_or(1, |s| s.iter().product());
+                    let n1 = sh.get(1).copied().unwrap_or(1);
+                    let inner = cols / n1.max(1);
+                    for (e, x) in data.iter_mut().enumerate() {
+                        // Indices (r, c, rest…): 1 where r = c.
+                        let (r, c) = (e / cols.max(1), (e % cols.max(1)) / inner.max(1));
+                        *x = if r == c { 1.0 } else { 0.0 };
+                    }
+                }
+                crate::ir::Init::Bernoulli(e) => {
+                    let p = v.eval(e);
+                    for x in data.iter_mut() {
+                        *x = if unit(&mut rng) < p { 1.0 } else { 0.0 };
+                    }
+                }
                 crate::ir::Init::Const(e) => data.fill(v.eval(e) as f32),
                 crate::ir::Init::Normal(e) => {
                     let std = v.eval(e);
@@ -395,10 +413,37 @@ fn run_prim(
         Family::Linear => linear(prim, v, args, (o0, o1), (a, b, c), dim, pack),
         Family::Reduce => {
             let sh = v.shape(args[0]);
-            if prim == Prim::SumAll || sh.len() == 1 {
-                o0[0] = a.iter().fold(0.0f32, |s, x| s + x);
-            } else {
-                k::sum_rows(o0, a, sh[1..].iter().product());
+            match prim {
+                Prim::SumAll => o0[0] = a.iter().fold(0.0f32, |s, x| s + x),
+                Prim::Sum if sh.len() == 1 => o0[0] = a.iter().fold(0.0f32, |s, x| s + x),
+                Prim::Sum => k::sum_rows(o0, a, sh[1..].iter().product()),
+                _ => k::reduce_axis(prim, o0, a, k::Axis::of(sh, sc[0] as usize)),
+            }
+        }
+        Family::Layout => {
+            let sh = v.shape(args[0]);
+            match prim {
+                Prim::Expand => {
+                    let ax = sc[0] as usize;
+                    // A [1] buffer stands for a scalar: every element is it.
+                    let (outer, inner) = if sh == [1] {
+                        (1, 1)
+                    } else {
+                        (sh[..ax].iter().product(), sh[ax..].iter().product())
+                    };
+                    k::expand(o0, a, outer, sc[1] as usize, inner);
+                }
+                Prim::OneHot => k::onehot(o0, a, sc[0] as usize),
+                Prim::Reshape => o0.copy_from_slice(a),
+                Prim::Transpose => k::transpose(o0, a, sh[0], sh[1]),
+                Prim::Concat => {
+                    let ax = sc[0] as usize;
+                    let outer: usize = sh[..ax].iter().product();
+                    let inner: usize = sh[ax + 1..].iter().product();
+                    let nb = v.shape(args[1]).get(ax).copied().unwrap_or(0);
+                    k::concat(o0, a, b, outer, sh[ax] * inner, nb * inner);
+                }
+                _ => {}
             }
         }
         Family::Loss => k::loss(prim, o0, a, b),

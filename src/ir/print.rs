@@ -79,10 +79,10 @@ impl Program {
 
     fn stmt_line(&self, out: &mut String, stmt: &Stmt) -> fmt::Result {
         match stmt {
-            Stmt::Dim(name) => {
-                let v = self.dims.get(name).map_or(0, |d| d.0);
-                write!(out, "dim {name} = {v}")
-            }
+            Stmt::Dim(name) => match self.dims.get(name) {
+                Some((e, _)) => write!(out, "dim {name} = {e}"),
+                None => Ok(()),
+            },
             Stmt::Hyper(name) => match self.hypers.get(name) {
                 Some(e) => write!(out, "hyper {name} = {e}"),
                 None => Ok(()),
@@ -99,6 +99,7 @@ impl Program {
                         match d {
                             ShapeDim::Lit(n) => write!(out, "{n}")?,
                             ShapeDim::Name(n) => out.push_str(n),
+                            ShapeDim::Expr(e) => write!(out, "{e}")?,
                         }
                     }
                     out.push(']');
@@ -109,6 +110,9 @@ impl Program {
                     Some(Init::Normal(e)) => write!(out, " = normal({e})"),
                     Some(Init::Uniform(a, c)) => write!(out, " = uniform({a}, {c})"),
                     Some(Init::Const(e)) => write!(out, " = const({e})"),
+                    Some(Init::Eye) => write!(out, " = eye"),
+                    Some(Init::Iota) => write!(out, " = iota"),
+                    Some(Init::Bernoulli(e)) => write!(out, " = bernoulli({e})"),
                 }
             }
             Stmt::Predict => match self.predict {

@@ -44,6 +44,8 @@ pub enum ShapeDim {
     Lit(u64),
     /// A declared dim (or `batch`).
     Name(String),
+    /// An expression of dims (`n * n`), a positive integer once resolved.
+    Expr(Expr),
 }
 
 /// How a param or state buffer starts.
@@ -57,6 +59,12 @@ pub enum Init {
     Uniform(Expr, Expr),
     /// Every element the same value.
     Const(Expr),
+    /// 1 where the first two indices are equal, else 0 (the identity for a square matrix).
+    Eye,
+    /// 0, 1, 2, … in row-major order.
+    Iota,
+    /// 1 with probability p, else 0.
+    Bernoulli(Expr),
 }
 
 /// A buffer declaration (explicit, or implied by an op's output).
@@ -179,8 +187,9 @@ pub enum Stmt {
 pub struct Program {
     /// Program name (the file stem).
     pub name: String,
-    /// Declared dims with their default values and spans.
-    pub dims: IndexMap<String, (u64, Span)>,
+    /// Declared dims with their defining expressions (an integer literal, or an
+    /// expression of earlier dims) and spans.
+    pub dims: IndexMap<String, (Expr, Span)>,
     /// Declared hypers with their default expressions.
     pub hypers: IndexMap<String, Expr>,
     /// Every buffer; a `BufId` is an index here.

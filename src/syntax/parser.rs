@@ -3,9 +3,10 @@
 //! Grammar (one statement per line; `#` starts a comment):
 //!
 //! ```text
-//! dim NAME = INT
+//! dim NAME = INT | EXPR of dims
 //! hyper NAME = EXPR
 //! (param|state) NAME[DIM, …] = zeros | normal(EXPR) | uniform(EXPR, EXPR) | const(EXPR)
+//!                               | eye | iota | bernoulli(EXPR)            DIM = INT | NAME | EXPR of dims
 //! (input|target) NAME[DIM, …]
 //! predict NAME
 //! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, SCALAR, …])    SCALAR = EXPR | NAME of a [1] buffer
@@ -218,6 +219,19 @@ impl Cursor<'_> {
     }
 }
 
+fn unknown_dim(name: &str, span: Span) -> ParseError {
+    ParseError::new(
+        format!("unknown dim `{name}`"),
+        span,
+        "declare it with `dim NAME = N` first",
+    )
+}
+
+/// Whether a literal is a valid extent: a positive integer that f64 holds exactly.
+fn is_extent(v: f64) -> bool {
+    (1.0..=9.007e15).contains(&v) && v.fract() == 0.0
+}
+
 /// An op call where an operand belongs is an error at the inner call.
 fn nested_call(c: &Cursor) -> Result<(), ParseError> {
     if let (Some(Tok::Ident(_)), Some(Tok::Punct('('))) = (c.peek(), c.peek_at(1)) {
@@ -253,16 +267,22 @@ impl Parser {
                 let (name, span) = self.new_name(c, "a dim name")?;
                 c.punct('=')?;
                 let vspan = c.span();
-                let v = match c.bump().map(|t| &t.tok) {
-                    Some(Tok::Num(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 9.007e15 => *v as u64,
-                    _ => {
-                        return Err(ParseError::new(
-                            format!("dim `{name}` needs a positive integer"),
-                            vspan,
-                            "expected a positive integer",
-                        ));
-                    }
+                let bad = || {
+                    ParseError::new(
+                        format!("dim `{name}` needs a positive integer"),
+                        vspan,
+                        "expected a positive integer or an expression of dims",
+                    )
                 };
+                let v = match c.peek() {
+                    Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(' | '-')) => self.dim_expr(c)?,
+                    _ => return Err(bad()),
+                };
+                if let Expr::Num { value, .. } = v
+                    && !is_extent(value)
+                {
+                    return Err(bad());
+                }
                 c.done()?;
                 self.prog.dims.insert(name.clone(), (v, span));
                 self.prog.stmts.push((Stmt::Dim(name), trivia));
@@ -504,10 +524,14 @@ impl Parser {
             }
             scalars.push(self.scalar(c)?);
         }
+        while info.more && c.eat(',') {
+            scalars.push(self.scalar(c)?);
+        }
         if c.peek() != Some(&Tok::Punct(')')) {
             let n = info.args + info.scalars;
+            let more = if info.more { " or more" } else { "" };
             return Err(ParseError::new(
-                format!("`{name}` takes {n} argument(s)"),
+                format!("`{name}` takes {n}{more} argument(s)"),
                 c.span(),
                 "expected `)`",
             ));
@@ -580,20 +604,11 @@ impl Parser {
         let mut dims = Vec::new();
         loop {
             let span = c.span();
-            match c.bump().map(|t| t.tok.clone()) {
-                Some(Tok::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= 9.007e15 => {
-                    dims.push(ShapeDim::Lit(v as u64))
+            let e = match c.peek() {
+                Some(Tok::Ident(n)) if n != "batch" && !self.prog.dims.contains_key(n) => {
+                    return Err(unknown_dim(n, span));
                 }
-                Some(Tok::Ident(n)) => {
-                    if n != "batch" && !self.prog.dims.contains_key(&n) {
-                        return Err(ParseError::new(
-                            format!("unknown dim `{n}`"),
-                            span,
-                            "declare it with `dim NAME = N` first",
-                        ));
-                    }
-                    dims.push(ShapeDim::Name(n));
-                }
+                Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(')) => self.dim_expr(c)?,
                 _ => {
                     return Err(ParseError::new(
                         "expected a dim name or a positive integer",
@@ -601,7 +616,19 @@ impl Parser {
                         "in this shape",
                     ));
                 }
-            }
+            };
+            dims.push(match e {
+                Expr::Num { value, .. } if is_extent(value) => ShapeDim::Lit(value as u64),
+                Expr::Num { span, .. } => {
+                    return Err(ParseError::new(
+                        "expected a dim name or a positive integer",
+                        span,
+                        "in this shape",
+                    ));
+                }
+                Expr::Name { name, .. } => ShapeDim::Name(name),
+                e => ShapeDim::Expr(e),
+            });
             if c.eat(']') {
                 return Ok(dims);
             }
@@ -609,18 +636,35 @@ impl Parser {
         }
     }
 
+    /// An expression whose names are all dims (a dim's value or a shape entry).
+    fn dim_expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let e = self.expr(c)?;
+        let mut bad = None;
+        e.visit_names(&mut |name, span| {
+            if bad.is_none() && name != "batch" && !self.prog.dims.contains_key(name) {
+                bad = Some((name.to_string(), span));
+            }
+        });
+        if let Some((name, span)) = bad {
+            return Err(unknown_dim(&name, span));
+        }
+        Ok(e)
+    }
+
     fn init(&mut self, c: &mut Cursor) -> Result<Init, ParseError> {
         let (name, span) = c.ident("an init rule")?;
         match name.as_str() {
             "zeros" => Ok(Init::Zeros),
-            "normal" | "const" => {
+            "eye" => Ok(Init::Eye),
+            "iota" => Ok(Init::Iota),
+            "normal" | "const" | "bernoulli" => {
                 c.punct('(')?;
                 let e = self.expr(c)?;
                 c.punct(')')?;
-                Ok(if name == "normal" {
-                    Init::Normal(e)
-                } else {
-                    Init::Const(e)
+                Ok(match name.as_str() {
+                    "normal" => Init::Normal(e),
+                    "const" => Init::Const(e),
+                    _ => Init::Bernoulli(e),
                 })
             }
             "uniform" => {
@@ -634,7 +678,7 @@ impl Parser {
             _ => Err(ParseError::new(
                 format!("unknown init rule `{name}`"),
                 span,
-                "expected zeros, normal(STD), uniform(LO, HI) or const(V)",
+                "expected zeros, normal(STD), uniform(LO, HI), const(V), eye, iota or bernoulli(P)",
             )),
         }
     }

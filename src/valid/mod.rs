@@ -111,6 +111,9 @@ pub enum ValidationError {
     /// An update's gradient reads the parameter it updates.
     #[error("the gradient of `update {buf}` reads `{buf}` itself")]
     SelfRead { buf: String, span: Span },
+    /// A dim or shape expression is not a positive integer.
+    #[error("{what} is not a positive integer ({value})")]
+    BadExtent { what: String, value: f64, span: Span },
     /// An expression does not evaluate to a finite number.
     #[error("{what} is not a finite number ({value})")]
     NotFinite { what: String, value: f64, span: Span },
@@ -157,6 +160,7 @@ impl ValidationError {
             | DoubleUpdate { span, .. }
             | SelfRead { span, .. }
             | NotFinite { span, .. }
+            | BadExtent { span, .. }
             | UnknownName { span, .. }
             | TooBig { span, .. }
             | GradLeft { span }
@@ -349,13 +353,28 @@ fn resolve(
     s: &Settings,
     errs: &mut Vec<ValidationError>,
 ) -> Result<(IndexMap<String, u64>, IndexMap<String, f64>), Vec<ValidationError>> {
-    let mut dims = IndexMap::new();
-    for (name, (v, _)) in &p.dims {
-        let v = s.int(name).map_err(|e| vec![e])?.unwrap_or(*v);
+    let mut dims: IndexMap<String, u64> = IndexMap::new();
+    // An undeclared `batch` comes last in the table but may appear in any dim.
+    let batch = s.int("batch").map_err(|e| vec![e])?.unwrap_or(1);
+    for (name, (e, span)) in &p.dims {
+        let v = match s.int(name).map_err(|e| vec![e])? {
+            Some(v) => v,
+            None => match extent(e, &dims, batch) {
+                Ok(v) => v,
+                Err(value) => {
+                    errs.push(ValidationError::BadExtent {
+                        what: format!("dim `{name}`"),
+                        value,
+                        span: *span,
+                    });
+                    1
+                }
+            },
+        };
         dims.insert(name.clone(), v);
     }
     if !dims.contains_key("batch") {
-        dims.insert("batch".to_string(), s.int("batch").map_err(|e| vec![e])?.unwrap_or(1));
+        dims.insert("batch".to_string(), batch);
     }
     let mut hypers: IndexMap<String, f64> = IndexMap::new();
     for (name, e) in &p.hypers {
@@ -437,6 +456,14 @@ impl Walk<'_> {
                 let v = match d {
                     ShapeDim::Lit(v) => *v,
                     ShapeDim::Name(name) => self.dims.get(name).copied().unwrap_or(1),
+                    ShapeDim::Expr(e) => extent(e, &self.dims, 1).unwrap_or_else(|value| {
+                        self.errs.push(ValidationError::BadExtent {
+                            what: format!("the extent `{e}` of `{}`", b.name),
+                            value,
+                            span: e.span(),
+                        });
+                        1
+                    }),
                 };
                 n = n.and_then(|n| n.checked_mul(v));
                 ext.push(v);
@@ -458,8 +485,8 @@ impl Walk<'_> {
             if let Some(init) = &b.init {
                 let what = format!("the init of `{}`", b.name);
                 match init {
-                    Init::Zeros => {}
-                    Init::Normal(e) | Init::Const(e) => {
+                    Init::Zeros | Init::Eye | Init::Iota => {}
+                    Init::Normal(e) | Init::Const(e) | Init::Bernoulli(e) => {
                         self.eval(e, &what);
                     }
                     Init::Uniform(a, c) => {
@@ -472,13 +499,14 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Scalar operands: expressions evaluate; buffers hold one element.
-    fn scalars(&mut self, op_name: &str, scalars: &[Scalar], span: Span) {
+    /// Scalar operands: expressions evaluate; buffers hold one element. Returns
+    /// the expressions' values (`None` for a buffer).
+    fn scalars(&mut self, op_name: &str, scalars: &[Scalar], span: Span) -> Vec<Option<f64>> {
+        let mut consts = Vec::new();
         for sc in scalars {
+            consts.push(sc.expr().map(|e| self.eval(e, &format!("the scalar of `{op_name}`"))));
             match sc {
-                Scalar::Expr(e) => {
-                    self.eval(e, &format!("the scalar of `{op_name}`"));
-                }
+                Scalar::Expr(_) => {}
                 Scalar::Buf(b) => {
                     let sh = self.shape_of(*b);
                     if sh.iter().product::<usize>() != 1 {
@@ -495,6 +523,7 @@ impl Walk<'_> {
                 }
             }
         }
+        consts
     }
 
     /// `outs = prim(args, scalars)`: the family's shape rule, then the output limit.
@@ -509,9 +538,9 @@ impl Walk<'_> {
         let p = self.p;
         let op = p.op(id);
         let op_name = p.op_name(id);
-        self.scalars(&op_name, scalars, op.span);
+        let consts = self.scalars(&op_name, scalars, op.span);
         let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
-        match shapes::infer(prim, &arg_shapes) {
+        match shapes::infer(prim, &arg_shapes, &consts) {
             Ok(out_shapes) => {
                 for (o, sh) in outs.iter().zip(out_shapes) {
                     let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
@@ -575,9 +604,9 @@ impl Walk<'_> {
                         span: op.span,
                     });
                 }
-                self.scalars(&op_name, scalars, op.span);
+                let consts = self.scalars(&op_name, scalars, op.span);
                 let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
-                shapes::infer(*prim, &arg_shapes).map(|mut v| v.remove(0))
+                shapes::infer(*prim, &arg_shapes, &consts).map(|mut v| v.remove(0))
             }
         };
         let ps = self.shape_of(param);
@@ -622,6 +651,24 @@ impl Walk<'_> {
                 self.defined[d.idx()] = true;
             }
         }
+    }
+}
+
+/// An expression of dims as an extent: a positive integer, or the value it gave.
+/// `batch` stands for `batch` when it is not (yet) in `dims`.
+fn extent(e: &Expr, dims: &IndexMap<String, u64>, batch: u64) -> Result<u64, f64> {
+    let v = e
+        .eval(&|n| {
+            dims.get(n)
+                .copied()
+                .or((n == "batch").then_some(batch))
+                .map(|v| v as f64)
+        })
+        .map_err(|_| f64::NAN)?;
+    if (1.0..=9.007e15).contains(&v) && v.fract() == 0.0 {
+        Ok(v as u64)
+    } else {
+        Err(v)
     }
 }
 
