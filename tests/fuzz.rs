@@ -49,7 +49,8 @@ fn front_end(text: &str) {
     }
 }
 
-const SEEDS: [&str; 4] = [
+const SEEDS: [&str; 5] = [
+    include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
     // The elementwise maths, broadcasting and buffer scalars.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\nparam s[1] = const(0.5)\ninput x[batch, n]\ntarget y[batch]\nh = mul(x, W)\ne = exp(h)\nq = div(e, s)\nm = max(q, s)\nc = clamp(m, -1, 2)\nt = sigmoid(c)\nk = gt(t, s)\nz = select(k, t, s)\nu = matvec(z, W)\nloss = mse(u, y)\ngrad loss wrt W, s\nupdate W sgd(0.1, 0) with dW\nupdate s sgd(0.1, 0) with scale(ds, 0.5)\npredict u",
@@ -57,7 +58,7 @@ const SEEDS: [&str; 4] = [
     include_str!("../programs/sprint1_fused.sutro"),
 ];
 
-const TOKENS: [&str; 68] = [
+const TOKENS: [&str; 74] = [
     "dim",
     "hyper",
     "param",
@@ -126,6 +127,12 @@ const TOKENS: [&str; 68] = [
     "eye",
     "iota",
     "bernoulli",
+    "for",
+    "in",
+    "..",
+    "{",
+    "}",
+    "i",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -198,6 +205,11 @@ fn regression_corpus() {
         "dim n = 2\nparam W[n, n] = eye\na = reshape(W, 0)\nb = expand(W, 9, 1)\nc = sum_axis(W, -1)\nd = onehot(W, 1e300)",
         "dim n = 2\nparam W[n, n] = eye\nparam s[1] = zeros\na = sum_axis(W, s)\nb = concat(W, W, 5)\nc = transpose(s)",
         "param W[3] = iota\na = expand(W, 0, 99999999999)\nb = reshape(W, 99999999999, 99999999999)",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor j in i..n {\nA[i, j] = xor(A[i, j], A[j, i])\n}\n}",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..99999999 {\nA[0, 0] = copy(A[0, 0])\n}",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in n..0 {\nr = copy(A[i, :])\n}\n}\n}",
+        "dim n = 3\nstate A[n, n] = eye\nr = copy(A[-1:2, 1.5])\ns = copy(A[0:0, :])\nA = copy(A)\nA[0, :] = affine_grad(A, A)",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor i in 0..n {\n}\n}\nfor k in 0..A {\n}",
         "param W[2] = zeros\nparam s[1] = zeros\na = clamp(W, s, s)\nupdate W sgd(1, 0) with scale(a, W)",
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
     ] {

@@ -197,6 +197,7 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             outs,
             args,
             scalars,
+            ..
         } = &p.op(id).kind
         else {
             continue;

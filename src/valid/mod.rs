@@ -14,9 +14,15 @@
 //! - no `grad` is left (it is lowered first by `ir::grad::lower`).
 
 pub mod shapes;
+pub mod slices;
+
+pub use slices::Region;
+use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Src, effects};
+use crate::ir::{
+    BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
+};
 use crate::span::Span;
 use indexmap::IndexMap;
 use thiserror::Error;
@@ -111,6 +117,17 @@ pub enum ValidationError {
     /// An update's gradient reads the parameter it updates.
     #[error("the gradient of `update {buf}` reads `{buf}` itself")]
     SelfRead { buf: String, span: Span },
+    /// A loop could not be unrolled.
+    #[error("{message}")]
+    Loop { message: String, span: Span },
+    /// A slice does not fit its buffer.
+    #[error("slice of `{buf}` in `{op}`: {detail}")]
+    Slice {
+        op: String,
+        buf: String,
+        detail: String,
+        span: Span,
+    },
     /// A dim or shape expression is not a positive integer.
     #[error("{what} is not a positive integer ({value})")]
     BadExtent { what: String, value: f64, span: Span },
@@ -161,6 +178,8 @@ impl ValidationError {
             | SelfRead { span, .. }
             | NotFinite { span, .. }
             | BadExtent { span, .. }
+            | Loop { span, .. }
+            | Slice { span, .. }
             | UnknownName { span, .. }
             | TooBig { span, .. }
             | GradLeft { span }
@@ -197,9 +216,15 @@ pub struct Validated {
     shapes: Vec<Vec<usize>>,
     offsets: Vec<usize>,
     total: usize,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 impl Validated {
+    /// The region of a sliced operand of an op.
+    pub fn region(&self, op: OpId, slot: Slot) -> Option<&Region> {
+        self.regions.get(&(op, slot))
+    }
+
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -246,6 +271,24 @@ fn lookup(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, n: &str)
     dims.get(n).map(|v| *v as f64).or_else(|| hypers.get(n).copied())
 }
 
+/// The program's dims under the settings (for unrolling loops).
+pub fn resolve_dims(p: &Program, s: &Settings) -> Result<IndexMap<String, u64>, Vec<ValidationError>> {
+    let mut errs = Vec::new();
+    let (dims, _) = resolve(p, s, &mut errs)?;
+    if errs.is_empty() { Ok(dims) } else { Err(errs) }
+}
+
+/// Unrolls the loops of a parsed program under the settings.
+pub fn unroll(p: &Program, s: &Settings, limits: &Limits) -> Result<Program, Vec<ValidationError>> {
+    let dims = resolve_dims(p, s)?;
+    crate::ir::unroll::unroll(p, &dims, limits.max_ops).map_err(|e| {
+        vec![ValidationError::Loop {
+            message: e.to_string(),
+            span: e.span(),
+        }]
+    })
+}
+
 /// Shapes of a program that may still contain `grad` (for the lowering).
 pub fn infer_shapes(
     p: &Program,
@@ -273,6 +316,7 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
         shapes,
         offsets,
         total,
+        regions: c.regions,
     })
 }
 
@@ -280,6 +324,7 @@ struct Checked {
     dims: IndexMap<String, u64>,
     hypers: IndexMap<String, f64>,
     shapes: Vec<Option<Vec<usize>>>,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -297,6 +342,7 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         shapes: vec![None; p.buffers.len()],
         defined: p.buffers.values().map(|b| b.role != Role::Temp).collect(),
         updated: IndexMap::new(),
+        regions: HashMap::new(),
         errs,
     };
     w.declared()?;
@@ -323,7 +369,8 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 outs,
                 args,
                 scalars,
-            } => w.call(id, *prim, outs, args, scalars)?,
+                slices,
+            } => w.call(id, *prim, outs, args, scalars, slices)?,
             OpKind::Update { param, rule, src } => w.update(id, *param, rule, src),
             OpKind::Grad { loss, wrt } => {
                 if allow_grad {
@@ -339,6 +386,7 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             dims: w.dims,
             hypers: w.hypers,
             shapes: w.shapes,
+            regions: w.regions,
         })
     } else {
         Err(w.errs)
@@ -417,7 +465,13 @@ struct Walk<'a> {
     shapes: Vec<Option<Vec<usize>>>,
     defined: Vec<bool>,
     updated: IndexMap<BufId, Span>,
+    regions: HashMap<(OpId, Slot), Region>,
     errs: Vec<ValidationError>,
+}
+
+/// A slice bound's value (validation reports names it cannot resolve elsewhere).
+fn self_eval(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, e: &Expr) -> f64 {
+    e.eval(&|n| lookup(dims, hypers, n)).unwrap_or(f64::NAN)
 }
 
 impl Walk<'_> {
@@ -534,15 +588,73 @@ impl Walk<'_> {
         outs: &[BufId],
         args: &[BufId],
         scalars: &[Scalar],
+        slices: &[Slice],
     ) -> Result<(), Vec<ValidationError>> {
         let p = self.p;
         let op = p.op(id);
         let op_name = p.op_name(id);
         let consts = self.scalars(&op_name, scalars, op.span);
-        let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
+        // Sliced operands: resolve their regions; the op sees the region's shape.
+        for sl in slices {
+            let b = match sl.slot {
+                Slot::Arg(i) => args.get(i),
+                Slot::Out(i) => outs.get(i),
+            };
+            let Some(&b) = b else { continue };
+            let dims = self.shape_of(b);
+            let mut eval = |e: &Expr| self_eval(&self.dims, &self.hypers, e);
+            match slices::region(&dims, &sl.axes, &mut eval) {
+                Ok(r) => {
+                    self.regions.insert((id, sl.slot), r);
+                }
+                Err(detail) => self.errs.push(ValidationError::Slice {
+                    op: op_name.clone(),
+                    buf: p.buf(b).name.clone(),
+                    detail,
+                    span: op.span,
+                }),
+            }
+        }
+        let view = |w: &Walk, slot: Slot, b: BufId| match w.regions.get(&(id, slot)) {
+            Some(r) => r.shape.clone(),
+            None => w.shape_of(b),
+        };
+        let arg_shapes: Vec<Vec<usize>> = args
+            .iter()
+            .enumerate()
+            .map(|(i, b)| view(self, Slot::Arg(i), *b))
+            .collect();
+        let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
+        if (in_place || slices.iter().any(|s| matches!(s.slot, Slot::Out(_)))) && outs.len() != 1 {
+            self.errs.push(ValidationError::Shape {
+                op: op_name,
+                detail: "only a single-output op can write a param or state buffer in place".into(),
+                span: op.span,
+            });
+            return Ok(());
+        }
         match shapes::infer(prim, &arg_shapes, &consts) {
             Ok(out_shapes) => {
-                for (o, sh) in outs.iter().zip(out_shapes) {
+                for (i, (o, sh)) in outs.iter().zip(out_shapes).enumerate() {
+                    if p.buf(*o).role.persists() {
+                        // In place: the result must fill the buffer or its slice.
+                        let want = view(self, Slot::Out(i), *o);
+                        if sh.iter().product::<usize>() != want.iter().product::<usize>()
+                            || squeeze(&sh) != squeeze(&want)
+                        {
+                            self.errs.push(ValidationError::Shape {
+                                op: op_name.clone(),
+                                detail: format!(
+                                    "the result {} does not fit `{}` {}",
+                                    fmt_shape(&sh),
+                                    p.buf(*o).name,
+                                    fmt_shape(&want)
+                                ),
+                                span: op.span,
+                            });
+                        }
+                        continue;
+                    }
                     let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
                     if n.is_none_or(|n| n > self.limits.max_buffer_elements) {
                         return Err(vec![ValidationError::TooBig {
