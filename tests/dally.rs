@@ -193,3 +193,43 @@ fn cli_exit_codes() {
     let o = sutro(&["ir", "run", &div, "--inputs", "1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn lowering_matmul_sutro_is_the_naive_program() {
+    for (n, want) in [(2u64, 84), (3, 429), (4, 1_316), (16, 340_704)] {
+        let l = common::load("programs/matmul.sutro", &[("n", &n.to_string())]);
+        let p = sutro::dally::lower::lower(&l.validated).unwrap();
+        assert_eq!(p.to_string().trim_end(), naive(n), "n = {n}");
+        assert_eq!(score(&p).cost, want);
+    }
+}
+
+#[test]
+fn lowering_names_an_op_with_no_v0_form() {
+    let o = sutro(&["ir", "lower", "programs/sprint1_standard.sutro"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: op `relu_fwd` (relu) has no v0 form"), "{e}");
+    assert!(e.contains("sprint1_standard.sutro:25:1"), "{e}");
+}
+
+#[test]
+fn lowered_contractions_compute_what_the_interpreter_does() {
+    // affine, affine_grad, outer and sum on small integers, checked against
+    // hand-written sums: y = x·Wᵀ + b with x[2,3], W[2,3], b[2].
+    let src = "dim n = 3\ndim o = 2\nparam W[o, n] = zeros\nparam b[o] = zeros\ninput x[2, n]\n\
+               y = affine(x, W, b)\ns = sum(y)\npredict s\n";
+    let l = common::load_text("aff", src, &[]);
+    let p = sutro::dally::lower::lower(&l.validated).unwrap();
+    // Inputs in layout order: W (6), b (2), x (6).
+    let w = [1, 2, 3, 4, 5, 6];
+    let b = [10, 20];
+    let x = [1, 0, 2, 3, 1, 1];
+    let inputs: Vec<i64> = w.iter().chain(&b).chain(&x).copied().collect();
+    let outs = run(&p, &inputs, Cells::Exact).unwrap();
+    // y[r,j] = Σ_q x[r,q]·W[j,q] + b[j]: y = [[1+6+10, 4+12+20], [3+2+3+10, 12+5+6+20]].
+    let y = [[17, 36], [18, 43]];
+    // Outputs: W, b (params) then s = Σ_r y[r,:].
+    assert_eq!(&outs[..8], &inputs[..8]);
+    assert_eq!(&outs[8..], &[y[0][0] + y[1][0], y[0][1] + y[1][1]]);
+}

@@ -1,7 +1,7 @@
 //! `sutro ir …`: score, run, lower, optimize and record programs in the
 //! three-address IR of the placement cost model (`docs/dally.md`).
 
-use super::{out, read};
+use super::{Load, load, out, read, write_atomic};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use sutro::Error;
@@ -41,6 +41,15 @@ pub(super) enum IrCmd {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Write one step of a .sutro program as v0 IR at declaration placement.
+    #[command(after_help = "Example:\n  sutro ir lower programs/matmul.sutro --set n=16 -o matmul16.ir")]
+    Lower {
+        #[command(flatten)]
+        load: Load,
+        /// Output .ir file (written atomically); stdout if absent.
+        #[arg(short = 'o', long = "output", value_name = "OUT.ir")]
+        output: Option<String>,
     },
 }
 
@@ -161,6 +170,17 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
                 out(&format!("{}\n", s.join(",")));
             }
             Ok(())
+        }
+        IrCmd::Lower { load: l, output } => {
+            let loaded = load(&l, src)?;
+            let text = dally::lower::lower(&loaded.validated)?.to_string();
+            match output {
+                Some(path) => write_atomic(&path, text.as_bytes()),
+                None => {
+                    out(&text);
+                    Ok(())
+                }
+            }
         }
     }
 }
