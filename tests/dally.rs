@@ -283,3 +283,44 @@ fn optimize_without_check_verifies_on_random_inputs() {
         assert_eq!(run(&r.program, &x, Cells::I8).unwrap(), run(&p, &x, Cells::I8).unwrap());
     }
 }
+
+#[test]
+fn recorded_ir_traces_score_like_the_scorer() {
+    let f = fixture("rec4.ir", &naive(4));
+    let t = f.replace(".ir", ".trace");
+    assert!(sutro(&["ir", "record", &f, "-o", &t]).status.success());
+    let v = sutro_json(&["trace", "replay", &t, "--metric", "dally,lru_stack", "--json"]);
+    let d = &v["metrics"]["dally"];
+    assert_eq!(d["total"], 1316);
+    assert_eq!(d["exit"], 108);
+    assert_eq!(d["options"]["placement"], "recorded");
+    // 64 products and 48 sums read 2 cells each; 16 exit reads.
+    assert_eq!(d["reads"], 64 * 2 + 48 * 2 + 16);
+    assert!(v["metrics"]["lru_stack"]["sum_d"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sutro_programs_get_an_optimal_placement_with_a_bound() {
+    let v = sutro_json(&[
+        "score",
+        "programs/sprint1_standard.sutro",
+        "--metric",
+        "dally",
+        "--opt",
+        "dally.placement=optimal",
+        "--json",
+    ]);
+    let d = &v["metrics"]["dally"];
+    let (total, bound) = (d["total"].as_u64().unwrap(), d["bound"].as_u64().unwrap());
+    assert!(bound <= total && bound > 0, "{bound} {total}");
+    let decl = sutro_json(&[
+        "score",
+        "programs/sprint1_standard.sutro",
+        "--metric",
+        "dally",
+        "--json",
+    ]);
+    let declared = decl["metrics"]["dally"]["total"].as_u64().unwrap();
+    assert!(total <= declared, "{total} > {declared}");
+    assert_eq!(decl["metrics"]["dally"]["options"]["placement"], "declaration");
+}

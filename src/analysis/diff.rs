@@ -65,6 +65,7 @@ pub fn total_keys(m: Metric) -> &'static [&'static str] {
         Metric::LruStack => &["sum_d", "accesses", "cold"],
         Metric::Dmd => &["total", "accesses", "cold"],
         Metric::ByteDmdV2 => &["total", "reads"],
+        Metric::Dally => &["total", "exit", "reads"],
         Metric::EnergyPj => &["total_pj", "reads_pj", "writes_pj"],
     }
 }
@@ -75,7 +76,7 @@ pub fn row_keys(m: Metric) -> (&'static str, &'static str) {
         Metric::ArdWrite | Metric::ArdAccess => ("avg", "sum_d"),
         Metric::LruStack => ("sum_d", "sum_d"),
         Metric::Dmd => ("total", "total"),
-        Metric::ByteDmdV2 => ("cost", "cost"),
+        Metric::ByteDmdV2 | Metric::Dally => ("cost", "cost"),
         Metric::EnergyPj => ("pj", "pj"),
     }
 }

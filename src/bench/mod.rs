@@ -207,7 +207,7 @@ pub struct Board {
 }
 
 /// The metrics a board scores, in spec order.
-pub const METRICS: [Metric; 6] = Metric::ALL;
+pub const METRICS: [Metric; 7] = Metric::ALL;
 
 /// The clock metrics that have a floor.
 pub const CLOCK: [Metric; 2] = [Metric::ArdWrite, Metric::ArdAccess];
@@ -217,7 +217,7 @@ pub fn total_key(m: Metric) -> &'static str {
     match m {
         Metric::ArdWrite | Metric::ArdAccess => "sum_sd",
         Metric::LruStack => "sum_d",
-        Metric::Dmd | Metric::ByteDmdV2 => "total",
+        Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => "total",
         Metric::EnergyPj => "total_pj",
     }
 }

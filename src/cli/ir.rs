@@ -78,6 +78,17 @@ pub(super) enum IrCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Record an IR program's memory accesses as a trace, so every trace metric scores it.
+    #[command(
+        after_help = "Example:\n  sutro ir record tests/fixtures/dally/naive_4x4.ir -o naive4.trace\n  sutro trace replay naive4.trace --metric dally,lru_stack"
+    )]
+    Record {
+        /// The .ir file.
+        file: String,
+        /// Output trace file (written atomically).
+        #[arg(short = 'o', long = "output", value_name = "T.trace")]
+        output: String,
+    },
 }
 
 /// Reads and parses an IR file, keeping its text for diagnostics.
@@ -213,6 +224,13 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
             as_json,
             src,
         ),
+        IrCmd::Record { file, output } => {
+            let p = load_ir(&file, src)?;
+            let f = src.clone().unwrap_or_else(|| SourceFile::new(&file, ""));
+            let t = dally::record::record(&p, &name_of(&file), &f)?;
+            let bytes = sutro::trace::codec::encode(&t).map_err(|e| Error::Usage(format!("`{output}`: {e}")))?;
+            write_atomic(&output, &bytes)
+        }
         IrCmd::Lower { load: l, output } => {
             let loaded = load(&l, src)?;
             let text = dally::lower::lower(&loaded.validated)?.to_string();

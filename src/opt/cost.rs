@@ -34,7 +34,7 @@ pub trait CostFunction {
 pub fn headline(m: Metric) -> Field {
     match m {
         Metric::ArdWrite | Metric::ArdAccess => Field::PerRead,
-        Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack => Field::Total,
+        Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack | Metric::Dally => Field::Total,
         Metric::EnergyPj => Field::TotalPj,
     }
 }
@@ -92,7 +92,7 @@ impl Field {
     pub fn of_metric(m: Metric) -> &'static [Field] {
         match m {
             Metric::ArdWrite | Metric::ArdAccess => &[Field::PerRead, Field::PerFloat, Field::SumD, Field::SumSd],
-            Metric::Dmd | Metric::ByteDmdV2 => &[Field::Total],
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => &[Field::Total],
             Metric::EnergyPj => &[Field::TotalPj],
             Metric::LruStack => &[],
         }
