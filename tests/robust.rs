@@ -156,3 +156,143 @@ fn comparisons_over_zero_steps_are_refused() {
         assert!(err.contains("--steps must be at least 1"), "{err}");
     }
 }
+
+/// A trace with valid checksums whose header declares a buffer of shape
+/// [2⁴⁰, 3]: writes of its first, a middle and its last element.
+fn crafted_header_trace() -> Vec<u8> {
+    use sutro::trace::codec::{TraceFile, TraceMeta, encode};
+    use sutro::trace::{BufInfo, Event, OpInfo, TraceHeader};
+    let header = TraceHeader {
+        program: "crafted".into(),
+        hash: "0000000000000000".into(),
+        buffers: vec![BufInfo {
+            name: "A".into(),
+            role: "temp".into(),
+            shape: vec![1 << 40, 3],
+            offset: 0,
+        }],
+        ops: vec![OpInfo {
+            name: "op0".into(),
+            line: 1,
+        }],
+    };
+    let event = |addr| Event {
+        step: 0,
+        op: Some(sutro::ir::OpId(0)),
+        buf: sutro::ir::BufId(0),
+        mode: sutro::ir::Mode::Write,
+        addr,
+        len: 1,
+    };
+    let events = vec![event(0), event(1 << 40), event((3 << 40) - 1)];
+    let meta = TraceMeta {
+        steps: 1,
+        task: "crafted".into(),
+        ..TraceMeta::default()
+    };
+    encode(&TraceFile { header, meta, events }).unwrap()
+}
+
+const CRAFTED: &str = "tests/fixtures/crafted_header.trace";
+
+#[test]
+fn crafted_header_fixture_is_current() {
+    let path = common::root().join(CRAFTED);
+    if std::env::var_os("SUTRO_BLESS").is_some() {
+        std::fs::write(&path, crafted_header_trace()).unwrap();
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        crafted_header_trace(),
+        "regenerate with SUTRO_BLESS=1"
+    );
+}
+
+#[test]
+fn a_header_too_large_to_score_is_refused_before_allocation() {
+    // Inspecting the header allocates nothing per element: it stays allowed.
+    let out = sutro(&["trace", "info", CRAFTED]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        vec!["trace", "replay", CRAFTED, "--metric", "bytedmd_v2"],
+        vec!["trace", "replay", CRAFTED, "--metric", "all"],
+        vec!["diff", CRAFTED, CRAFTED, "--metric", "all"],
+        vec!["trace", "export", CRAFTED, "--format", "csv", "-o", "-"],
+    ] {
+        let (code, err) = fails(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("scoring the trace's layout (3298534883328 elements, 1 ops) would take"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+fn import(csv: &str) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir();
+    let name = format!(
+        "sutro-import-{}-{:016x}",
+        std::process::id(),
+        sutro::trace::fnv1a(csv.as_bytes())
+    );
+    let (src, dst) = (dir.join(format!("{name}.csv")), dir.join(format!("{name}.trace")));
+    std::fs::write(&src, csv).unwrap();
+    let r = fails(&["trace", "import", src.to_str().unwrap(), "-o", dst.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&src);
+    let _ = std::fs::remove_file(&dst);
+    r
+}
+
+const CSV_HEADER: &str = "step,op,kind,buffer,element,address\n";
+
+#[test]
+fn csv_values_that_size_allocations_are_checked() {
+    for (row, message) in [
+        ("0,4294967294,W,A,0,0", "2: the op table up to op 4294967294 would take"),
+        ("0,100000000,W,A,0,0", "2: the op table up to op 100000000 would take"),
+        (
+            "4294967295,0,W,A,0,0",
+            "2: step 4294967295 is too large (at most 4294967294)",
+        ),
+        ("0,0,W,A,1099511627775,0", "2: element 1099511627775 of `A` would take"),
+    ] {
+        let (code, err) = import(&format!("{CSV_HEADER}{row}\n"));
+        assert_eq!(code, Some(2), "{row}: {err}");
+        assert!(err.contains(message), "{row}: {err}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any numbers in a CSV row import within the budget or are a clean error
+    /// with the row's line; the library never panics or allocates past it.
+    #[test]
+    fn csv_numbers_never_panic(step in any::<u32>(), op in -2i64..=i64::from(u32::MAX) + 1, elem in any::<u64>()) {
+        let text = format!("{CSV_HEADER}0,-1,W,B,0,0\n{step},{op},R,A,{elem},0\n");
+        match sutro::trace::export::import_csv(&text, 1 << 26) {
+            Ok(t) => {
+                prop_assert!(t.meta.steps == step + 1 || step == 0);
+                prop_assert!(t.header.layout_elements().unwrap() * sutro::trace::BYTES_PER_ELEMENT <= 1 << 26);
+                prop_assert!(sutro::trace::codec::check(&t.header, &t.events).is_ok());
+            }
+            Err(m) => prop_assert!(m.starts_with("3: ") || m.starts_with("4: "), "{m}"),
+        }
+    }
+
+    /// Any buffer shape and offset in a header is checked against the budget
+    /// without overflow.
+    #[test]
+    fn header_values_never_overflow(shape in proptest::collection::vec(any::<u64>(), 0..4), offset in any::<u64>(), ops in 0usize..1000) {
+        let h = sutro::trace::TraceHeader {
+            buffers: vec![sutro::trace::BufInfo { name: "A".into(), role: "temp".into(), shape: shape.clone(), offset }],
+            ops: vec![sutro::trace::OpInfo { name: "o".into(), line: 0 }; ops],
+            ..sutro::trace::TraceHeader::default()
+        };
+        if let Ok(bytes) = h.check_memory(1 << 30) {
+            let elems: u128 = shape.iter().map(|d| u128::from(*d)).product::<u128>() + u128::from(offset);
+            prop_assert!(elems * 32 <= u128::from(bytes));
+            prop_assert!(bytes <= 1 << 30);
+        }
+    }
+}

@@ -34,7 +34,7 @@ use bench::bench_cmd;
 use diff::diff_cmd;
 use optimize::{deps_cmd, optimize_cmd, verify_cmd};
 use report::report_cmd;
-use trace::{read_trace, trace_cmd};
+use trace::{read_trace_to_score, trace_cmd};
 
 /// The default program, embedded so `sutro demo` works from any directory.
 const DEFAULT_PROGRAM: &str = include_str!("../../programs/sparse_parity.sutro");
@@ -270,6 +270,8 @@ enum TraceCmd {
         /// Output trace file.
         #[arg(short, long)]
         output: String,
+        #[command(flatten)]
+        limits: TraceLimits,
     },
     /// Export a trace as element-level CSV, Dinero IV `din`, or Perfetto JSON.
     #[command(after_help = "Example:\n  sutro trace export traces/sprint1_fused.trace --format perfetto -o fused.json")]

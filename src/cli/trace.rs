@@ -21,6 +21,17 @@ pub(super) fn read_trace(path: &str, limits: &TraceLimits) -> Result<TraceFile, 
     codec::decode(&bytes, limits.max_trace_bytes).map_err(|e| trace_error(path, e))
 }
 
+/// `read_trace`, then the header checked against the memory budget: for the
+/// commands that score or expand the events (not `info`, which only lists them).
+pub(super) fn read_trace_to_score(path: &str, limits: &TraceLimits) -> Result<TraceFile, Error> {
+    let t = read_trace(path, limits)?;
+    let budget = sutro::valid::memory::effective(limits.max_memory);
+    t.header
+        .check_memory(budget)
+        .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    Ok(t)
+}
+
 pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
     match cmd {
         TraceCmd::Record {
@@ -66,7 +77,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             let t = read_trace(&file, &limits)?;
             let accesses: u64 = t.events.iter().map(|e| e.len).sum();
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            let steps = t.events.iter().map(|e| e.step + 1).max().unwrap_or(0);
+            let steps = t.events.iter().map(|e| u64::from(e.step) + 1).max().unwrap_or(0);
             if as_json {
                 let v = json!({
                     "schema": 1,
@@ -138,7 +149,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             plot,
             limits,
         } => {
-            let t = read_trace(&file, &limits)?;
+            let t = read_trace_to_score(&file, &limits)?;
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             let mut lru = analysis::LruStack::new(analysis::StackOptions::default());
             {
@@ -161,10 +172,14 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             print_reports(&list, &t.header.program, &t.header.hash, as_json);
             Ok(())
         }
-        TraceCmd::Import { file, output } => {
+        TraceCmd::Import { file, output, limits } => {
+            let budget = sutro::valid::memory::effective(limits.max_memory);
+            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+            sutro::valid::memory::fits(&format!("the CSV file `{file}`"), size, budget / 2)
+                .map_err(|e| Error::Usage(e.to_string()))?;
             let text =
                 std::fs::read_to_string(&file).map_err(|e| Error::Usage(format!("cannot read `{file}`: {e}")))?;
-            let t = sutro::trace::export::import_csv(&text).map_err(|m| Error::Usage(format!("{file}:{m}")))?;
+            let t = sutro::trace::export::import_csv(&text, budget).map_err(|m| Error::Usage(format!("{file}:{m}")))?;
             let bytes = codec::encode(&t).map_err(|e| trace_error(&output, e))?;
             write_atomic(&output, &bytes)
         }
@@ -174,7 +189,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             output,
             limits,
         } => {
-            let t = read_trace(&file, &limits)?;
+            let t = read_trace_to_score(&file, &limits)?;
             let text = match format {
                 ExportFormat::Csv => sutro::trace::export::csv(&t),
                 ExportFormat::Din => sutro::trace::export::din(&t),

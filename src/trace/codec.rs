@@ -203,9 +203,13 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<TraceFile, TraceError> {
     Ok(TraceFile { header, meta, events })
 }
 
-/// Every event must name a buffer and op of the header and stay inside its buffer.
+/// Every event must name a buffer and op of the header and stay inside its
+/// buffer, at a step below `u32::MAX` (so a step count `step + 1` fits).
 pub fn check(h: &TraceHeader, events: &[Event]) -> Result<(), TraceError> {
     for (i, e) in events.iter().enumerate() {
+        if e.step == u32::MAX {
+            return Err(TraceError::Invalid(format!("event {i} has step {}", e.step)));
+        }
         let b = h
             .buffers
             .get(e.buf.idx())

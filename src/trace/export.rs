@@ -69,7 +69,18 @@ pub fn perfetto(t: &TraceFile) -> String {
 }
 
 /// Parses the CSV export format into a trace; errors are `LINE: message`.
-pub fn import_csv(text: &str) -> Result<TraceFile, String> {
+/// Everything sized from a value — the op table (largest op id + 1), the layout
+/// (element indices), the events — is checked against `max_memory` (bytes) as
+/// the row is read; a step must leave room for the step count (`step + 1`).
+pub fn import_csv(text: &str, max_memory: u64) -> Result<TraceFile, String> {
+    use crate::trace::{BYTES_PER_ELEMENT, BYTES_PER_ENTRY};
+    use crate::valid::memory::{fits, product};
+    let budget = |ln: usize, what: &str, count: u64, per: u64| -> Result<(), String> {
+        product(what, &[count, per])
+            .and_then(|b| fits(what, b, max_memory))
+            .map(|_| ())
+            .map_err(|e| format!("{ln}: {e}"))
+    };
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, h)) if h.trim() == "step,op,kind,buffer,element,address" => {}
@@ -95,6 +106,9 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
             return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
         }
         let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
+        if step == u32::MAX {
+            return Err(format!("{ln}: step {step} is too large (at most {})", u32::MAX - 1));
+        }
         let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
         let op = match op {
             -1 => None,
@@ -113,6 +127,26 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
         if elem >= 1 << 40 {
             return Err(format!("{ln}: element {elem} is too large"));
         }
+        budget(
+            ln,
+            &format!("element {elem} of `{}`", f[3]),
+            elem + 1,
+            BYTES_PER_ELEMENT,
+        )?;
+        if let Some(o) = op {
+            budget(
+                ln,
+                &format!("the op table up to op {o}"),
+                u64::from(o) + 1,
+                BYTES_PER_ENTRY,
+            )?;
+        }
+        budget(
+            ln,
+            "the rows read so far",
+            rows.len() as u64 + 1,
+            2 * std::mem::size_of::<Row>() as u64,
+        )?;
         let entry = names.entry(f[3].to_string()).or_insert(0);
         *entry = (*entry).max(elem + 1);
         let buf = names.get_index_of(f[3]).unwrap_or(0);
@@ -131,6 +165,8 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
         offsets.push(total);
         total += size;
     }
+    let last = text.lines().count();
+    budget(last, "the layout of all buffers", total, BYTES_PER_ELEMENT)?;
     let header = TraceHeader {
         program: "imported".into(),
         hash: format!("{:016x}", crate::trace::fnv1a(text.as_bytes())),
@@ -180,7 +216,8 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
             len: 1,
         });
     }
-    let steps = events.iter().map(|e| e.step + 1).max().unwrap_or(0);
+    // Steps are below u32::MAX (checked per row), so `step + 1` cannot wrap.
+    let steps = events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0);
     Ok(TraceFile {
         header,
         meta: TraceMeta {

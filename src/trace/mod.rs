@@ -74,6 +74,42 @@ pub struct TraceHeader {
     pub ops: Vec<OpInfo>,
 }
 
+/// Bytes the analyzers may hold per element of a trace's layout (recency slots,
+/// last-access clocks, liveness): the bound `TraceHeader::check_memory` uses.
+pub const BYTES_PER_ELEMENT: u64 = 32;
+/// Bytes the analyzers may hold per entry of the buffer or op table.
+pub const BYTES_PER_ENTRY: u64 = 256;
+
+impl TraceHeader {
+    /// The elements of the layout: the end of its last buffer region.
+    pub fn layout_elements(&self) -> Result<u64, crate::valid::memory::MemoryError> {
+        let what = "the trace's layout (buffer offset + size)";
+        self.buffers.iter().try_fold(0u64, |end, b| {
+            let size = crate::valid::memory::product(what, &b.shape)?;
+            Ok(end.max(crate::valid::memory::sum(what, &[b.offset, size])?))
+        })
+    }
+
+    /// What scoring this trace may hold, checked against `max_memory` before any
+    /// analyzer allocates: a header read from a file may declare any shape.
+    pub fn check_memory(&self, max_memory: u64) -> Result<u64, crate::valid::memory::MemoryError> {
+        use crate::valid::memory::{fits, product, sum};
+        let elems = self.layout_elements()?;
+        let what = "scoring the trace's layout";
+        let per_elem = product(what, &[elems, BYTES_PER_ELEMENT])?;
+        let tables = product(
+            what,
+            &[self.buffers.len() as u64 + self.ops.len() as u64, BYTES_PER_ENTRY],
+        )?;
+        let total = sum(what, &[per_elem, tables])?;
+        fits(
+            &format!("{what} ({elems} elements, {} ops)", self.ops.len()),
+            total,
+            max_memory,
+        )
+    }
+}
+
 /// A consumer of access events.
 pub trait Tracer {
     /// Called once before the first event.
