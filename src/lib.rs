@@ -357,6 +357,13 @@ pub fn optimize(
         }
     };
     let (cand, report) = opt::run_pipeline(original, settings, limits, opt_cfg, &mut check)?;
+    if !(report.before.is_finite() && report.after.is_finite()) {
+        return Err(opt::OptError::Objective(format!(
+            "`{}` is not a finite number on this program ({} before, {} after); use smaller weights",
+            report.objective, report.before, report.after
+        ))
+        .into());
+    }
     let passes: Vec<&str> = opt_cfg.passes.iter().map(|p| p.name()).collect();
     let stop = report
         .stop

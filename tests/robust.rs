@@ -296,3 +296,84 @@ proptest! {
         }
     }
 }
+
+/// Writes `bytes` to a temporary file and runs sutro on it (`{}` in `args`).
+fn on_file(name: &str, bytes: &[u8], args: &[&str]) -> (Option<i32>, String, String) {
+    let path = std::env::temp_dir().join(format!("sutro-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let p = path.to_str().unwrap();
+    let args: Vec<&str> = args.iter().map(|a| if *a == "{}" { p } else { a }).collect();
+    let out = sutro(&args);
+    std::fs::remove_file(&path).unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_task_size_declared_as_a_hyper_is_an_error() {
+    let text = PARITY.replace("dim batch = 32", "hyper batch = 32");
+    let (code, _, err) = on_file("hyper-batch.sutro", text.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`batch` must be a `dim`"), "{err}");
+    assert!(err.contains(":9:15"), "{err}");
+}
+
+#[test]
+fn a_lone_carriage_return_ends_a_line() {
+    let text = PARITY.replace('\n', "\r");
+    let (code, _, err) = on_file("cr.sutro", text.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(0), "{err}");
+    // Check and run agree: the program trains.
+    let (code, out, err) = on_file("cr.sutro", text.as_bytes(), &["run", "{}", "-q", "--epochs", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("epoch"), "{out}");
+    // Errors point at the right line, counted the lexer's way.
+    let bad = "dim n = 3\rdim k = 2\r\nh = relu(Q)\r";
+    let (code, _, err) = on_file("cr-bad.sutro", bad.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(":3:10"), "{err}");
+}
+
+#[test]
+fn unclear_errors_are_now_located_and_named() {
+    // Invalid UTF-8: line, column and byte.
+    let (code, _, err) = on_file("utf8.sutro", b"dim n = 3\n# caf\xe9\n", &["check", "{}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid UTF-8 at line 2, column 6 (byte 15)"), "{err}");
+    let (code, _, err) = on_file(
+        "utf8.csv",
+        b"step,op,kind,buffer,element,address\n0,0,W,\xff,0,0\n",
+        &["trace", "import", "{}", "-o", "/dev/null"],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid UTF-8 at line 2, column 7"), "{err}");
+    // An unlabeled double update says what it is.
+    let text = PARITY.replace(
+        "update b1 sgd(lr, wd) with db1",
+        "update b1 sgd(lr, wd) with db1\nupdate W1 sgd(lr, wd) with dW1",
+    );
+    let (code, _, err) = on_file("double.sutro", text.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`W1` is updated twice in one step"), "{err}");
+    // A dim too large for an exact integer says so.
+    let text = PARITY.replace("dim hidden = 200", "dim hidden = 9223372036854775808");
+    let (code, _, err) = on_file("bigdim.sutro", text.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("dim `hidden` is too large"), "{err}");
+    // A 10 MB bad line is not echoed.
+    let text = format!("dim n = 3\nh = relu({})\n", "x".repeat(10_000_000));
+    let (code, _, err) = on_file("long.sutro", text.as_bytes(), &["check", "{}"]);
+    assert_eq!(code, Some(2));
+    assert!(err.len() < 5_000, "{} bytes of diagnostics", err.len());
+    // An objective that overflows is an error, not `inf -> inf`.
+    let (code, err) = fails(&[
+        "optimize",
+        parity(),
+        "--objective",
+        "1e308*dmd + 1e308*ard_write",
+        "--steps",
+        "1",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is not a finite number on this program"), "{err}");
+}

@@ -474,8 +474,14 @@ fn out(s: &str) {
 }
 
 fn read(path: &str) -> Result<SourceFile, Error> {
-    std::fs::read_to_string(path)
-        .map(|t| SourceFile::new(path, t))
+    read_text(path).map(|t| SourceFile::new(path, t))
+}
+
+/// A text file; invalid UTF-8 is an error with its line, column and byte.
+fn read_text(path: &str) -> Result<String, Error> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(sutro::span::decode_utf8)
         .map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))
 }
 

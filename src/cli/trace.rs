@@ -177,8 +177,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             let size = std::fs::metadata(&file).map_or(0, |m| m.len());
             sutro::valid::memory::fits(&format!("the CSV file `{file}`"), size, budget / 2)
                 .map_err(|e| Error::Usage(e.to_string()))?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| Error::Usage(format!("cannot read `{file}`: {e}")))?;
+            let text = read_text(&file)?;
             let t = sutro::trace::export::import_csv(&text, budget).map_err(|m| Error::Usage(format!("{file}:{m}")))?;
             let bytes = codec::encode(&t).map_err(|e| trace_error(&output, e))?;
             write_atomic(&output, &bytes)
