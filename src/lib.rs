@@ -11,6 +11,7 @@ pub mod diag;
 pub mod interp;
 pub mod ir;
 pub mod opt;
+pub mod output;
 pub mod plot;
 pub mod report;
 pub mod span;

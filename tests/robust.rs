@@ -6,6 +6,7 @@ mod common;
 
 use common::sutro;
 use proptest::prelude::*;
+use std::process::Command;
 use sutro::syntax::MAX_EXPR_DEPTH;
 
 const PARITY: &str = include_str!("../programs/sparse_parity.sutro");
@@ -376,4 +377,152 @@ fn unclear_errors_are_now_located_and_named() {
     ]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("is not a finite number on this program"), "{err}");
+}
+
+/// A fresh temporary directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("sutro-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let d = scratch("in-out");
+    let a = d.join("a.sutro");
+    std::fs::write(&a, PARITY).unwrap();
+    let a = a.to_str().unwrap();
+    let t = d.join("t.trace");
+    let t = t.to_str().unwrap();
+    assert_eq!(fails(&["trace", "record", a, "-o", t]).0, Some(0));
+    for args in [
+        vec!["report", a, "-o", a],
+        vec!["trace", "record", a, "-o", a],
+        vec!["run", a, "-q", "--epochs", "1", "--plot", a],
+        vec!["bench", a, "--seeds", "0", "--epochs", "1", "--md", a],
+        vec!["trace", "export", t, "--format", "csv", "-o", t],
+        vec!["optimize", a, "--steps", "1", "-o", a],
+    ] {
+        let (code, err) = fails(&args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("it is also an input of this command"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(a).unwrap(), PARITY);
+    // `fmt --write` rewrites its input: that is its job.
+    std::fs::write(a, PARITY.replace("dim n = 20", "dim   n =  20")).unwrap();
+    assert_eq!(fails(&["fmt", a, "--write"]).0, Some(0));
+    assert_eq!(std::fs::read_to_string(a).unwrap(), PARITY);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn links_fifos_and_devices_are_written_not_replaced() {
+    let d = scratch("special");
+    // A symlink is written through; it stays a link.
+    let real = d.join("real.svg");
+    let link = d.join("link.svg");
+    std::os::unix::fs::symlink("real.svg", &link).unwrap();
+    let (code, err) = fails(&["score", parity(), "--plot", link.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&real).unwrap().starts_with("<svg"));
+    // A FIFO gets the bytes; it stays a FIFO.
+    let fifo = d.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+    if made {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let (code, err) = fails(&[
+            "trace",
+            "export",
+            "traces/sprint1_fused.trace",
+            "--format",
+            "din",
+            "-o",
+            fifo.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        let got = reader.join().unwrap();
+        let want = sutro(&[
+            "trace",
+            "export",
+            "traces/sprint1_fused.trace",
+            "--format",
+            "din",
+            "-o",
+            "-",
+        ])
+        .stdout;
+        assert_eq!(got, want);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+    // A device is written directly: /dev/full fails with exit 2 and stays a device.
+    if std::path::Path::new("/dev/full").exists() {
+        let (code, err) = fails(&[
+            "trace",
+            "export",
+            "traces/sprint1_fused.trace",
+            "--format",
+            "csv",
+            "-o",
+            "/dev/full",
+        ]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("cannot write `/dev/full`"), "{err}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+    }
+    // A 250-byte name fits: the temporary's name is cut, not the target's.
+    let long = d.join(format!("{}.svg", "b".repeat(246)));
+    let (code, err) = fails(&["score", parity(), "--plot", long.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(long.exists());
+    assert_eq!(
+        std::fs::read_dir(&d)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp"))
+            .count(),
+        0
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_write_to_stdout_is_exit_2() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    for args in [
+        vec!["ops"],
+        vec!["print", parity()],
+        vec!["explain", "affine"],
+        vec!["score", parity()],
+        vec!["optimize", parity(), "--steps", "1", "--passes", "fuse"],
+        vec![
+            "trace",
+            "export",
+            "traces/sprint1_fused.trace",
+            "--format",
+            "csv",
+            "-o",
+            "-",
+        ],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sutro"))
+            .args(&args)
+            .current_dir(common::root())
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("No space left on device"), "{args:?}: {err}");
+    }
 }

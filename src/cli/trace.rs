@@ -7,6 +7,7 @@ pub(super) fn trace_error(path: &str, e: codec::TraceError) -> Error {
 }
 
 pub(super) fn read_trace(path: &str, limits: &TraceLimits) -> Result<TraceFile, Error> {
+    sutro::output::note_input(path);
     let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
     if meta.len() > limits.max_trace_bytes {
         return Err(trace_error(
