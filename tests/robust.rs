@@ -526,3 +526,91 @@ fn a_failed_write_to_stdout_is_exit_2() {
         assert!(err.contains("No space left on device"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn exports_stream_every_element_access() {
+    let t = sutro::trace::codec::decode(
+        &std::fs::read(common::root().join("traces/sprint1_fused.trace")).unwrap(),
+        u64::MAX,
+    )
+    .unwrap();
+    let accesses: u64 = t.events.iter().map(|e| e.len).sum();
+    let csv = sutro(&[
+        "trace",
+        "export",
+        "traces/sprint1_fused.trace",
+        "--format",
+        "csv",
+        "-o",
+        "-",
+    ]);
+    assert!(csv.status.success());
+    // One row per element access, plus the header.
+    assert_eq!(csv.stdout.iter().filter(|b| **b == b'\n').count() as u64, accesses + 1);
+    let din = sutro(&[
+        "trace",
+        "export",
+        "traces/sprint1_fused.trace",
+        "--format",
+        "din",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(din.stdout.iter().filter(|b| **b == b'\n').count() as u64, accesses);
+    let pf = sutro(&[
+        "trace",
+        "export",
+        "traces/sprint1_fused.trace",
+        "--format",
+        "perfetto",
+        "-o",
+        "-",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&pf.stdout).unwrap();
+    let slices = v["traceEvents"].as_array().unwrap();
+    // The slices tile the clock: each starts where the previous one ended.
+    let mut clock = 0;
+    for s in slices {
+        assert_eq!(s["ts"].as_u64().unwrap(), clock);
+        clock += s["dur"].as_u64().unwrap();
+    }
+    assert_eq!(clock, accesses);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_record_leaves_no_temporary() {
+    let d = scratch("sigint");
+    let out = d.join("long.trace");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sutro"))
+        .args([
+            "trace",
+            "record",
+            parity(),
+            "--steps",
+            "1000000",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(common::root())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary exists (recording has started), then interrupt.
+    let mut started = false;
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        if std::fs::read_dir(&d).unwrap().count() > 0 {
+            started = true;
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(started, "recording never started");
+    assert_eq!(status.code(), Some(130));
+    let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -10,10 +10,11 @@ pub(super) fn diff_side(
 ) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
     let mut list = analyzers(&a.metric, &a.opts, a.energy_config.as_deref(), false)?;
     let name = if path.ends_with(".trace") {
-        let t = read_trace_to_score(path, &a.limits)?;
+        let r = open_trace(path, &a.limits)?;
+        let program = r.header.program.clone();
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace::replay(&t.header, &t.events, &mut tee);
-        t.header.program
+        r.replay(&mut tee).map_err(|e| trace_error(path, e))?;
+        program
     } else {
         let l = Load {
             file: path.to_string(),

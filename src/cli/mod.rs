@@ -19,7 +19,7 @@ use sutro::opt::verify::{Reordering, classify};
 use sutro::opt::{self, OptConfig, Pass, StopReason};
 use sutro::span::SourceFile;
 use sutro::trace::codec::{self, TraceFile, TraceMeta};
-use sutro::trace::{Tee, TraceHeader, VecTracer};
+use sutro::trace::{Tee, TraceHeader};
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
 use sutro::{Error, Loaded};
@@ -34,7 +34,7 @@ use bench::bench_cmd;
 use diff::diff_cmd;
 use optimize::{deps_cmd, optimize_cmd, verify_cmd};
 use report::report_cmd;
-use trace::{read_trace_to_score, trace_cmd};
+use trace::{open_trace, trace_cmd, trace_error};
 
 /// The default program, embedded so `sutro demo` works from any directory.
 const DEFAULT_PROGRAM: &str = include_str!("../../programs/sparse_parity.sutro");

@@ -22,15 +22,34 @@ pub(super) fn read_trace(path: &str, limits: &TraceLimits) -> Result<TraceFile, 
     codec::decode(&bytes, limits.max_trace_bytes).map_err(|e| trace_error(path, e))
 }
 
-/// `read_trace`, then the header checked against the memory budget: for the
-/// commands that score or expand the events (not `info`, which only lists them).
-pub(super) fn read_trace_to_score(path: &str, limits: &TraceLimits) -> Result<TraceFile, Error> {
-    let t = read_trace(path, limits)?;
+/// Opens a trace to stream it: size limit, a first pass over the whole-file
+/// checksum, then the header — checked against the memory budget, for the
+/// commands that score or expand the events (`info` lists them unchecked).
+pub(super) fn open_trace(
+    path: &str,
+    limits: &TraceLimits,
+) -> Result<sutro::trace::stream::TraceReader<std::io::BufReader<std::fs::File>>, Error> {
+    sutro::output::note_input(path);
+    let open = || std::fs::File::open(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")));
+    let size = open()?.metadata().map_or(0, |m| m.len());
+    if size > limits.max_trace_bytes {
+        return Err(trace_error(
+            path,
+            codec::TraceError::TooBig {
+                size,
+                limit: limits.max_trace_bytes,
+            },
+        ));
+    }
+    sutro::trace::stream::verify_file(std::io::BufReader::new(open()?), limits.max_trace_bytes)
+        .map_err(|e| trace_error(path, e))?;
+    let r =
+        sutro::trace::stream::TraceReader::new(std::io::BufReader::new(open()?)).map_err(|e| trace_error(path, e))?;
     let budget = sutro::valid::memory::effective(limits.max_memory);
-    t.header
+    r.header
         .check_memory(budget)
         .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
-    Ok(t)
+    Ok(r)
 }
 
 pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
@@ -51,8 +70,6 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             let loaded = load(&l, src)?;
             let s = settings(&l)?;
             let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
-            let mut rec = VecTracer::default();
-            sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut rec)?;
             let v = &loaded.validated;
             let meta = TraceMeta {
                 seed,
@@ -62,13 +79,12 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                 hypers: v.hypers().iter().map(|(k, h)| (k.clone(), *h)).collect(),
                 source_hash: format!("{:016x}", sutro::trace::fnv1a(loaded.source.text.as_bytes())),
             };
-            let file = TraceFile {
-                header: rec.header,
-                meta,
-                events: rec.events,
-            };
-            let bytes = codec::encode(&file).map_err(|e| trace_error(&output, e))?;
-            write_atomic(&output, &bytes)
+            // Chunks are written as the steps run: memory does not grow with --steps.
+            let o = sutro::output::Output::create(&output).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut w = sutro::trace::stream::TraceWriter::new(std::io::BufWriter::new(o), meta);
+            sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut w)?;
+            let o = w.finish().map_err(|e| trace_error(&output, e))?;
+            finish_output(&output, o)
         }
         TraceCmd::Info {
             file,
@@ -150,7 +166,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             plot,
             limits,
         } => {
-            let t = read_trace_to_score(&file, &limits)?;
+            let r = open_trace(&file, &limits)?;
+            let header = r.header.clone();
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             let mut lru = analysis::LruStack::new(analysis::StackOptions::default());
             {
@@ -158,8 +175,13 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                 if plot.is_some() {
                     tracers.push(&mut lru);
                 }
-                sutro::trace::replay(&t.header, &t.events, &mut Tee(tracers));
+                // One pass over the file feeds every metric.
+                r.replay(&mut Tee(tracers)).map_err(|e| trace_error(&file, e))?;
             }
+            let t = TraceFile {
+                header,
+                ..TraceFile::default()
+            };
             if let Some(path) = &plot {
                 let title = format!("{}: miss-ratio curve", t.header.program);
                 let svg = sutro::plot::miss_ratio(
@@ -189,18 +211,27 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             output,
             limits,
         } => {
-            let t = read_trace_to_score(&file, &limits)?;
-            let text = match format {
-                ExportFormat::Csv => sutro::trace::export::csv(&t),
-                ExportFormat::Din => sutro::trace::export::din(&t),
-                ExportFormat::Perfetto => sutro::trace::export::perfetto(&t),
+            let r = open_trace(&file, &limits)?;
+            let format = match format {
+                ExportFormat::Csv => sutro::trace::export::Format::Csv,
+                ExportFormat::Din => sutro::trace::export::Format::Din,
+                ExportFormat::Perfetto => sutro::trace::export::Format::Perfetto,
             };
-            if output == "-" {
-                out(&text);
-                Ok(())
-            } else {
-                write_atomic(&output, text.as_bytes())
-            }
+            let o = sutro::output::Output::create(&output).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut x = sutro::trace::export::Exporter::new(std::io::BufWriter::new(o), format);
+            r.replay(&mut x).map_err(|e| trace_error(&file, e))?;
+            let o = x
+                .finish()
+                .map_err(|e| Error::Usage(format!("cannot write `{output}`: {e}")))?;
+            finish_output(&output, o)
         }
     }
+}
+
+/// Flushes a buffered output and puts it in place.
+fn finish_output(path: &str, o: std::io::BufWriter<sutro::output::Output>) -> Result<(), Error> {
+    let o = o
+        .into_inner()
+        .map_err(|e| Error::Usage(format!("cannot write `{path}`: {}", e.error())))?;
+    o.finish().map_err(|e| Error::Usage(e.to_string()))
 }

@@ -8,6 +8,7 @@
 use crate::ir::{BufId, Mode, OpId};
 pub mod codec;
 pub mod export;
+pub mod stream;
 
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +171,14 @@ pub fn replay(header: &TraceHeader, events: &[Event], t: &mut dyn Tracer) {
 
 /// FNV-1a, 64 bit: a fixed hash for program identity.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_extend(FNV_OFFSET, bytes)
+}
+
+/// The FNV-1a offset basis (the hash of no bytes).
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a continued over more bytes: `fnv1a_extend(fnv1a(a), b) == fnv1a(a ++ b)`.
+pub fn fnv1a_extend(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
