@@ -614,3 +614,61 @@ fn an_interrupted_record_leaves_no_temporary() {
     assert!(left.is_empty(), "left behind: {left:?}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `sparse_parity.sutro` (small) with a chain of forward ops after `out`, and
+/// `predict` naming one of them that no other op reads.
+fn with_predict_chain(hidden: u32, chain: &[u8], which: usize) -> String {
+    let mut extra = String::new();
+    let mut prev = "out".to_string();
+    let mut names = vec![prev.clone()];
+    for (i, k) in chain.iter().enumerate() {
+        let name = format!("p{i}");
+        let op = match k % 3 {
+            0 => format!("{name} = scale({prev}, 2)"),
+            1 => format!("{name} = relu({prev})"),
+            _ => format!("{name} = copy({prev})"),
+        };
+        extra.push_str(&op);
+        extra.push('\n');
+        names.push(name.clone());
+        prev = name;
+    }
+    let target = &names[which % names.len()];
+    PARITY
+        .replace("dim hidden = 200", &format!("dim hidden = {hidden}"))
+        .replace("predict out\n", &format!("{extra}predict {target}\n"))
+}
+
+fn optimize_and_reload(text: &str) -> Result<(), String> {
+    let file = sutro::span::SourceFile::new("p.sutro", text);
+    let (s, lim) = (sutro::valid::Settings::default(), sutro::valid::Limits::default());
+    let l = sutro::load(&file, &s, &lim).map_err(|e| format!("{e:?}"))?;
+    let (t, cfg) = sutro::task_for("parity", &l.validated, &s).map_err(|e| format!("{e:?}"))?;
+    let o = sutro::optimize(&l, &s, &lim, t.as_ref(), &cfg, 0, 2, &sutro::opt::OptConfig::default())
+        .map_err(|e| format!("{:?}", e.diagnostics()))?;
+    // The printed program re-validates on its own.
+    let again = sutro::span::SourceFile::new("o.sutro", o.text);
+    sutro::load(&again, &s, &lim).map(|_| ()).map_err(|e| format!("{e:?}"))
+}
+
+#[test]
+fn optimize_keeps_a_predict_that_no_op_reads() {
+    let text = PARITY.replace("predict out\n", "pred = scale(out, 2)\npredict pred\n");
+    optimize_and_reload(&text).unwrap();
+    let (code, out, err) = on_file("pred.sutro", text.as_bytes(), &["optimize", "{}", "--steps", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    let pos = |s: &str| out.find(s).unwrap();
+    assert!(pos("pred = scale(out, 2)") < pos("predict pred"), "{out}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Legal programs (random forward chains after the output, `predict` on any
+    /// link) round-trip through optimize and re-validate.
+    #[test]
+    fn random_legal_programs_round_trip_through_optimize(hidden in 2u32..12, chain in proptest::collection::vec(any::<u8>(), 0..4), which in any::<usize>()) {
+        let text = with_predict_chain(hidden, &chain, which);
+        prop_assert!(optimize_and_reload(&text).is_ok(), "{}", optimize_and_reload(&text).unwrap_err());
+    }
+}

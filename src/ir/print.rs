@@ -13,20 +13,43 @@ impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         let mut order = self.order.iter();
+        // `predict P` names a buffer by line order: when a reordered schedule
+        // moves the op that assigns P below the `predict` line, the line waits
+        // until that op is printed.
+        let mut predict_ready = self.predict.is_none_or(|(b, _)| self.buf(b).role != super::Role::Temp);
+        let mut deferred: Option<&Trivia> = None;
+        let print_op = |out: &mut String, id: &super::OpId, ready: &mut bool| -> fmt::Result {
+            let op = self.op(*id);
+            self.write_trivia(out, &op.trivia, |s| self.op_line(s, op))?;
+            if let (Some((p, _)), OpKind::Call { outs, .. }) = (self.predict, &op.kind)
+                && outs.contains(&p)
+            {
+                *ready = true;
+            }
+            Ok(())
+        };
         for (stmt, trivia) in &self.stmts {
             match stmt {
                 Stmt::Op => {
                     if let Some(id) = order.next() {
-                        let op = self.op(*id);
-                        self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+                        print_op(&mut out, id, &mut predict_ready)?;
                     }
                 }
+                Stmt::Predict if !predict_ready => deferred = Some(trivia),
                 _ => self.write_trivia(&mut out, trivia, |s| self.stmt_line(s, stmt))?,
+            }
+            if predict_ready && let Some(t) = deferred.take() {
+                self.write_trivia(&mut out, t, |s| self.stmt_line(s, &Stmt::Predict))?;
             }
         }
         for id in order {
-            let op = self.op(*id);
-            self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+            print_op(&mut out, id, &mut predict_ready)?;
+            if predict_ready && let Some(t) = deferred.take() {
+                self.write_trivia(&mut out, t, |s| self.stmt_line(s, &Stmt::Predict))?;
+            }
+        }
+        if let Some(t) = deferred {
+            self.write_trivia(&mut out, t, |s| self.stmt_line(s, &Stmt::Predict))?;
         }
         write_leading(&mut out, &self.tail);
         // Canonical text ends with exactly one newline and no trailing blank lines.
