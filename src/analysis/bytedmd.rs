@@ -14,8 +14,9 @@
 //! `U(D₀) − U(D₀ − n·w)`, one query per buffer read.
 
 use super::dmd::u_sum;
+use super::engine::{Attr, Units, buf_name, buf_size, op_ident};
+use super::fenwick::{KeyMap, Stack};
 use super::options::{ByteDmdOptions, Granularity};
-use super::stack::{Attr, KeyMap, Stack, Units, buf_name, buf_size, op_ident};
 use crate::ir::{Mode, OpId};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;

@@ -10,8 +10,8 @@
 //! a TOML `[energy]` table overrides them, and every error names its line.
 //! Figures are 45 nm-era estimates, not any specific accelerator's energy.
 
+use super::engine::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
 use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency};
-use super::stack::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::{Deserialize, Serialize};
