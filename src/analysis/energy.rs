@@ -11,7 +11,7 @@
 //! Figures are 45 nm-era estimates, not any specific accelerator's energy.
 
 use super::engine::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
-use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency};
+use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency, pick};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::{Deserialize, Serialize};
@@ -152,25 +152,6 @@ fn at(text: &str, span: &Range<usize>, msg: impl std::fmt::Display) -> OptionErr
 
 const METRIC: &str = "energy_pj";
 
-fn enum_value<T: Copy + PartialEq>(
-    key: &str,
-    v: &str,
-    allowed: &[T],
-    parse: fn(&str) -> Option<T>,
-    name: fn(T) -> &'static str,
-) -> Result<T, String> {
-    match parse(v) {
-        Some(x) if allowed.contains(&x) => Ok(x),
-        _ => {
-            let names: Vec<&str> = allowed.iter().map(|a| name(*a)).collect();
-            Err(format!(
-                "bad value `{v}` for option `{key}` of {METRIC} (allowed: {})",
-                names.join(", ")
-            ))
-        }
-    }
-}
-
 struct Draft {
     o: EnergyOptions,
     /// Line of each tier in the TOML file, for error messages.
@@ -234,8 +215,9 @@ impl EnergyOptions {
             apply_toml(&mut d, f, text)?;
         }
         for &(k, v) in pairs {
-            let r: Result<(), String> = match k {
-                "granularity" => enum_value(
+            let r: Result<(), OptionError> = match k {
+                "granularity" => pick(
+                    METRIC,
                     k,
                     v,
                     &[Granularity::Element, Granularity::Buffer],
@@ -244,11 +226,14 @@ impl EnergyOptions {
                 )
                 .map(|x| d.o.granularity = x),
                 "recency" => {
-                    enum_value(k, v, &[Recency::Move], Recency::from_name, Recency::name).map(|x| d.o.recency = x)
+                    pick(METRIC, k, v, &[Recency::Move], Recency::from_name, Recency::name).map(|x| d.o.recency = x)
                 }
-                "price" => enum_value(k, v, &[Price::Reads], Price::from_name, Price::name).map(|x| d.o.price = x),
-                "pricing" => enum_value(k, v, Pricing::ALL, Pricing::from_name, Pricing::name).map(|x| d.o.pricing = x),
-                "cold" => enum_value(
+                "price" => pick(METRIC, k, v, &[Price::Reads], Price::from_name, Price::name).map(|x| d.o.price = x),
+                "pricing" => {
+                    pick(METRIC, k, v, Pricing::ALL, Pricing::from_name, Pricing::name).map(|x| d.o.pricing = x)
+                }
+                "cold" => pick(
+                    METRIC,
                     k,
                     v,
                     &[ColdPolicy::Dram, ColdPolicy::Preload],
@@ -261,9 +246,9 @@ impl EnergyOptions {
                         d.o.bytes_per_element = x;
                         Ok(())
                     }
-                    _ => Err(format!(
+                    _ => Err(OptionError(format!(
                         "bad value `{v}` for option `bytes_per_element` of {METRIC} (allowed: an integer from 1 to 1048576)"
-                    )),
+                    ))),
                 },
                 "write_tier" => {
                     d.o.write_tier = v.to_string();
@@ -271,12 +256,12 @@ impl EnergyOptions {
                     Ok(())
                 }
                 "preset" => Ok(()),
-                _ => Err(format!(
+                _ => Err(OptionError(format!(
                     "unknown option `{k}` for {METRIC} (known: {})",
                     super::options::EnergyArgs::KEYS.join(", ")
-                )),
+                ))),
             };
-            r.map_err(OptionError)?;
+            r?;
         }
         validate(&d)?;
         Ok(d.o)
@@ -311,28 +296,37 @@ fn apply_toml(d: &mut Draft, f: TomlEnergy, text: &str) -> Result<(), OptionErro
         }
     }
     if let Some(g) = f.granularity {
-        d.o.granularity = enum_value(
+        d.o.granularity = pick(
+            METRIC,
             "granularity",
             g.get_ref(),
             &[Granularity::Element, Granularity::Buffer],
             Granularity::from_name,
             Granularity::name,
         )
-        .map_err(|m| at(text, &g.span(), m))?;
+        .map_err(|m| at(text, &g.span(), m.0))?;
     }
     if let Some(c) = f.cold {
-        d.o.cold = enum_value(
+        d.o.cold = pick(
+            METRIC,
             "cold",
             c.get_ref(),
             &[ColdPolicy::Dram, ColdPolicy::Preload],
             ColdPolicy::from_name,
             ColdPolicy::name,
         )
-        .map_err(|m| at(text, &c.span(), m))?;
+        .map_err(|m| at(text, &c.span(), m.0))?;
     }
     if let Some(p) = f.pricing {
-        d.o.pricing = enum_value("pricing", p.get_ref(), Pricing::ALL, Pricing::from_name, Pricing::name)
-            .map_err(|m| at(text, &p.span(), m))?;
+        d.o.pricing = pick(
+            METRIC,
+            "pricing",
+            p.get_ref(),
+            Pricing::ALL,
+            Pricing::from_name,
+            Pricing::name,
+        )
+        .map_err(|m| at(text, &p.span(), m.0))?;
     }
     if let Some(w) = f.write_tier {
         d.write_tier_line = Some(line_of(text, &w.span()));

@@ -18,7 +18,7 @@ use super::OptError;
 pub use crate::analysis::Field;
 use crate::analysis::{ArdReport, Cold, Metric, Reuse, ReuseKind, Values};
 use crate::interp::{layout_header, trace_order};
-use crate::ir::{BufId, Mode, OpId, Role, effects};
+use crate::ir::{Mode, OpId, effects};
 use crate::trace::{TraceHeader, Tracer};
 use crate::valid::Validated;
 use std::fmt::Debug;
@@ -364,14 +364,8 @@ impl ClockModel {
         let mut cur: Vec<Option<usize>> = vec![None; p.buffers.len()];
         let mut clock = 0u64;
         // Step-start writes, in the interpreter's order.
-        let persist = p.buffers.values().enumerate().filter(|(_, b)| b.role.persists());
-        let data = p
-            .buffers
-            .values()
-            .enumerate()
-            .filter(|(_, b)| matches!(b.role, Role::Input | Role::Target));
-        for (i, _) in persist.chain(data) {
-            let size = v.size(BufId(i as u32)) as u64;
+        for b in p.step_start_buffers(true) {
+            let (i, size) = (b.idx(), v.size(b) as u64);
             cur[i] = Some(segs.len());
             segs.push(Seg {
                 w: weight(size),

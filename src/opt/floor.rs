@@ -99,28 +99,16 @@ pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
     let mut writers: Vec<Writer> = Vec::new();
     let mut touches: Vec<Vec<Touch>> = Vec::new();
     let mut cur: Vec<Option<usize>> = vec![None; p.buffers.len()];
-    let starts: Vec<usize> = p
-        .buffers
-        .values()
-        .enumerate()
-        .filter(|(_, b)| b.role.persists())
-        .chain(
-            p.buffers
-                .values()
-                .enumerate()
-                .filter(|(_, b)| matches!(b.role, crate::ir::Role::Input | crate::ir::Role::Target)),
-        )
-        .map(|(i, _)| i)
-        .collect();
-    let start_total: u64 = starts.iter().map(|&i| v.size(crate::ir::BufId(i as u32)) as u64).sum();
+    let starts: Vec<crate::ir::BufId> = p.step_start_buffers(true).collect();
+    let start_total: u64 = starts.iter().map(|&b| v.size(b) as u64).sum();
     let mut clock = 0u64;
-    for &i in &starts {
-        cur[i] = Some(writers.len());
+    for &b in &starts {
+        cur[b.idx()] = Some(writers.len());
         writers.push(Writer::Start {
             to_first_op: start_total - clock,
         });
         touches.push(Vec::new());
-        clock += v.size(crate::ir::BufId(i as u32)) as u64;
+        clock += v.size(b) as u64;
     }
 
     let mut reads: Vec<ReadEv> = Vec::new();
