@@ -6,7 +6,7 @@ use crate::interp::InterpError;
 use crate::trace::codec::TraceError;
 use crate::train::TrainError;
 use crate::valid::ValidationError;
-use crate::{ir, opt, syntax};
+use crate::{dally, ir, opt, syntax};
 
 /// Any error of the pipeline.
 #[derive(Debug)]
@@ -34,6 +34,8 @@ pub enum Error {
     },
     /// A broken invariant of sutro itself (a bug, never bad input).
     Internal(String),
+    /// An IR (placement cost model) command failed.
+    Dally(dally::DallyError),
 }
 
 impl Error {
@@ -55,6 +57,10 @@ impl Error {
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
             Error::Trace { path, error } => vec![Diagnostic::error(format!("{path}: {error}"))],
             Error::Internal(m) => vec![Diagnostic::error(format!("internal error: {m}"))],
+            Error::Dally(e) => vec![match e.span() {
+                Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
+                None => Diagnostic::error(e.to_string()),
+            }],
         }
     }
 
@@ -64,6 +70,7 @@ impl Error {
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
             Error::Opt(_) | Error::Internal(_) => 1,
+            Error::Dally(e) => e.exit_code(),
             _ => 2,
         }
     }
@@ -75,6 +82,12 @@ impl From<TrainError> for Error {
             TrainError::Mismatch(m) => Error::Task(m),
             TrainError::Interp(e) => Error::Interp(e),
         }
+    }
+}
+
+impl From<dally::DallyError> for Error {
+    fn from(e: dally::DallyError) -> Error {
+        Error::Dally(e)
     }
 }
 

@@ -169,6 +169,10 @@ pub struct Run<'a> {
     pub solved_epoch: Option<usize>,
     /// Steps by then.
     pub solved_step: Option<u64>,
+    /// Training examples fed.
+    pub samples: u64,
+    /// Evaluations run.
+    pub evaluations: u64,
     /// Last epoch's figures.
     #[serde(rename = "final")]
     pub last: Final,
@@ -205,6 +209,8 @@ impl<'a> Run<'a> {
             solved: res.solved_epoch.is_some(),
             solved_epoch: res.solved_epoch,
             solved_step: res.solved_step,
+            samples: res.samples,
+            evaluations: res.evaluations,
             last: Final {
                 train_loss: f(|h| h.train_loss),
                 test_loss: f(|h| h.test_loss),

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod dally;
 pub mod diag;
 pub mod error;
 pub mod explain;

@@ -240,6 +240,7 @@ impl Session {
     /// parameters on the same examples and returns the first param or state
     /// element whose bits differ (checked at the start and after every step).
     pub fn verify(&self, other: &Validated, steps: u64) -> Result<Option<Mismatch>, Error> {
+        check_compare_steps(steps)?;
         let other_ports = train::ports(other, &self.cfg)?;
         Ok(self.compare(other, other_ports, steps)?)
     }
@@ -273,6 +274,7 @@ impl Session {
     /// state bit for bit; prints the result, re-loads the text and verifies that
     /// too. Any failure is an error naming the pass, and no text is returned.
     pub fn optimize(&self, opt_cfg: &OptConfig, steps: u64) -> Result<Optimized, Error> {
+        check_compare_steps(steps)?;
         let mut check = |pass: Pass, cand: &Validated| -> Result<(), OptError> {
             let ports = train::ports(cand, &self.cfg).map_err(|e| OptError::NotComparable(e.to_string()))?;
             match self.compare(cand, ports, steps)? {
@@ -311,6 +313,17 @@ impl Session {
             report,
         })
     }
+}
+
+/// A comparison run needs at least one step: over zero steps it proves nothing.
+/// (Examples are fed as the runs go, so the step count adds no memory.)
+fn check_compare_steps(steps: u64) -> Result<(), Error> {
+    if steps == 0 {
+        return Err(Error::Usage(
+            "--steps must be at least 1: a comparison over zero steps checks nothing".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The optimized program's text: a header comment stating passes, objective and

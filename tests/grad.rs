@@ -15,18 +15,20 @@
 mod common;
 use common::{load, load_text};
 use sutro::interp::Interp;
-use sutro::ir::{BufId, OpKind, Prim, Role};
+use sutro::ir::{BufId, OpKind, Prim, Role, Scalar};
 use sutro::valid::Validated;
 
 /// Naive f64 semantics of each forward primitive, from its documented definition.
-fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f64>> {
+fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f64>> {
     let (x, xs) = (&a[0].0, &a[0].1);
     let y = a.get(1).map(|v| &v.0);
     let ys = a.get(1).map(|v| &v.1);
-    let bc = |f: fn(f64, f64) -> f64| {
-        let y = y.unwrap();
-        (0..x.len()).map(|i| f(x[i], y[i % y.len()])).collect::<Vec<_>>()
-    };
+    // Broadcasting: the output has the largest operand's length; operand k's
+    // element for output i is k[i mod len(k)].
+    let n = a.iter().map(|v| v.0.len()).max().unwrap();
+    let at = |k: usize, i: usize| a[k].0[i % a[k].0.len()];
+    let bc = |f: fn(f64, f64) -> f64| (0..n).map(|i| f(at(0, i), at(1, i))).collect::<Vec<_>>();
+    let un = |f: &dyn Fn(f64) -> f64| vec![x.iter().map(|v| f(*v)).collect::<Vec<_>>()];
     match prim {
         Prim::Affine => {
             let (w, b) = (&a[1].0, &a[2].0);
@@ -85,7 +87,26 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f
         Prim::Add => vec![bc(|p, q| p + q)],
         Prim::Sub => vec![bc(|p, q| p - q)],
         Prim::Mul => vec![bc(|p, q| p * q)],
-        Prim::Scale => vec![x.iter().map(|v| scalar * v).collect()],
+        Prim::Scale => un(&|v| sc[0] * v),
+        Prim::Div => vec![bc(|p, q| p / q)],
+        Prim::Max => vec![bc(|p, q| if p >= q { p } else { q })],
+        Prim::Min => vec![bc(|p, q| if p <= q { p } else { q })],
+        Prim::Select => vec![
+            (0..n)
+                .map(|i| if at(0, i) > 0.0 { at(1, i) } else { at(2, i) })
+                .collect(),
+        ],
+        Prim::Exp => un(&f64::exp),
+        Prim::Log => un(&f64::ln),
+        Prim::Tanh => un(&f64::tanh),
+        Prim::Sigmoid => un(&|v| 1.0 / (1.0 + (-v).exp())),
+        Prim::Softplus => un(&|v| (1.0 + v.exp()).ln()),
+        Prim::Abs => un(&f64::abs),
+        Prim::Sqrt => un(&f64::sqrt),
+        Prim::Square => un(&|v| v * v),
+        Prim::Neg => un(&|v| -v),
+        Prim::Pow => un(&|v| v.powf(sc[0])),
+        Prim::Clamp => un(&|v| v.max(sc[0]).min(sc[1])),
         Prim::Relu => vec![x.iter().map(|v| v.max(0.0)).collect()],
         Prim::Copy => vec![x.clone()],
         Prim::Sign => vec![
@@ -130,7 +151,7 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f
     }
 }
 
-/// Runs the forward ops (those before the first lowered gradient op) in f64.
+/// Runs the forward ops (up to the loss op; the lowered backward ops follow it) in f64.
 fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
     let p = v.program();
     let mut vals = vals.to_vec();
@@ -139,7 +160,7 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             prim,
             outs,
             args,
-            scalar,
+            scalars,
         } = &p.op(id).kind
         else {
             continue;
@@ -148,14 +169,14 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             .iter()
             .map(|b| (vals[b.idx()].clone(), v.shape(*b).to_vec()))
             .collect();
-        if matches!(
-            prim,
-            Prim::HingeGrad | Prim::MseGrad | Prim::AffineGrad | Prim::AffineGradX | Prim::ReluGrad
-        ) {
-            break;
-        }
-        let s = scalar.as_ref().map_or(0.0, |e| v.eval(e));
-        for (o, val) in outs.iter().zip(eval_prim(*prim, &a, s)) {
+        let sc: Vec<f64> = scalars
+            .iter()
+            .map(|s| match s {
+                Scalar::Expr(e) => v.eval(e),
+                Scalar::Buf(b) => vals[b.idx()][0],
+            })
+            .collect();
+        for (o, val) in outs.iter().zip(eval_prim(*prim, &a, &sc)) {
             vals[o.idx()] = val;
         }
         if outs.contains(&loss) {
@@ -278,6 +299,79 @@ fn elementwise_gradients_match_finite_differences() {
     // Row broadcast: the bias-like operand's gradient sums over rows.
     check(&prog(d, "t = add(p, r)\nloss = mse(t, c)", "p, r"), &["p", "r"]);
     check(&prog(d, "t = mul(p, r)\nloss = mse(t, c)", "p"), &["p"]);
+}
+
+#[test]
+fn elementwise_maths_gradients_match_finite_differences() {
+    let d = "param p[b, o] = normal(1)\nparam q[b, o] = uniform(0.5, 2)\nparam r[o] = uniform(0.5, 2)\nparam s1[1] = uniform(0.5, 2)\nstate k[b, o] = normal(1)\nstate c[b, o] = normal(1)";
+    let unary = [
+        "exp(p)",
+        "log(q)",
+        "tanh(p)",
+        "sigmoid(p)",
+        "softplus(p)",
+        "abs(p)",
+        "sqrt(q)",
+        "square(p)",
+        "neg(p)",
+        "pow(q, 1.5)",
+        "clamp(p, -0.5, 0.5)",
+    ];
+    for op in unary {
+        let w = if op.contains("(q") { "q" } else { "p" };
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), w), &[w]);
+    }
+    for op in ["div(p, q)", "max(p, q)", "min(p, q)", "select(k, p, q)"] {
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), "p, q"), &["p", "q"]);
+    }
+    // Broadcast operands: a [1] buffer either side, a trailing-shape one, a buffer scalar.
+    for (op, wrt) in [
+        ("mul(p, s1)", "p, s1"),
+        ("sub(s1, p)", "p, s1"),
+        ("add(s1, p)", "p, s1"),
+        ("div(p, r)", "p, r"),
+        ("div(s1, q)", "q, s1"),
+        ("max(p, s1)", "p, s1"),
+        ("min(r, p)", "p, r"),
+        ("select(k, s1, p)", "p, s1"),
+        ("scale(p, s1)", "p, s1"),
+    ] {
+        let names: Vec<&str> = wrt.split(", ").collect();
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), wrt), &names);
+    }
+    // A chain through several new ops, with a param used twice.
+    check(
+        &prog(
+            d,
+            "t1 = tanh(p)\nt2 = mul(t1, q)\nt3 = sigmoid(t2)\nt4 = add(t3, p)\nloss = mse(t4, c)",
+            "p, q",
+        ),
+        &["p", "q"],
+    );
+}
+
+#[test]
+fn comparisons_and_bits_pass_no_gradient() {
+    for op in [
+        "gt(p, c)",
+        "ge(p, c)",
+        "lt(p, c)",
+        "le(p, c)",
+        "eq(p, c)",
+        "xor(p, c)",
+        "and(p, c)",
+        "or(p, c)",
+        "not(p)",
+    ] {
+        let src = prog(
+            "param p[b, o] = normal(1)\nstate c[b, o] = normal(1)",
+            &format!("t = {op}\nloss = mse(t, c)"),
+            "p",
+        );
+        let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+        let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+        assert_eq!(e.diagnostics()[0].message, "the loss does not depend on `p`", "{op}");
+    }
 }
 
 #[test]

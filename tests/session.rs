@@ -17,6 +17,7 @@ fn sutroyaro() -> TaskConfig {
         name: "parity".into(),
         n: 20,
         k: 3,
+        secret_n: 20,
         n_train: 1000,
         n_test: 200,
         batch: 32,

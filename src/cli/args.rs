@@ -55,6 +55,9 @@ pub(super) struct ProgramArgs {
     /// Largest number of ops after lowering.
     #[arg(long, default_value_t = Limits::default().max_ops)]
     pub max_ops: usize,
+    /// Memory budget in bytes, with an optional K, M or G suffix: all buffers, the task's data and anything sized from a file (lowered to half of `ulimit -v` when that is smaller).
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    pub max_memory: u64,
 }
 
 impl ProgramArgs {
@@ -70,6 +73,7 @@ impl ProgramArgs {
         Limits {
             max_buffer_elements: self.max_buffer_elements,
             max_ops: self.max_ops,
+            max_memory: sutro::valid::memory::effective(self.max_memory),
             ..Limits::default()
         }
     }
@@ -154,6 +158,18 @@ pub(super) struct RunArgs {
     /// Shuffle the example order every epoch.
     #[arg(long)]
     pub shuffle: bool,
+    /// Write the final values of every param and state buffer as JSON (name, role, shape, values, bits).
+    #[arg(long, value_name = "FILE.json")]
+    pub dump_state: Option<String>,
+    /// The same document as --dump-state, for --load-state in a later run.
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<String>,
+    /// Start from the params and state of a --save-state file (a grown buffer is zero padded).
+    #[arg(long, value_name = "FILE")]
+    pub load_state: Option<String>,
+    /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -291,8 +307,9 @@ pub(super) struct DiffArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub limits: TraceLimits,
+    /// Largest trace file to read, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub max_trace_bytes: u64,
 }
 
 #[derive(Args, Debug)]
@@ -300,6 +317,9 @@ pub(super) struct TraceLimits {
     /// Largest trace file to read, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     pub max_trace_bytes: u64,
+    /// Memory budget in bytes (K, M, G suffixes): what the header's buffer and op tables size, and, for programs, their buffers and task data.
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    pub max_memory: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

@@ -12,7 +12,7 @@ fn diff_side(
 ) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
     let mut list = analyzers(&a.metrics, &[Metric::ArdWrite], false)?;
     let name = if path.ends_with(".trace") {
-        let t = sutro::tracefile::read(path, a.limits.max_trace_bytes)?;
+        let t = sutro::tracefile::read(path, a.max_trace_bytes)?;
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
         sutro::trace::replay(&t.header, &t.events, &mut tee);
         t.header.program

@@ -20,6 +20,7 @@ use sutro::{Error, Loaded, Session};
 mod args;
 mod bench;
 mod diff;
+mod ir;
 mod optimize;
 mod report;
 mod run;
@@ -129,6 +130,9 @@ enum Command {
         after_help = "Example:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_train=1000 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md"
     )]
     Bench(BenchArgs),
+    /// Score, run, lower, optimize and record programs in the placement cost model's IR (docs/dally.md).
+    #[command(subcommand)]
+    Ir(ir::IrCmd),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -274,6 +278,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Verify(a) => optimize::verify_cmd(a, src),
         Command::Report(a) => report::report_cmd(a, src),
         Command::Bench(a) => bench::bench_cmd(a, src),
+        Command::Ir(c) => ir::ir_cmd(c, src),
         Command::Demo { seed } => run::demo(seed, src),
         Command::Ops => {
             out(&sutro::explain::ops_table());

@@ -29,6 +29,17 @@ pub(super) fn score_cmd(a: ScoreArgs, src: &mut Option<SourceFile>) -> Result<()
     Ok(())
 }
 
+/// Reads a `--load-state` file, its size checked against the memory budget first.
+fn read_state(path: &str, limits: &Limits) -> Result<sutro::train::state::State, Error> {
+    let bad = |m: String| Error::Usage(format!("cannot load state `{path}`: {m}"));
+    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    limits
+        .check_memory("the state file", len)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    sutro::train::state::State::parse(&text).map_err(bad)
+}
+
 fn run_table(res: &RunResult, wall: f64) -> String {
     let mut s = format!(
         "{:>6} {:>8} {:>10} {:>10} {:>9} {:>9}\n",
@@ -59,10 +70,23 @@ pub(super) fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Er
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
+    for out in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        if [Some(&a.load.file), a.load_state.as_ref()].contains(&Some(out)) {
+            return Err(Error::Usage(format!(
+                "`{out}` is an input of this run; write the state elsewhere"
+            )));
+        }
+    }
+    let start = match &a.load_state {
+        Some(path) => Some(read_state(path, session.limits())?),
+        None => None,
+    };
     let opts = RunOptions {
         epochs: a.epochs,
         until: a.until,
         shuffle: a.shuffle,
+        eval_every: a.eval_every,
+        start,
         ..RunOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -88,6 +112,10 @@ pub(super) fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Er
         let svg = sutro::plot::loss_accuracy(&format!("{name}: loss and accuracy per epoch"), &[(name, &res.history)])
             .map_err(plot_error)?;
         write_atomic(path, svg.as_bytes())?;
+    }
+    for path in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        let text = serde_json::to_string_pretty(&res.state).unwrap_or_default() + "\n";
+        write_atomic(path, text.as_bytes())?;
     }
     if a.json {
         let program = sutro::json::ProgramId::of(session.header());

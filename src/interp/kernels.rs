@@ -6,6 +6,8 @@
 //! order as the ops they replace, so fusion is bit-exact. No FMA is used: Rust
 //! never contracts `a * b + c`.
 
+use crate::ir::Prim;
+
 const LANES: usize = 16;
 
 /// Σ a[i]·b[i] with 16 partial sums and a fixed combine order: lane l sums the
@@ -412,6 +414,156 @@ pub fn zip_bcast(c: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f3
         for ((c, x), y) in cr.iter_mut().zip(ar).zip(b) {
             *c = f(*x, *y);
         }
+    }
+}
+
+/// Operand `x` at output element `i` under broadcasting: `x[i mod len]` (an
+/// operand has the output's length, one element, or the output's trailing shape,
+/// so this is its element in row-major order).
+#[inline(always)]
+fn at(x: &[f32], i: usize) -> f32 {
+    match x.len() {
+        0 => 0.0,
+        n => x[i % n],
+    }
+}
+
+/// c = f(a) elementwise (`a` has c's length).
+#[inline]
+pub fn map1(c: &mut [f32], a: &[f32], f: impl Fn(f32) -> f32) {
+    for (c, x) in c.iter_mut().zip(a) {
+        *c = f(*x);
+    }
+}
+
+/// c = f(a, b) elementwise with broadcasting; each element is computed the same
+/// way whatever the loop shape, so the fast paths give the general path's bits.
+#[inline]
+pub fn map2(c: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    let n = c.len();
+    if a.len() == n && b.len() == n {
+        for ((c, x), y) in c.iter_mut().zip(a).zip(b) {
+            *c = f(*x, *y);
+        }
+    } else if a.len() == n && b.len() == 1 {
+        let y = b[0];
+        map1(c, a, |x| f(x, y));
+    } else if a.len() == n && !b.is_empty() {
+        zip_bcast(c, a, b, f);
+    } else {
+        for (i, c) in c.iter_mut().enumerate() {
+            *c = f(at(a, i), at(b, i));
+        }
+    }
+}
+
+/// c = f(a, b, d) elementwise with broadcasting.
+#[inline]
+pub fn map3(c: &mut [f32], a: &[f32], b: &[f32], d: &[f32], f: impl Fn(f32, f32, f32) -> f32) {
+    let n = c.len();
+    if a.len() == n && b.len() == n && d.len() == n {
+        for (((c, x), y), z) in c.iter_mut().zip(a).zip(b).zip(d) {
+            *c = f(*x, *y, *z);
+        }
+    } else {
+        for (i, c) in c.iter_mut().enumerate() {
+            *c = f(at(a, i), at(b, i), at(d, i));
+        }
+    }
+}
+
+/// 1.0 for true, 0.0 for false.
+#[inline(always)]
+fn bit(b: bool) -> f32 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// The logistic function, in the form that cannot overflow: 1/(1 + e^−x) for
+/// x ≥ 0, e^x/(1 + e^x) below (`libm`, so every machine gives the same bits).
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + libm::expf(-x))
+    } else {
+        let e = libm::expf(x);
+        e / (1.0 + e)
+    }
+}
+
+/// ln(1 + e^x) as max(x, 0) + ln(1 + e^−|x|), which cannot overflow.
+#[inline]
+pub fn softplus(x: f32) -> f32 {
+    let m = if x > 0.0 { x } else { 0.0 };
+    m + libm::log1pf(libm::expf(-x.abs()))
+}
+
+/// The elementwise primitives: `ops` are the buffer operands in order, `sc` the
+/// scalar operands. Transcendental functions come from `libm`.
+pub fn elementwise(prim: Prim, c: &mut [f32], ops: [&[f32]; 3], sc: [f32; 2]) {
+    let [a, b, d] = ops;
+    let [s0, s1] = sc;
+    match prim {
+        Prim::Add => map2(c, a, b, |x, y| x + y),
+        Prim::Sub => map2(c, a, b, |x, y| x - y),
+        Prim::Mul => map2(c, a, b, |x, y| x * y),
+        Prim::Div => map2(c, a, b, |x, y| x / y),
+        Prim::Max => map2(c, a, b, |x, y| if x >= y { x } else { y }),
+        Prim::Min => map2(c, a, b, |x, y| if x <= y { x } else { y }),
+        Prim::Gt => map2(c, a, b, |x, y| bit(x > y)),
+        Prim::Ge => map2(c, a, b, |x, y| bit(x >= y)),
+        Prim::Lt => map2(c, a, b, |x, y| bit(x < y)),
+        Prim::Le => map2(c, a, b, |x, y| bit(x <= y)),
+        Prim::Eq => map2(c, a, b, |x, y| bit(x == y)),
+        Prim::Xor => map2(c, a, b, |x, y| bit((x != 0.0) != (y != 0.0))),
+        Prim::And => map2(c, a, b, |x, y| bit(x != 0.0 && y != 0.0)),
+        Prim::Or => map2(c, a, b, |x, y| bit(x != 0.0 || y != 0.0)),
+        Prim::ReluGrad => map2(c, a, b, |g, p| if p > 0.0 { g } else { 0.0 }),
+        Prim::TanhGrad => map2(c, a, b, |g, y| g * (1.0 - y * y)),
+        Prim::SigmoidGrad => map2(c, a, b, |g, y| g * y * (1.0 - y)),
+        Prim::ClampGrad => map2(c, a, b, |g, x| if s0 <= x && x <= s1 { g } else { 0.0 }),
+        Prim::Select => map3(c, a, b, d, |k, x, y| if k > 0.0 { x } else { y }),
+        Prim::Scale => map1(c, a, |x| s0 * x),
+        Prim::Pow => map1(c, a, |x| libm::powf(x, s0)),
+        Prim::Clamp => map1(c, a, |x| {
+            if x < s0 {
+                s0
+            } else if x > s1 {
+                s1
+            } else {
+                x
+            }
+        }),
+        Prim::Sign => map1(c, a, sign),
+        Prim::Relu => map1(c, a, |x| if x > 0.0 { x } else { 0.0 }),
+        Prim::Copy => c.copy_from_slice(a),
+        Prim::Exp => map1(c, a, libm::expf),
+        Prim::Log => map1(c, a, libm::logf),
+        Prim::Tanh => map1(c, a, libm::tanhf),
+        Prim::Sigmoid => map1(c, a, sigmoid),
+        Prim::Softplus => map1(c, a, softplus),
+        Prim::Abs => map1(c, a, f32::abs),
+        Prim::Sqrt => map1(c, a, libm::sqrtf),
+        Prim::Square => map1(c, a, |x| x * x),
+        Prim::Neg => map1(c, a, |x| -x),
+        Prim::Not => map1(c, a, |x| bit(x == 0.0)),
+        // Other families never reach here.
+        _ => {}
+    }
+}
+
+/// The losses and their gradient seeds over pred `a` and targets `b`.
+pub fn loss(prim: Prim, c: &mut [f32], a: &[f32], b: &[f32]) {
+    let n = a.len() as f32;
+    match prim {
+        Prim::Hinge => {
+            c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (1.0 - y * p).max(0.0)) / n;
+        }
+        Prim::HingeGrad => map2(c, a, b, |p, y| if y * p < 1.0 { -y / n } else { 0.0 }),
+        Prim::Mse => {
+            c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
+        }
+        Prim::MseGrad => map2(c, a, b, |p, y| 2.0 * (p - y) / n),
+        _ => {}
     }
 }
 

@@ -8,7 +8,8 @@
 
 pub mod kernels;
 
-use crate::ir::{BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Src, effects};
+use crate::ir::prim::Family;
+use crate::ir::{BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Src, effects};
 use crate::span::Span;
 use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
 use crate::valid::Validated;
@@ -39,12 +40,26 @@ pub enum StartWrites {
     Data,
 }
 
-/// Resolved per-op scalars, computed once.
+/// Most scalar operands any primitive takes.
+const MAX_SCALARS: usize = 2;
+
+/// Resolved per-op scalars, computed once (a buffer scalar is read when the op runs).
 #[derive(Clone, Copy, Debug, Default)]
 struct Scalars {
-    scalar: f32,
+    vals: [f32; MAX_SCALARS],
     lr: f32,
     wd: f32,
+}
+
+/// The expression scalars of an op, evaluated (buffer scalars left at 0).
+fn eval_scalars(v: &Validated, scalars: &[Scalar]) -> [f32; MAX_SCALARS] {
+    let mut out = [0.0; MAX_SCALARS];
+    for (o, s) in out.iter_mut().zip(scalars) {
+        if let Scalar::Expr(e) = s {
+            *o = v.eval(e) as f32;
+        }
+    }
+    out
 }
 
 /// An `affine` op's W packed into panels, and the version of W it was packed from.
@@ -126,8 +141,8 @@ impl<'v> Interp<'v> {
             .ops
             .iter()
             .map(|op| match &op.kind {
-                OpKind::Call { scalar, .. } => Scalars {
-                    scalar: scalar.as_ref().map_or(0.0, |e| v.eval(e) as f32),
+                OpKind::Call { scalars, .. } => Scalars {
+                    vals: eval_scalars(v, scalars),
                     ..Scalars::default()
                 },
                 OpKind::Update {
@@ -135,9 +150,9 @@ impl<'v> Interp<'v> {
                     src,
                     ..
                 } => Scalars {
-                    scalar: match src {
-                        Src::Fused { scalar: Some(e), .. } => v.eval(e) as f32,
-                        _ => 0.0,
+                    vals: match src {
+                        Src::Fused { scalars, .. } => eval_scalars(v, scalars),
+                        Src::Buf(_) => [0.0; MAX_SCALARS],
                     },
                     lr: v.eval(lr) as f32,
                     wd: v.eval(wd) as f32,
@@ -285,14 +300,20 @@ impl<'v> Interp<'v> {
         let op = v.program().op(id);
         let sc = self.scalars[id.idx()];
         match &op.kind {
-            OpKind::Call { prim, outs, args, .. } => {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalars,
+            } => {
+                let sv = self.scalar_values(sc.vals, scalars);
                 let mut o0 = std::mem::take(&mut self.bufs[outs[0].idx()]);
                 let mut o1 = match outs.get(1) {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
-                run_prim(v, &self.bufs, *prim, args, (&mut o0, &mut o1), sc.scalar, pack);
+                run_prim(v, &self.bufs, *prim, args, (&mut o0, &mut o1), &sv, pack);
                 for b in outs {
                     self.versions[b.idx()] += 1;
                 }
@@ -311,10 +332,11 @@ impl<'v> Interp<'v> {
                 let mut pv = std::mem::take(&mut self.bufs[param.idx()]);
                 match src {
                     Src::Buf(g) => k::sgd(&mut pv, &self.bufs[g.idx()], sc.lr, sc.wd),
-                    Src::Fused { prim, args, .. } => {
+                    Src::Fused { prim, args, scalars } => {
+                        let sv = self.scalar_values(sc.vals, scalars);
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
-                        run_prim(v, &self.bufs, *prim, args, (&mut g[..n], &mut []), sc.scalar, None);
+                        run_prim(v, &self.bufs, *prim, args, (&mut g[..n], &mut []), &sv, None);
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -330,6 +352,17 @@ impl<'v> Interp<'v> {
             OpKind::Grad { .. } => debug_assert!(false, "grad reached the interpreter"),
         }
         Ok(())
+    }
+
+    /// An op's scalar values: the evaluated expressions, with each buffer
+    /// scalar's one element read now.
+    fn scalar_values(&self, mut vals: [f32; MAX_SCALARS], scalars: &[Scalar]) -> [f32; MAX_SCALARS] {
+        for (o, s) in vals.iter_mut().zip(scalars) {
+            if let Scalar::Buf(b) = s {
+                *o = self.bufs[b.idx()].first().copied().unwrap_or(0.0);
+            }
+        }
+        vals
     }
 
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
@@ -352,13 +385,38 @@ fn run_prim(
     prim: Prim,
     args: &[BufId],
     (o0, o1): (&mut [f32], &mut [f32]),
-    scalar: f32,
+    sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
 ) {
     let empty: &[f32] = &[];
     let get = |i: usize| args.get(i).map_or(empty, |b| bufs[b.idx()].as_slice());
     let dim = |i: usize, d: usize| args.get(i).and_then(|b| v.shape(*b).get(d).copied()).unwrap_or(1);
     let (a, b, c) = (get(0), get(1), get(2));
+    match prim.family() {
+        Family::Elementwise => k::elementwise(prim, o0, [a, b, c], *sc),
+        Family::Linear => linear(prim, v, args, (o0, o1), (a, b, c), dim, pack),
+        Family::Reduce => {
+            let sh = v.shape(args[0]);
+            if prim == Prim::SumAll || sh.len() == 1 {
+                o0[0] = a.iter().fold(0.0f32, |s, x| s + x);
+            } else {
+                k::sum_rows(o0, a, sh[1..].iter().product());
+            }
+        }
+        Family::Loss => k::loss(prim, o0, a, b),
+    }
+}
+
+/// The matrix-product primitives.
+fn linear(
+    prim: Prim,
+    v: &Validated,
+    args: &[BufId],
+    (o0, o1): (&mut [f32], &mut [f32]),
+    (a, b, c): (&[f32], &[f32], &[f32]),
+    dim: impl Fn(usize, usize) -> usize,
+    pack: Option<(&mut Pack, u64)>,
+) {
     match prim {
         Prim::Affine => {
             let (i, o) = (dim(0, 1), dim(1, 0));
@@ -394,48 +452,8 @@ fn run_prim(
                 k::outer_rows(o0, a, b, dim(0, 1), dim(1, 1));
             }
         }
-        Prim::Add => k::zip_bcast(o0, a, b, |x, y| x + y),
-        Prim::Sub => k::zip_bcast(o0, a, b, |x, y| x - y),
-        Prim::Mul => k::zip_bcast(o0, a, b, |x, y| x * y),
-        Prim::Scale => o0.iter_mut().zip(a).for_each(|(o, x)| *o = scalar * x),
-        Prim::Sign => o0.iter_mut().zip(a).for_each(|(o, x)| *o = k::sign(*x)),
-        Prim::Relu => o0
-            .iter_mut()
-            .zip(a)
-            .for_each(|(o, x)| *o = if *x > 0.0 { *x } else { 0.0 }),
-        Prim::ReluGrad => o0
-            .iter_mut()
-            .zip(a.iter().zip(b))
-            .for_each(|(o, (g, p))| *o = if *p > 0.0 { *g } else { 0.0 }),
-        Prim::Copy => o0.copy_from_slice(a),
-        Prim::Sum => {
-            let sh = v.shape(args[0]);
-            if sh.len() == 1 {
-                o0[0] = a.iter().fold(0.0f32, |s, x| s + x);
-            } else {
-                k::sum_rows(o0, a, sh[1..].iter().product());
-            }
-        }
-        Prim::Hinge => {
-            let n = a.len() as f32;
-            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (1.0 - y * p).max(0.0)) / n;
-        }
-        Prim::HingeGrad => {
-            let n = a.len() as f32;
-            o0.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, y))| *o = if y * p < 1.0 { -y / n } else { 0.0 });
-        }
-        Prim::Mse => {
-            let n = a.len() as f32;
-            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
-        }
-        Prim::MseGrad => {
-            let n = a.len() as f32;
-            o0.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
-        }
+        // Validation checked the family; other primitives never reach here.
+        _ => {}
     }
 }
 

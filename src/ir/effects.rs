@@ -1,11 +1,12 @@
 //! The effects table: the single source of truth for what an op touches.
 //!
 //! `effects` lists an op's accesses in the order its kernel performs them: every
-//! read (argument order; for an `update`, the gradient source's operands, then the
+//! read (argument order, then any one-element buffer given as a scalar operand;
+//! for an `update`, the gradient source's operands, then the
 //! parameter), then every write. The interpreter derives trace events from it, the
 //! validator checks aliasing with it, and the optimizer builds hazards from it.
 
-use super::{BufId, OpKind, Src};
+use super::{BufId, OpKind, Scalar, Src};
 use serde::{Deserialize, Serialize};
 
 /// Read or write.
@@ -37,11 +38,24 @@ pub fn effects(kind: &OpKind) -> Vec<Access> {
         mode: Mode::Write,
     };
     match kind {
-        OpKind::Call { outs, args, .. } => args.iter().map(r).chain(outs.iter().map(w)).collect(),
+        OpKind::Call {
+            outs, args, scalars, ..
+        } => args
+            .iter()
+            .copied()
+            .chain(scalars.iter().filter_map(Scalar::buf))
+            .map(|b| r(&b))
+            .chain(outs.iter().map(w))
+            .collect(),
         OpKind::Update { param, src, .. } => {
             let mut v: Vec<Access> = match src {
                 Src::Buf(g) => vec![r(g)],
-                Src::Fused { args, .. } => args.iter().map(r).collect(),
+                Src::Fused { args, scalars, .. } => args
+                    .iter()
+                    .copied()
+                    .chain(scalars.iter().filter_map(Scalar::buf))
+                    .map(|b| r(&b))
+                    .collect(),
             };
             v.push(r(param));
             v.push(w(param));

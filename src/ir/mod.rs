@@ -15,7 +15,7 @@ pub mod program;
 pub use effects::{Access, Mode, effects};
 pub use expr::Expr;
 pub use prim::Prim;
-pub use program::{Buffer, Init, Op, OpKind, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+pub use program::{Buffer, Init, Op, OpKind, Program, Role, Rule, Scalar, ShapeDim, Src, Stmt, Trivia};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -6,7 +6,7 @@
 //! canonical text.
 
 use super::expr::fmt_num;
-use super::{Init, Op, OpKind, Program, Rule, ShapeDim, Src, Stmt, Trivia};
+use super::{Init, Op, OpKind, Program, Rule, Scalar, ShapeDim, Src, Stmt, Trivia};
 use std::fmt::{self, Write};
 
 impl fmt::Display for Program {
@@ -139,31 +139,28 @@ impl Program {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let call = |prim: super::Prim, args: &[super::BufId], scalar: &Option<super::Expr>| {
-            let mut s = format!("{prim}({}", names(args));
-            if let Some(e) = scalar {
-                if !args.is_empty() {
-                    s.push_str(", ");
-                }
-                s.push_str(&e.to_string());
-            }
-            s.push(')');
-            s
+        let call = |prim: super::Prim, args: &[super::BufId], scalars: &[Scalar]| {
+            let mut parts: Vec<String> = args.iter().map(|b| self.buf(*b).name.clone()).collect();
+            parts.extend(scalars.iter().map(|sc| match sc {
+                Scalar::Expr(e) => e.to_string(),
+                Scalar::Buf(b) => self.buf(*b).name.clone(),
+            }));
+            format!("{prim}({})", parts.join(", "))
         };
         match &op.kind {
             OpKind::Call {
                 prim,
                 outs,
                 args,
-                scalar,
+                scalars,
             } => {
-                write!(out, "{} = {}", names(outs), call(*prim, args, scalar))
+                write!(out, "{} = {}", names(outs), call(*prim, args, scalars))
             }
             OpKind::Update { param, rule, src } => {
                 let Rule::Sgd { lr, wd } = rule;
                 let src = match src {
                     Src::Buf(b) => self.buf(*b).name.clone(),
-                    Src::Fused { prim, args, scalar } => call(*prim, args, scalar),
+                    Src::Fused { prim, args, scalars } => call(*prim, args, scalars),
                 };
                 write!(out, "update {} sgd({lr}, {wd}) with {src}", self.buf(*param).name)
             }

@@ -81,6 +81,33 @@ pub enum Rule {
     Sgd { lr: Expr, wd: Expr },
 }
 
+/// A scalar operand of an op: an expression, or a one-element buffer read at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    /// A scalar expression over numbers, dims and hypers.
+    Expr(Expr),
+    /// A buffer of one element (`[1]`), read by the op after its buffer arguments.
+    Buf(BufId),
+}
+
+impl Scalar {
+    /// The buffer, for a buffer scalar.
+    pub fn buf(&self) -> Option<BufId> {
+        match self {
+            Scalar::Buf(b) => Some(*b),
+            Scalar::Expr(_) => None,
+        }
+    }
+
+    /// The expression, for an expression scalar.
+    pub fn expr(&self) -> Option<&Expr> {
+        match self {
+            Scalar::Expr(e) => Some(e),
+            Scalar::Buf(_) => None,
+        }
+    }
+}
+
 /// The gradient an `update` applies: a buffer, or a primitive fused into the update.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Src {
@@ -90,19 +117,19 @@ pub enum Src {
     Fused {
         prim: Prim,
         args: Vec<BufId>,
-        scalar: Option<Expr>,
+        scalars: Vec<Scalar>,
     },
 }
 
 /// What an op does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpKind {
-    /// `outs = prim(args[, scalar])`.
+    /// `outs = prim(args[, scalars])`.
     Call {
         prim: Prim,
         outs: Vec<BufId>,
         args: Vec<BufId>,
-        scalar: Option<Expr>,
+        scalars: Vec<Scalar>,
     },
     /// `update param rule with src`: in place.
     Update { param: BufId, rule: Rule, src: Src },

@@ -125,7 +125,7 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         prim,
         outs,
         args,
-        scalar,
+        scalars,
     } = &p.op(producer).kind
     else {
         return None;
@@ -139,7 +139,12 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         return None;
     };
     let (i, j) = (pos(p, producer)?, pos(p, u)?);
-    if i >= j || args.contains(param) || written_between(p, i, j, args) {
+    let ins: Vec<BufId> = args
+        .iter()
+        .copied()
+        .chain(scalars.iter().filter_map(crate::ir::Scalar::buf))
+        .collect();
+    if i >= j || ins.contains(param) || written_between(p, i, j, &ins) {
         return None;
     }
     let mut q = p.clone();
@@ -147,7 +152,7 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         *src = Src::Fused {
             prim: *prim,
             args: args.clone(),
-            scalar: scalar.clone(),
+            scalars: scalars.clone(),
         };
     }
     unschedule(&mut q, producer);
@@ -211,7 +216,7 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
         prim: Prim::Outer,
         outs: vec![*dw],
         args: vec![*dy, *x],
-        scalar: None,
+        scalars: Vec::new(),
     };
     q.ops[op.idx()].label = label.as_ref().map(|l| format!("{l}_outer"));
     let new = OpId(q.ops.len() as u32);
@@ -221,7 +226,7 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
             prim: Prim::Sum,
             outs: vec![*db],
             args: vec![*dy],
-            scalar: None,
+            scalars: Vec::new(),
         },
         span: p.op(op).span,
         trivia: Trivia::default(),

@@ -8,7 +8,7 @@
 //! (param|state) NAME[DIM, …] = zeros | normal(EXPR) | uniform(EXPR, EXPR) | const(EXPR)
 //! (input|target) NAME[DIM, …]
 //! predict NAME
-//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, EXPR])
+//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, SCALAR, …])    SCALAR = EXPR | NAME of a [1] buffer
 //! [LABEL:] update NAME sgd(EXPR, EXPR) with (NAME | PRIM(ARG, …))
 //! [LABEL:] grad NAME wrt NAME[, NAME…]
 //! ```
@@ -18,7 +18,9 @@
 
 use super::lexer::{LexError, Tok, Token, lex};
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+use crate::ir::{
+    BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Src, Stmt, Trivia,
+};
 use crate::span::Span;
 use thiserror::Error;
 
@@ -216,6 +218,18 @@ impl Cursor<'_> {
     }
 }
 
+/// An op call where an operand belongs is an error at the inner call.
+fn nested_call(c: &Cursor) -> Result<(), ParseError> {
+    if let (Some(Tok::Ident(_)), Some(Tok::Punct('('))) = (c.peek(), c.peek_at(1)) {
+        return Err(ParseError::new(
+            "nested calls are not allowed; assign the inner call to a name first",
+            c.span(),
+            "a call inside a call",
+        ));
+    }
+    Ok(())
+}
+
 struct Parser {
     prog: Program,
     errors: Vec<ParseError>,
@@ -362,7 +376,7 @@ impl Parser {
                 c.punct(')')?;
                 c.keyword("with")?;
                 let src = if c.peek_at(1) == Some(&Tok::Punct('(')) {
-                    let (prim, pspan, args, scalar) = self.call(c)?;
+                    let (prim, pspan, args, scalars) = self.call(c)?;
                     if !prim.fusible() || prim.info().outs != 1 {
                         return Err(ParseError::new(
                             format!("`{prim}` cannot be fused into an update"),
@@ -370,7 +384,7 @@ impl Parser {
                             "fusible: outer, sum, sign, copy, scale, matmul_nt, matmul_tn",
                         ));
                     }
-                    Src::Fused { prim, args, scalar }
+                    Src::Fused { prim, args, scalars }
                 } else {
                     Src::Buf(self.buffer_ref(c)?.0)
                 };
@@ -419,7 +433,7 @@ impl Parser {
                     outs.push(c.ident("an output name")?);
                 }
                 c.punct('=')?;
-                let (prim, pspan, args, scalar) = self.call(c)?;
+                let (prim, pspan, args, scalars) = self.call(c)?;
                 if outs.len() != prim.info().outs {
                     return Err(ParseError::new(
                         format!("`{prim}` has {} output(s), {} given", prim.info().outs, outs.len()),
@@ -457,14 +471,14 @@ impl Parser {
                     prim,
                     outs,
                     args,
-                    scalar,
+                    scalars,
                 })
             }
         }
     }
 
     #[allow(clippy::type_complexity)] // A parsed call is exactly these four parts.
-    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Option<Expr>), ParseError> {
+    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Vec<Scalar>), ParseError> {
         let (name, pspan) = c.ident("an op name")?;
         let Some(prim) = Prim::from_name(&name) else {
             return Err(ParseError::new(
@@ -480,18 +494,18 @@ impl Parser {
             if i > 0 {
                 c.punct(',')?;
             }
+            nested_call(c)?;
             args.push(self.buffer_ref(c)?.0);
         }
-        let scalar = if info.scalar {
-            if info.args > 0 {
+        let mut scalars = Vec::new();
+        for i in 0..info.scalars {
+            if info.args + i > 0 {
                 c.punct(',')?;
             }
-            Some(self.expr(c)?)
-        } else {
-            None
-        };
+            scalars.push(self.scalar(c)?);
+        }
         if c.peek() != Some(&Tok::Punct(')')) {
-            let n = info.args + usize::from(info.scalar);
+            let n = info.args + info.scalars;
             return Err(ParseError::new(
                 format!("`{name}` takes {n} argument(s)"),
                 c.span(),
@@ -499,7 +513,22 @@ impl Parser {
             ));
         }
         c.bump();
-        Ok((prim, pspan, args, scalar))
+        Ok((prim, pspan, args, scalars))
+    }
+
+    /// A scalar operand: a one-element buffer by name, or an expression.
+    fn scalar(&mut self, c: &mut Cursor) -> Result<Scalar, ParseError> {
+        if let (Some(Tok::Ident(name)), Some(Tok::Punct(',' | ')'))) = (c.peek(), c.peek_at(1))
+            && let Some(id) = self.prog.buf_id(name)
+        {
+            c.bump();
+            return Ok(Scalar::Buf(id));
+        }
+        // `sqrt(…)` is the one function an expression may call.
+        if !matches!(c.peek(), Some(Tok::Ident(n)) if n == "sqrt") {
+            nested_call(c)?;
+        }
+        Ok(Scalar::Expr(self.expr(c)?))
     }
 
     fn new_name(&mut self, c: &mut Cursor, what: &str) -> Result<(String, Span), ParseError> {
@@ -610,69 +639,83 @@ impl Parser {
         }
     }
 
+    /// A scalar expression. Trees deeper than `MAX_EXPR_DEPTH` (nesting, or a
+    /// long `+`/`*` chain) are an error at the operator or parenthesis that goes
+    /// past the limit, so evaluating, printing and dropping stay shallow.
     fn expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.term(c)?;
+        self.sum(c, 0).map(|(e, _)| e)
+    }
+
+    /// `TERM (+|- TERM)*`, left-associative; returns the tree and its depth.
+    fn sum(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.term(c, level)?;
         while let Some(Tok::Punct(op @ ('+' | '-'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.term(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.term(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn term(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary(c)?;
+    /// `UNARY (*|/ UNARY)*`.
+    fn term(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.unary(c, level)?;
         while let Some(Tok::Punct(op @ ('*' | '/'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.unary(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.unary(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn unary(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+    fn unary(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
         let span = c.span();
+        if level >= MAX_EXPR_DEPTH {
+            return Err(too_deep(span));
+        }
         match c.peek().cloned() {
             Some(Tok::Punct('-')) => {
                 c.bump();
-                let inner = self.unary(c)?;
+                let (inner, d) = self.unary(c, level + 1)?;
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
                 let span = span.join(inner.span());
-                Ok(Expr::Neg {
-                    inner: Box::new(inner),
-                    span,
-                })
+                Ok((
+                    Expr::Neg {
+                        inner: Box::new(inner),
+                        span,
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Punct('(')) => {
                 c.bump();
-                let e = self.expr(c)?;
+                let e = self.sum(c, level + 1)?;
                 c.punct(')')?;
                 Ok(e)
             }
             Some(Tok::Num(value)) => {
                 c.bump();
-                Ok(Expr::Num { value, span })
+                Ok((Expr::Num { value, span }, 1))
             }
             Some(Tok::Ident(name)) if name == "sqrt" => {
                 c.bump();
                 c.punct('(')?;
-                let inner = self.expr(c)?;
+                let (inner, d) = self.sum(c, level + 1)?;
                 let end = c.punct(')')?;
-                Ok(Expr::Sqrt {
-                    inner: Box::new(inner),
-                    span: span.join(end),
-                })
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
+                Ok((
+                    Expr::Sqrt {
+                        inner: Box::new(inner),
+                        span: span.join(end),
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Ident(name)) => {
                 c.bump();
@@ -688,7 +731,7 @@ impl Parser {
                         what,
                     ));
                 }
-                Ok(Expr::Name { name, span })
+                Ok((Expr::Name { name, span }, 1))
             }
             _ => Err(ParseError::new(
                 "expected a number, a name or `(`",
@@ -713,4 +756,34 @@ impl Parser {
             }
         }
     }
+}
+
+/// The deepest expression tree the parser builds (nesting of parentheses,
+/// `sqrt(`, unary `-`, and the length of a `+`/`*` chain all count), so that
+/// every recursive walk of an expression stays far from the stack limit.
+pub const MAX_EXPR_DEPTH: u32 = 200;
+
+fn too_deep(span: Span) -> ParseError {
+    ParseError::new(
+        format!("expression nested too deeply (the limit is {MAX_EXPR_DEPTH} levels)"),
+        span,
+        "one level too many here",
+    )
+}
+
+/// `lhs op rhs` of depth `depth`; an error at `at` (the operator) past the limit.
+fn bin(op: char, lhs: Expr, rhs: Expr, depth: u32, at: Span) -> Result<(Expr, u32), ParseError> {
+    if depth > MAX_EXPR_DEPTH {
+        return Err(too_deep(at));
+    }
+    let span = lhs.span().join(rhs.span());
+    Ok((
+        Expr::Bin {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        },
+        depth,
+    ))
 }

@@ -10,6 +10,7 @@
 
 pub mod and;
 pub mod parity;
+pub mod state;
 pub mod sum;
 
 use crate::interp::{Interp, InterpError, StartWrites, slice};
@@ -22,7 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// Names `--set` may give a task.
-pub const TASK_KEYS: [&str; 5] = ["n", "k", "n_train", "n_test", "batch"];
+pub const TASK_KEYS: [&str; 6] = ["n", "k", "n_train", "n_test", "batch", "secret_n"];
 
 /// The generator for one purpose (`data`, `init`, `shuffle`) of a run seed.
 pub fn rng_for(seed: u64, purpose: &str) -> ChaCha8Rng {
@@ -43,6 +44,9 @@ pub struct TaskConfig {
     pub n: usize,
     /// Secret bits.
     pub k: usize,
+    /// The secret is drawn from the first `secret_n` bits (default `n`), so it is
+    /// the same for every `n ≥ secret_n`: a curriculum over n keeps its secret.
+    pub secret_n: usize,
     /// Training examples.
     pub n_train: usize,
     /// Test examples.
@@ -91,7 +95,7 @@ pub const TASKS: [&str; 3] = ["parity", "sum", "and"];
 /// example with `label(secret bits of x)`: the data stream every ±1-bit task shares.
 pub fn generate_bits(cfg: &TaskConfig, seed: u64, label: impl Fn(&[f32]) -> f32) -> Dataset {
     let mut rng = rng_for(seed, "data");
-    let secret = parity::draw_secret(&mut rng, cfg.n, cfg.k);
+    let secret = parity::draw_secret(&mut rng, cfg.secret_n.min(cfg.n), cfg.k);
     let mut bits = Vec::with_capacity(secret.len());
     let mut of = |x: &[f32]| {
         bits.clear();
@@ -136,10 +140,12 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         let v = s.int(key)?.or_else(|| v.dims().get(key).copied()).unwrap_or(default);
         Ok(v as usize)
     };
+    let n = get("n", 20)?;
     let cfg = TaskConfig {
         name: name.to_string(),
-        n: get("n", 20)?,
+        n,
         k: get("k", 3)?,
+        secret_n: get("secret_n", n as u64)?,
         n_train: get("n_train", 1000)?,
         n_test: get("n_test", 200)?,
         batch: get("batch", 1)?,
@@ -158,7 +164,31 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
             message: format!("k = {} exceeds n = {}", cfg.k, cfg.n),
         });
     }
+    if cfg.secret_n < cfg.k || cfg.secret_n > cfg.n {
+        return Err(ValidationError::BadSetting {
+            name: "secret_n".into(),
+            message: format!(
+                "secret_n = {} must lie between k = {} and n = {}",
+                cfg.secret_n, cfg.k, cfg.n
+            ),
+        });
+    }
+    data_bytes(&cfg, v)?;
     Ok(cfg)
+}
+
+/// Bytes a run holds: the program's buffers, the generated data (`n` inputs and
+/// one label per example, f32) and the example order (one index per training
+/// example), checked against the memory budget before anything is drawn.
+pub fn data_bytes(cfg: &TaskConfig, v: &Validated) -> Result<u64, ValidationError> {
+    use crate::valid::memory::{product, sum};
+    let (n, n_train, n_test) = (cfg.n as u64, cfg.n_train as u64, cfg.n_test as u64);
+    let train = product("the task data (n × n_train)", &[n.saturating_add(1), n_train, 4])?;
+    let test = product("the task data (n × n_test)", &[n.saturating_add(1), n_test, 4])?;
+    let order = product("the example order (n_train)", &[n_train, 8])?;
+    let what = "the program's buffers and the task data";
+    let total = sum(what, &[v.buffer_bytes(), train, test, order])?;
+    Ok(v.limits().check_memory(what, total)?)
 }
 
 /// Options of a training run.
@@ -170,9 +200,15 @@ pub struct RunOptions {
     pub until: f64,
     /// Shuffle the order every epoch.
     pub shuffle: bool,
-    /// Also evaluate the train set after each epoch (its figures are NaN when off;
-    /// `solved` depends on the test set only, so it does not change).
+    /// Also evaluate the train set at each evaluation (its figures are NaN when
+    /// off; `solved` depends on the test set only, so it does not change).
     pub eval_train: bool,
+    /// Evaluate every this many steps; `None` once per epoch (after its last
+    /// step). The last step of the run is always evaluated.
+    pub eval_every: Option<u64>,
+    /// Start from these params and state instead of the initial values
+    /// (`--load-state`; see `state` for the rules).
+    pub start: Option<state::State>,
 }
 
 impl Default for RunOptions {
@@ -182,14 +218,16 @@ impl Default for RunOptions {
             until: 1.0,
             shuffle: false,
             eval_train: true,
+            eval_every: None,
+            start: None,
         }
     }
 }
 
-/// End-of-epoch figures.
+/// The figures of one evaluation (by default one per epoch, after its last step).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpochStats {
-    /// 1-based epoch.
+    /// 1-based epoch the evaluated step belongs to: ⌈steps / steps per epoch⌉.
     pub epoch: usize,
     /// Steps run so far.
     pub steps: u64,
@@ -212,14 +250,22 @@ pub struct RunResult {
     pub epochs_run: usize,
     /// Steps run.
     pub steps: u64,
-    /// First epoch whose evaluation reached `until`.
+    /// Epoch of the first evaluation that reached `until`.
     pub solved_epoch: Option<usize>,
     /// Steps run by then.
     pub solved_step: Option<u64>,
-    /// Per-epoch figures.
+    /// Distinct training examples fed up to `solved_step` (or over the run if
+    /// unsolved): min(steps × batch, n_train), since every epoch's order is a
+    /// permutation of the training set started from its first position.
+    pub samples: u64,
+    /// Evaluations run up to `solved_step` (or over the run if unsolved).
+    pub evaluations: u64,
+    /// The figures of every evaluation.
     pub history: Vec<EpochStats>,
     /// Final values of every param and state buffer, in declaration order.
     pub params: Vec<(String, Vec<f32>)>,
+    /// The same, with roles and shapes, as `--dump-state` writes them.
+    pub state: state::State,
 }
 
 /// Buffers the driver feeds and reads.
@@ -327,6 +373,12 @@ impl Examples {
         }
     }
 
+    /// Distinct training examples the first `steps` steps feed: min(steps ×
+    /// batch, n_train) (each epoch's order is a permutation, fed from its start).
+    pub fn distinct(&self, steps: u64) -> u64 {
+        steps.saturating_mul(self.batch as u64).min(self.order.len() as u64)
+    }
+
     /// The training example at slot `j` of step `step`.
     pub fn example(&self, step: u64, j: usize) -> usize {
         let base = (step % self.per_epoch) as usize * self.batch;
@@ -393,6 +445,11 @@ impl<'a> Run<'a> {
     /// Steps per epoch.
     pub fn steps_per_epoch(&self) -> u64 {
         self.examples.steps_per_epoch()
+    }
+
+    /// Distinct training examples fed so far.
+    pub fn samples(&self) -> u64 {
+        self.examples.distinct(self.steps)
     }
 
     /// The interpreter (buffers are read through it).
@@ -466,8 +523,9 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Trains epoch by epoch until the test accuracy reaches `opts.until` or the
-/// epoch limit, evaluating the forward slice after every epoch (untraced).
+/// Trains until the test accuracy reaches `opts.until` or the epoch limit,
+/// evaluating the forward slice (untraced) every `opts.eval_every` steps — by
+/// default after the last step of every epoch — and after the run's last step.
 /// With a tracer, every training step is traced; the caller brackets the run
 /// with `begin` and `end`.
 pub fn train(
@@ -475,26 +533,40 @@ pub fn train(
     task: &dyn Task,
     opts: &RunOptions,
     mut tracer: Option<&mut dyn Tracer>,
-    mut on_epoch: impl FnMut(&EpochStats),
+    mut on_eval: impl FnMut(&EpochStats),
 ) -> Result<RunResult, TrainError> {
     let Some(pred) = run.ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
     let fwd = slice(run.it.validated().program(), &[pred]);
+    if let Some(st) = &opts.start {
+        st.apply(&mut run.it)
+            .map_err(|m| TrainError::Mismatch(format!("--load-state: {m}")))?;
+    }
+    let per_epoch = run.steps_per_epoch();
+    let every = opts.eval_every.unwrap_or(per_epoch).max(1);
+    let last = (opts.epochs as u64).saturating_mul(per_epoch);
     let mut res = RunResult {
         secret: run.data.secret.clone(),
         epochs_run: 0,
         steps: 0,
         solved_epoch: None,
         solved_step: None,
+        samples: 0,
+        evaluations: 0,
         history: Vec::new(),
         params: Vec::new(),
+        state: state::State::capture(&run.it),
     };
-    for epoch in 1..=opts.epochs {
-        for _ in 0..run.steps_per_epoch() {
-            run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
+    while run.steps() < last {
+        run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
+        let steps = run.steps();
+        res.steps = steps;
+        res.epochs_run = steps.div_ceil(per_epoch) as usize;
+        res.samples = run.samples();
+        if !steps.is_multiple_of(every) && steps != last {
+            continue;
         }
-        res.steps = run.steps();
         let (train_loss, train_acc) = if opts.eval_train {
             run.evaluate(&fwd, task, true)?
         } else {
@@ -502,22 +574,23 @@ pub fn train(
         };
         let (test_loss, test_acc) = run.evaluate(&fwd, task, false)?;
         let st = EpochStats {
-            epoch,
-            steps: res.steps,
+            epoch: res.epochs_run,
+            steps,
             train_loss,
             test_loss,
             train_acc,
             test_acc,
         };
-        on_epoch(&st);
+        on_eval(&st);
         res.history.push(st);
-        res.epochs_run = epoch;
+        res.evaluations += 1;
         if test_acc >= opts.until {
-            res.solved_epoch = Some(epoch);
-            res.solved_step = Some(res.steps);
+            res.solved_epoch = Some(res.epochs_run);
+            res.solved_step = Some(steps);
             break;
         }
     }
     res.params = run.params();
+    res.state = state::State::capture(&run.it);
     Ok(res)
 }

@@ -1,6 +1,7 @@
-//! Shape rules: one `match` arm per primitive.
+//! Shape rules: one function per op family, one `match` arm per primitive within it.
 
 use crate::ir::Prim;
+use crate::ir::prim::Family;
 
 fn s(x: &[usize]) -> String {
     format!("[{}]", x.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
@@ -10,84 +11,119 @@ fn all(a: &[Vec<usize>]) -> String {
     a.iter().map(|x| s(x)).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether `b` broadcasts onto `a`: equal shapes, or `b` is `a`'s trailing shape.
-pub fn broadcasts(a: &[usize], b: &[usize]) -> bool {
-    a == b || (b.len() < a.len() && a[a.len() - b.len()..] == *b)
+fn numel(x: &[usize]) -> usize {
+    x.iter().product()
 }
+
+/// Whether `b` broadcasts onto `a`: equal shapes, one element, or `a`'s trailing shape.
+pub fn broadcasts(a: &[usize], b: &[usize]) -> bool {
+    a == b || numel(b) == 1 || (b.len() < a.len() && a[a.len() - b.len()..] == *b)
+}
+
+/// The operand names used in messages, by position.
+const OPERAND: [&str; 4] = ["first", "second", "third", "fourth"];
 
 /// Output shapes of a primitive applied to arguments of the given shapes, or a
 /// message naming the expected form and the shapes found.
 pub fn infer(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
-    let bad = |form: &str| Err(format!("{} expects {form}, got {}", prim.name(), all(a)));
+    match prim.family() {
+        Family::Linear => linear(prim, a),
+        Family::Elementwise => elementwise(prim, a).map(|v| vec![v]),
+        Family::Reduce => reduce(prim, a),
+        Family::Loss => loss(prim, a),
+    }
+}
+
+fn bad<T>(prim: Prim, form: &str, a: &[Vec<usize>]) -> Result<T, String> {
+    Err(format!("{} expects {form}, got {}", prim.name(), all(a)))
+}
+
+fn linear(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
     let one = |v: Vec<usize>| Ok(vec![v]);
     match prim {
         Prim::Affine => match a {
             [x, w, b] if x.len() == 2 && w.len() == 2 && b.len() == 1 && x[1] == w[1] && b[0] == w[0] => {
                 one(vec![x[0], w[0]])
             }
-            _ => bad("x[B,i], W[o,i], b[o]"),
+            _ => bad(prim, "x[B,i], W[o,i], b[o]", a),
         },
         Prim::AffineGrad => match a {
             [dy, x] if dy.len() == 2 && x.len() == 2 && dy[0] == x[0] => Ok(vec![vec![dy[1], x[1]], vec![dy[1]]]),
-            _ => bad("dy[B,o], x[B,i]"),
+            _ => bad(prim, "dy[B,o], x[B,i]", a),
         },
         Prim::AffineGradX => match a {
             [w, dy] if w.len() == 2 && dy.len() == 2 && dy[1] == w[0] => one(vec![dy[0], w[1]]),
-            _ => bad("W[o,i], dy[B,o]"),
+            _ => bad(prim, "W[o,i], dy[B,o]", a),
         },
         Prim::MatMul => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[1] == y[0] => one(vec![x[0], y[1]]),
-            _ => bad("[m,k] x [k,n]"),
+            _ => bad(prim, "[m,k] x [k,n]", a),
         },
         Prim::MatMulNt => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[1] == y[1] => one(vec![x[0], y[0]]),
-            _ => bad("[m,k] x [n,k]"),
+            _ => bad(prim, "[m,k] x [n,k]", a),
         },
         Prim::MatMulTn => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[0] == y[0] => one(vec![x[1], y[1]]),
-            _ => bad("[k,m] x [k,n]"),
+            _ => bad(prim, "[k,m] x [k,n]", a),
         },
         Prim::MatVec => match a {
             [w, v] if w.len() == 2 && v.len() == 1 && w[1] == v[0] => one(vec![w[0]]),
-            _ => bad("W[m,n], v[n]"),
+            _ => bad(prim, "W[m,n], v[n]", a),
         },
         Prim::MatVecT => match a {
             [w, v] if w.len() == 2 && v.len() == 1 && w[0] == v[0] => one(vec![w[1]]),
-            _ => bad("W[m,n], v[m]"),
+            _ => bad(prim, "W[m,n], v[m]", a),
         },
         Prim::Outer => match a {
             [x, y] if x.len() == 1 && y.len() == 1 => one(vec![x[0], y[0]]),
             [x, y] if x.len() == 2 && y.len() == 2 && x[0] == y[0] => one(vec![x[1], y[1]]),
-            _ => bad("a[m], b[n] or a[B,m], b[B,n]"),
+            _ => bad(prim, "a[m], b[n] or a[B,m], b[B,n]", a),
         },
-        Prim::Add | Prim::Sub | Prim::Mul => match a {
-            [x, y] if broadcasts(x, y) => one(x.clone()),
-            _ => bad("equal shapes, or b of a's trailing shape"),
-        },
-        Prim::Scale | Prim::Sign | Prim::Relu | Prim::Copy => match a {
-            [x] => one(x.clone()),
-            _ => bad("one buffer"),
-        },
-        Prim::ReluGrad => match a {
-            [dy, pre] if dy == pre => one(dy.clone()),
-            _ => bad("dy and pre of equal shapes"),
-        },
-        Prim::Sum => match a {
-            [x] if x.len() == 1 => one(vec![1]),
-            [x] if !x.is_empty() => one(x[1..].to_vec()),
-            _ => bad("a buffer"),
-        },
-        Prim::Hinge | Prim::Mse => match a {
-            [p, y] if numel(p) == numel(y) && numel(p) > 0 => one(vec![1]),
-            _ => bad("pred and y with equal element counts"),
-        },
-        Prim::HingeGrad | Prim::MseGrad => match a {
-            [p, y] if numel(p) == numel(y) && numel(p) > 0 => one(p.clone()),
-            _ => bad("pred and y with equal element counts"),
-        },
+        _ => bad(prim, "a linear op's operands", a),
     }
 }
 
-fn numel(x: &[usize]) -> usize {
-    x.iter().product()
+/// The broadcast rule of every elementwise op: the output has the shape of the
+/// largest operand (the first, on a tie); every other operand has that shape,
+/// one element, or its trailing shape. A mismatch names the operand that fails.
+pub fn elementwise(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<usize>, String> {
+    let Some(out) = a.iter().fold(None::<&Vec<usize>>, |m, x| match m {
+        Some(m) if numel(m) >= numel(x) => Some(m),
+        _ => Some(x),
+    }) else {
+        return bad(prim, "operands", a);
+    };
+    if numel(out) == 0 {
+        return bad(prim, "non-empty operands", a);
+    }
+    for (i, x) in a.iter().enumerate() {
+        if !broadcasts(out, x) {
+            return Err(format!(
+                "{}: the {} operand {} does not broadcast onto {} (an operand broadcasts when it has one element or the output's trailing shape)",
+                prim.name(),
+                OPERAND.get(i).copied().unwrap_or("last"),
+                s(x),
+                s(out)
+            ));
+        }
+    }
+    Ok(out.clone())
+}
+
+fn reduce(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+    match (prim, a) {
+        (Prim::Sum, [x]) if x.len() == 1 => Ok(vec![vec![1]]),
+        (Prim::Sum, [x]) if !x.is_empty() => Ok(vec![x[1..].to_vec()]),
+        (Prim::SumAll, [x]) if !x.is_empty() => Ok(vec![vec![1]]),
+        _ => bad(prim, "a buffer", a),
+    }
+}
+
+fn loss(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+    match (prim, a) {
+        (Prim::Hinge | Prim::Mse, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![vec![1]]),
+        (Prim::HingeGrad | Prim::MseGrad, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![p.clone()]),
+        _ => bad(prim, "pred and y with equal element counts", a),
+    }
 }
