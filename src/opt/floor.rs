@@ -57,9 +57,9 @@ struct ReadEv {
     prev_in_op: Option<u64>,
 }
 
-/// The floor of `v`'s ops under `ard_write` (`ReuseKind::Write`) or `ard_access`.
-pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
-    let p = v.program();
+/// `anc[i][j]`: schedule position j precedes position i in every legal order
+/// (a path in the hazard graph).
+fn ancestors(p: &crate::ir::Program) -> Vec<Vec<bool>> {
     let n = p.order.len();
     let mut local = vec![usize::MAX; p.ops.len()];
     for (i, o) in p.order.iter().enumerate() {
@@ -82,6 +82,14 @@ pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
             }
         }
     }
+    anc
+}
+
+/// The floor of `v`'s ops under `ard_write` (`ReuseKind::Write`) or `ard_access`.
+pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
+    let p = v.program();
+    let n = p.order.len();
+    let anc = ancestors(p);
     let size_of = |b: crate::ir::BufId| v.size(b) as u64;
     let fx: Vec<Vec<(crate::ir::BufId, Mode, u64)>> = p
         .order

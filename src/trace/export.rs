@@ -68,6 +68,83 @@ pub fn perfetto(t: &TraceFile) -> String {
     format!("{}\n", serde_json::to_string(&v).unwrap_or_default())
 }
 
+/// One parsed row of the CSV export format.
+struct CsvRow<'a> {
+    step: u32,
+    op: Option<u32>,
+    read: bool,
+    buf: &'a str,
+    elem: u64,
+}
+
+/// Parses one data line (`ln` is its 1-based line number).
+fn csv_row(ln: usize, line: &str) -> Result<CsvRow<'_>, String> {
+    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    if f.len() != 6 {
+        return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
+    }
+    let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
+    let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
+    let op = match op {
+        -1 => None,
+        o if (0..=i64::from(u32::MAX - 1)).contains(&o) => Some(o as u32),
+        _ => return Err(format!("{ln}: bad op `{}`", f[1])),
+    };
+    let read = match f[2] {
+        "R" => true,
+        "W" => false,
+        k => return Err(format!("{ln}: kind must be R or W, got `{k}`")),
+    };
+    if f[3].is_empty() {
+        return Err(format!("{ln}: empty buffer name"));
+    }
+    let elem: u64 = f[4].parse().map_err(|_| format!("{ln}: bad element `{}`", f[4]))?;
+    if elem >= 1 << 40 {
+        return Err(format!("{ln}: element {elem} is too large"));
+    }
+    Ok(CsvRow {
+        step,
+        op,
+        read,
+        buf: f[3],
+        elem,
+    })
+}
+
+/// Rows as range events: consecutive elements of one buffer in one op and kind
+/// merge into one event. `rows` carry buffer indices into `offsets`.
+fn merge_events(rows: &[(CsvRow<'_>, usize)], offsets: &[u64]) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    for (r, buf) in rows {
+        let mode = if r.read {
+            crate::ir::Mode::Read
+        } else {
+            crate::ir::Mode::Write
+        };
+        let addr = offsets[*buf] + r.elem;
+        let op = r.op.map(crate::ir::OpId);
+        if let Some(last) = events.last_mut()
+            && last.step == r.step
+            && last.op == op
+            && last.mode == mode
+            && last.buf.idx() == *buf
+            && last.addr + last.len == addr
+        {
+            last.len += 1;
+            continue;
+        }
+        events.push(Event {
+            step: r.step,
+            op,
+            buf: crate::ir::BufId(*buf as u32),
+            mode,
+            addr,
+            len: 1,
+        });
+    }
+    events
+}
+
 /// Parses the CSV export format into a trace; errors are `LINE: message`.
 pub fn import_csv(text: &str) -> Result<TraceFile, String> {
     let mut lines = text.lines().enumerate();
@@ -75,55 +152,19 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
         Some((_, h)) if h.trim() == "step,op,kind,buffer,element,address" => {}
         _ => return Err("1: expected the header `step,op,kind,buffer,element,address`".into()),
     }
-    struct Row {
-        step: u32,
-        op: Option<u32>,
-        read: bool,
-        buf: usize,
-        elem: u64,
-    }
     let mut names: indexmap::IndexMap<String, u64> = indexmap::IndexMap::new();
     let mut rows = Vec::new();
     let mut max_op: Option<u32> = None;
     for (i, line) in lines {
-        let ln = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != 6 {
-            return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
-        }
-        let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
-        let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
-        let op = match op {
-            -1 => None,
-            o if (0..=i64::from(u32::MAX - 1)).contains(&o) => Some(o as u32),
-            _ => return Err(format!("{ln}: bad op `{}`", f[1])),
-        };
-        let read = match f[2] {
-            "R" => true,
-            "W" => false,
-            k => return Err(format!("{ln}: kind must be R or W, got `{k}`")),
-        };
-        if f[3].is_empty() {
-            return Err(format!("{ln}: empty buffer name"));
-        }
-        let elem: u64 = f[4].parse().map_err(|_| format!("{ln}: bad element `{}`", f[4]))?;
-        if elem >= 1 << 40 {
-            return Err(format!("{ln}: element {elem} is too large"));
-        }
-        let entry = names.entry(f[3].to_string()).or_insert(0);
-        *entry = (*entry).max(elem + 1);
-        let buf = names.get_index_of(f[3]).unwrap_or(0);
-        max_op = max_op.max(op);
-        rows.push(Row {
-            step,
-            op,
-            read,
-            buf,
-            elem,
-        });
+        let r = csv_row(i + 1, line)?;
+        let entry = names.entry(r.buf.to_string()).or_insert(0);
+        *entry = (*entry).max(r.elem + 1);
+        let buf = names.get_index_of(r.buf).unwrap_or(0);
+        max_op = max_op.max(r.op);
+        rows.push((r, buf));
     }
     let mut offsets = Vec::new();
     let mut total = 0u64;
@@ -151,35 +192,7 @@ pub fn import_csv(text: &str) -> Result<TraceFile, String> {
             })
             .collect(),
     };
-    // Consecutive elements of one buffer in one op and kind merge into a range event.
-    let mut events: Vec<Event> = Vec::new();
-    for r in rows {
-        let mode = if r.read {
-            crate::ir::Mode::Read
-        } else {
-            crate::ir::Mode::Write
-        };
-        let addr = offsets[r.buf] + r.elem;
-        let op = r.op.map(crate::ir::OpId);
-        if let Some(last) = events.last_mut()
-            && last.step == r.step
-            && last.op == op
-            && last.mode == mode
-            && last.buf.idx() == r.buf
-            && last.addr + last.len == addr
-        {
-            last.len += 1;
-            continue;
-        }
-        events.push(Event {
-            step: r.step,
-            op,
-            buf: crate::ir::BufId(r.buf as u32),
-            mode,
-            addr,
-            len: 1,
-        });
-    }
+    let events = merge_events(&rows, &offsets);
     let steps = events.iter().map(|e| e.step + 1).max().unwrap_or(0);
     Ok(TraceFile {
         header,
