@@ -643,8 +643,9 @@ fn optimize_and_reload(text: &str) -> Result<(), String> {
     let file = sutro::span::SourceFile::new("p.sutro", text);
     let (s, lim) = (sutro::valid::Settings::default(), sutro::valid::Limits::default());
     let l = sutro::load(&file, &s, &lim).map_err(|e| format!("{e:?}"))?;
-    let (t, cfg) = sutro::task_for("parity", &l.validated, &s).map_err(|e| format!("{e:?}"))?;
-    let o = sutro::optimize(&l, &s, &lim, t.as_ref(), &cfg, 0, 2, &sutro::opt::OptConfig::default())
+    let session = sutro::Session::new(l, "parity", &s, &lim, 0).map_err(|e| format!("{e:?}"))?;
+    let o = session
+        .optimize(&sutro::opt::OptConfig::default(), 2)
         .map_err(|e| format!("{:?}", e.diagnostics()))?;
     // The printed program re-validates on its own.
     let again = sutro::span::SourceFile::new("o.sutro", o.text);
