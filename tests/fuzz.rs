@@ -23,6 +23,7 @@ fn front_end(text: &str) {
     let limits = Limits {
         max_buffer_elements: 1 << 20,
         max_ops: 10_000,
+        ..Limits::default()
     };
     let loaded = sutro::load(&file, &Settings::default(), &limits);
     // A program that validates must also run without panicking.
@@ -214,5 +215,15 @@ fn regression_corpus() {
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
     ] {
         front_end(text);
+    }
+    // Deep expressions (issue 12, row 1): a located error, not a stack overflow.
+    for text in [
+        format!("hyper a = {}1{}", "(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1{}", "sqrt(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1", "-".repeat(21_000)),
+        format!("hyper a = {}", vec!["1"; 87_000].join(" + ")),
+        format!("param W[1] = normal({}1{})", "(".repeat(7_600), ")".repeat(7_600)),
+    ] {
+        front_end(&text);
     }
 }

@@ -16,7 +16,6 @@ mod common;
 use common::{load, load_text};
 use sutro::interp::Interp;
 use sutro::ir::{BufId, OpKind, Prim, Role, Scalar};
-use sutro::train;
 use sutro::valid::Validated;
 
 /// Naive f64 semantics of each forward primitive, from its documented definition.
@@ -461,10 +460,11 @@ fn sign_passes_no_gradient_and_that_is_an_error_when_nothing_else_does() {
 fn grad_program_and_its_explicit_twin_train_bit_identically() {
     let a = load("programs/sparse_parity.sutro", &[]);
     let b = load("tests/fixtures/sparse_parity_explicit.sutro", &[]);
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &a.validated, &Default::default()).unwrap();
-    let pa = train::run_steps(&a.validated, task.as_ref(), &cfg, 3, 100, |_, _| {}).unwrap();
-    let pb = train::run_steps(&b.validated, task.as_ref(), &cfg, 3, 100, |_, _| {}).unwrap();
+    let session = |l: &sutro::Loaded| {
+        sutro::Session::new(l.clone(), "parity", &Default::default(), &Default::default(), 3).unwrap()
+    };
+    let pa = session(&a).run_steps(100).unwrap();
+    let pb = session(&b).run_steps(100).unwrap();
     assert_eq!(pa.len(), 4);
     for ((na, va), (nb, vb)) in pa.iter().zip(&pb) {
         assert_eq!(na, nb);

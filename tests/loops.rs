@@ -11,7 +11,6 @@
 
 mod common;
 use common::{load, load_text, sutro};
-use sutro::train;
 
 const ROW_LOOP: &str = "tests/programs/row_loop.sutro";
 
@@ -69,10 +68,11 @@ fn a_loop_program_and_its_lowered_text_train_bit_identically() {
         text,
         "lowered text is canonical"
     );
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &src.validated, &Default::default()).unwrap();
-    let a = train::run_steps(&src.validated, task.as_ref(), &cfg, 3, 50, |_, _| {}).unwrap();
-    let b = train::run_steps(&lowered.validated, task.as_ref(), &cfg, 3, 50, |_, _| {}).unwrap();
+    let session = |l: &sutro::Loaded| {
+        sutro::Session::new(l.clone(), "parity", &Default::default(), &Default::default(), 3).unwrap()
+    };
+    let a = session(&src).run_steps(50).unwrap();
+    let b = session(&lowered).run_steps(50).unwrap();
     assert_eq!(a.len(), 2);
     for ((na, va), (nb, vb)) in a.iter().zip(&b) {
         assert_eq!(na, nb);

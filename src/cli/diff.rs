@@ -20,13 +20,12 @@ pub(super) fn diff_side(
             set: a.set.clone(),
             max_buffer_elements: 1 << 28,
             max_ops: 100_000,
+            max_memory: a.limits.max_memory,
         };
-        let loaded = load(&l, src)?;
-        let s = settings(&l)?;
-        let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+        let session = open(&l, &a.task, a.seed, src)?;
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace_steps(&loaded, t.as_ref(), &cfg, a.seed, 1, &mut tee)?;
-        loaded.validated.program().name.clone()
+        session.trace(1, &mut tee)?;
+        session.validated().program().name.clone()
     };
     Ok((name, list))
 }

@@ -18,20 +18,22 @@ use sutro::opt::depgraph::DepGraph;
 use sutro::opt::verify::{Reordering, classify};
 use sutro::opt::{self, OptConfig, Pass, StopReason};
 use sutro::span::SourceFile;
-use sutro::trace::codec::{self, TraceFile, TraceMeta};
-use sutro::trace::{Tee, TraceHeader, VecTracer};
+use sutro::trace::Tee;
+use sutro::trace::codec::{self, TraceFile};
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings};
-use sutro::{Error, Loaded};
+use sutro::{Error, Loaded, Session};
 
 mod bench;
 mod diff;
+mod ir;
 mod optimize;
 mod report;
 mod trace;
 
 use bench::bench_cmd;
 use diff::diff_cmd;
+use ir::{IrCmd, ir_cmd};
 use optimize::{deps_cmd, optimize_cmd, verify_cmd};
 use report::report_cmd;
 use trace::{read_trace, trace_cmd};
@@ -165,6 +167,9 @@ enum Command {
         after_help = "Example:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_train=1000 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md"
     )]
     Bench(BenchArgs),
+    /// Score, run, lower, optimize and record programs in the placement cost model's IR (docs/dally.md).
+    #[command(subcommand)]
+    Ir(IrCmd),
 }
 
 #[derive(Args, Debug)]
@@ -323,6 +328,9 @@ struct TraceLimits {
     /// Largest trace file to read, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     max_trace_bytes: u64,
+    /// Memory budget in bytes (K, M, G suffixes): what the header's buffer and op tables size, and, for programs, their buffers and task data.
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    max_memory: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -401,6 +409,9 @@ struct Load {
     /// Largest number of ops after lowering.
     #[arg(long, default_value_t = 100_000)]
     max_ops: usize,
+    /// Memory budget in bytes, with an optional K, M or G suffix: all buffers, the task's data and anything sized from a file (lowered to half of `ulimit -v` when that is smaller).
+    #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
+    max_memory: u64,
 }
 
 #[derive(Args, Debug)]
@@ -422,6 +433,18 @@ struct RunArgs {
     /// Shuffle the example order every epoch.
     #[arg(long)]
     shuffle: bool,
+    /// Write the final values of every param and state buffer as JSON (name, role, shape, values, bits).
+    #[arg(long, value_name = "FILE.json")]
+    dump_state: Option<String>,
+    /// The same document as --dump-state, for --load-state in a later run.
+    #[arg(long, value_name = "FILE")]
+    save_state: Option<String>,
+    /// Start from the params and state of a --save-state file (a grown buffer is zero padded).
+    #[arg(long, value_name = "FILE")]
+    load_state: Option<String>,
+    /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    eval_every: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -490,10 +513,27 @@ fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reads a `--load-state` file, its size checked against the memory budget first.
+fn read_state(path: &str, limits: &Limits) -> Result<train::state::State, Error> {
+    let bad = |m: String| Error::Usage(format!("cannot load state `{path}`: {m}"));
+    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    limits
+        .check_memory("the state file", len)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    train::state::State::parse(&text).map_err(bad)
+}
+
 fn load(l: &Load, src: &mut Option<SourceFile>) -> Result<Loaded, Error> {
     let file = read(&l.file)?;
     *src = Some(file.clone());
     sutro::load(&file, &settings(l)?, &limits(l))
+}
+
+/// Loads a program and opens a session on a task at a run seed.
+fn open(l: &Load, task: &str, seed: u64, src: &mut Option<SourceFile>) -> Result<Session, Error> {
+    let loaded = load(l, src)?;
+    Session::new(loaded, task, &settings(l)?, &limits(l), seed)
 }
 
 /// The size limits a command was given.
@@ -501,6 +541,7 @@ fn limits(l: &Load) -> Limits {
     Limits {
         max_buffer_elements: l.max_buffer_elements,
         max_ops: l.max_ops,
+        max_memory: sutro::valid::memory::effective(l.max_memory),
     }
 }
 
@@ -554,9 +595,7 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             seed,
             plot,
         } => {
-            let loaded = load(&l, src)?;
-            let s = settings(&l)?;
-            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
+            let session = open(&l, &tname, seed, src)?;
             let mut list = analyzers(&metric, &opts, energy_config.as_deref(), events)?;
             let mut ard = analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
             {
@@ -564,9 +603,9 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 if plot.is_some() {
                     tracers.push(&mut ard);
                 }
-                sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, 1, &mut Tee(tracers))?;
+                session.trace(1, &mut Tee(tracers))?;
             }
-            let h = sutro::header(&loaded);
+            let h = session.header();
             if let Some(path) = &plot {
                 let title = format!("{}: reuse distance per buffer (ard_write)", h.program);
                 let svg = sutro::plot::buffer_distances(&title, "ard_write", &[(&h.program, &ard.report().buffers)])
@@ -591,14 +630,15 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
         Command::Verify(a) => verify_cmd(a, src),
         Command::Report(a) => report_cmd(a, src),
         Command::Bench(a) => bench_cmd(a, src),
+        Command::Ir(c) => ir_cmd(c, src),
         Command::Demo { seed } => {
             let f = SourceFile::new("sparse_parity.sutro", DEFAULT_PROGRAM);
             *src = Some(f.clone());
-            let loaded = sutro::load(&f, &Settings::default(), &Limits::default())?;
-            let (t, cfg) = sutro::task_for("parity", &loaded.validated, &Settings::default())?;
+            let session = Session::open(&f, "parity", &Settings::default(), &Limits::default(), seed)?;
+            let cfg = session.task_config();
             out(&format!(
                 "sutro demo: training {} on sparse parity (n={}, k={}, n_train={}, n_test={}, batch={}), seed {seed}\n\n",
-                loaded.validated.program().name,
+                session.validated().program().name,
                 cfg.n,
                 cfg.k,
                 cfg.n_train,
@@ -606,26 +646,16 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
                 cfg.batch
             ));
             let t0 = std::time::Instant::now();
-            let res = train::train(
-                &loaded.validated,
-                t.as_ref(),
-                &cfg,
-                seed,
-                &RunOptions::default(),
-                |_| {},
-            )?;
+            let res = session.train(&RunOptions::default(), None, |_| {})?;
             out(&run_table(&res, t0.elapsed().as_secs_f64()));
             out("\nReuse distances of one training step:\n\n");
-            let r = sutro::score_ard(
-                &loaded.validated,
-                t.as_ref(),
-                &cfg,
-                seed,
-                ReuseKind::Write,
-                Cold::MinusOne,
-                false,
-            )?;
-            out(&text::ard("ard_write", &r, &loaded.validated.program().name));
+            let mut r = analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
+            session.trace(1, &mut r)?;
+            out(&text::ard(
+                "ard_write",
+                &r.report(),
+                &session.validated().program().name,
+            ));
             Ok(())
         }
         Command::Ops => {
@@ -665,16 +695,29 @@ fn run_table(res: &train::RunResult, wall: f64) -> String {
 }
 
 fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let session = open(&a.load, &a.task, a.seed, src)?;
+    let loaded = session.loaded();
+    let cfg = session.task_config();
     if !(a.until > 0.0 && a.until <= 1.0) {
         return Err(Error::Usage(format!("--until must be in (0, 1], got {}", a.until)));
     }
+    for out in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        if [Some(&a.load.file), a.load_state.as_ref()].contains(&Some(out)) {
+            return Err(Error::Usage(format!(
+                "`{out}` is an input of this run; write the state elsewhere"
+            )));
+        }
+    }
+    let start = match &a.load_state {
+        Some(path) => Some(read_state(path, session.limits())?),
+        None => None,
+    };
     let opts = RunOptions {
         epochs: a.epochs,
         until: a.until,
         shuffle: a.shuffle,
+        eval_every: a.eval_every,
+        start,
         ..RunOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -690,15 +733,10 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     } else {
         analyzers(&a.metric, &a.opts, None, false)?
     };
-    let header = sutro::header(&loaded);
     let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-    let tracer: Option<(&mut dyn sutro::trace::Tracer, &TraceHeader)> = if tee.0.is_empty() {
-        None
-    } else {
-        Some((&mut tee, &header))
-    };
+    let tracer: Option<&mut dyn sutro::trace::Tracer> = if tee.0.is_empty() { None } else { Some(&mut tee) };
     let mut progress = Progress::new("epochs", a.epochs as u64, a.quiet);
-    let res = train::train_traced(&loaded.validated, t.as_ref(), &cfg, a.seed, &opts, tracer, |e| {
+    let res = session.train(&opts, tracer, |e| {
         progress.set(e.epoch as u64, &format!("test acc {:.3}", e.test_acc))
     })?;
     progress.finish();
@@ -714,12 +752,16 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             .map_err(|e| Error::Usage(e.to_string()))?;
         write_atomic(path, svg.as_bytes())?;
     }
+    for path in [&a.dump_state, &a.save_state].into_iter().flatten() {
+        let text = serde_json::to_string_pretty(&res.state).unwrap_or_default() + "\n";
+        write_atomic(path, text.as_bytes())?;
+    }
     if a.json {
         let last = res.history.last();
         let f = |g: fn(&train::EpochStats) -> f64| last.map_or(Value::Null, |h| json!(g(h)));
         let v = json!({
             "schema": 1,
-            "program": program_json(&loaded),
+            "program": program_json(loaded),
             "task": {"name": cfg.name, "n": cfg.n, "k": cfg.k, "n_train": cfg.n_train, "n_test": cfg.n_test, "batch": cfg.batch, "secret": res.secret},
             "seed": a.seed,
             "epochs_run": res.epochs_run,
@@ -727,6 +769,8 @@ fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
             "solved": res.solved_epoch.is_some(),
             "solved_epoch": res.solved_epoch,
             "solved_step": res.solved_step,
+            "samples": res.samples,
+            "evaluations": res.evaluations,
             "final": {"train_loss": f(|h| h.train_loss), "test_loss": f(|h| h.test_loss), "train_acc": f(|h| h.train_acc), "test_acc": f(|h| h.test_acc)},
             "history": res.history,
             "wall_s": wall,

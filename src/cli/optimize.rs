@@ -107,9 +107,7 @@ pub(super) fn optimize_tables(before: &Loaded, after: &sutro::Optimized, objecti
 pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     let objective = Objective::parse(&a.objective)?;
     let passes = Pass::parse_list(&a.passes)?;
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let session = open(&a.load, &a.task, a.seed, src)?;
     let opt_cfg = OptConfig {
         objective,
         passes,
@@ -118,16 +116,7 @@ pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Res
             beam_width: a.beam_width,
         },
     };
-    let res = sutro::optimize(
-        &loaded,
-        &s,
-        &limits(&a.load),
-        t.as_ref(),
-        &cfg,
-        a.seed,
-        a.steps,
-        &opt_cfg,
-    )?;
+    let res = session.optimize(&opt_cfg, a.steps)?;
     if let Some(path) = &a.output {
         write_atomic(path, res.text.as_bytes())?;
     }
@@ -154,7 +143,7 @@ pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Res
         });
         format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
     } else {
-        optimize_tables(&loaded, &res, &objective)
+        optimize_tables(session.loaded(), &res, &objective)
     };
     // Without -o the program owns stdout, so the tables (or JSON) go to stderr.
     if a.output.is_some() {
@@ -176,8 +165,8 @@ pub(super) fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<
     *src = Some(fb.clone());
     let lb = sutro::load(&fb, &s, &lim)?;
     *src = None;
-    let (t, cfg) = sutro::task_for(&a.task, &la.validated, &s)?;
-    let relation = match classify(la.validated.program(), lb.validated.program()) {
+    let session = Session::new(la, &a.task, &s, &lim, a.seed)?;
+    let relation = match classify(session.validated().program(), lb.validated.program()) {
         Reordering::Same => "B has the same ops in the same order as A".to_string(),
         Reordering::Legal => {
             "B is a legal reordering of A (its order is a topological order of A's hazard graph)".into()
@@ -185,7 +174,7 @@ pub(super) fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<
         Reordering::Illegal(why) => format!("B is an illegal reordering of A: {why}"),
         Reordering::NotReordering(why) => format!("B is not a reordering of A: {why}"),
     };
-    let m = sutro::verify_programs(&la.validated, &lb.validated, t.as_ref(), &cfg, a.seed, a.steps)?;
+    let m = session.verify(&lb.validated, a.steps)?;
     out(&format!("{relation}\n"));
     match m {
         None => {

@@ -6,9 +6,9 @@ use super::*;
 /// one self-contained HTML page, and with `--svg-dir` each chart as a file.
 pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     use sutro::report;
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let session = open(&a.load, &a.task, a.seed, src)?;
+    let loaded = session.loaded();
+    let cfg = session.task_config();
     let run = RunOptions {
         epochs: a.epochs,
         ..RunOptions::default()
@@ -18,7 +18,7 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
     } else {
         ""
     };
-    let mut snaps = vec![report::snapshot(first, &loaded, t.as_ref(), &cfg, a.seed, &run)?];
+    let mut snaps = vec![report::snapshot(first, &session, &run)?];
     if a.optimize {
         let opt_cfg = OptConfig {
             objective: Objective::parse("ard_write")?,
@@ -28,16 +28,19 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
                 beam_width: 64,
             },
         };
-        let res = sutro::optimize(&loaded, &s, &limits(&a.load), t.as_ref(), &cfg, a.seed, 100, &opt_cfg)?;
-        let after = sutro::load(&SourceFile::new(&loaded.source.name, res.text), &s, &limits(&a.load))?;
-        snaps.push(report::snapshot("after", &after, t.as_ref(), &cfg, a.seed, &run)?);
+        let res = session.optimize(&opt_cfg, 100)?;
+        let after = sutro::load(
+            &SourceFile::new(&loaded.source.name, res.text),
+            session.settings(),
+            session.limits(),
+        )?;
+        snaps.push(report::snapshot("after", &session.with_program(after)?, &run)?);
     }
     if let Some(other) = &a.compare {
         let f = read(other)?;
         *src = Some(f.clone());
-        let after = sutro::load(&f, &s, &limits(&a.load))?;
-        let (t2, cfg2) = sutro::task_for(&a.task, &after.validated, &s)?;
-        snaps.push(report::snapshot("after", &after, t2.as_ref(), &cfg2, a.seed, &run)?);
+        let after = sutro::load(&f, session.settings(), session.limits())?;
+        snaps.push(report::snapshot("after", &session.with_program(after)?, &run)?);
     }
     let charts = report::charts(&snaps).map_err(|e| Error::Usage(e.to_string()))?;
     let mut command = format!("sutro report {}", a.load.file);
@@ -53,7 +56,7 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
     }
     let page = report::Page {
         command: &command,
-        task: &cfg,
+        task: cfg,
         seed: a.seed,
     };
     write_atomic(&a.output, report::html(&snaps, &charts, &page).as_bytes())?;
@@ -70,7 +73,7 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
     if a.json {
         let v = json!({
             "schema": 1,
-            "program": program_json(&loaded),
+            "program": program_json(loaded),
             "output": a.output,
             "optimized": a.optimize,
             "compared": a.compare,

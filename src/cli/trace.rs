@@ -36,25 +36,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                     "--steps must be between 1 and {max_steps} (--max-steps), got {steps}"
                 )));
             }
-            let loaded = load(&l, src)?;
-            let s = settings(&l)?;
-            let (t, cfg) = sutro::task_for(&tname, &loaded.validated, &s)?;
-            let mut rec = VecTracer::default();
-            sutro::trace_steps(&loaded, t.as_ref(), &cfg, seed, steps, &mut rec)?;
-            let v = &loaded.validated;
-            let meta = TraceMeta {
-                seed,
-                steps,
-                task: tname,
-                dims: v.dims().iter().map(|(k, d)| (k.clone(), *d)).collect(),
-                hypers: v.hypers().iter().map(|(k, h)| (k.clone(), *h)).collect(),
-                source_hash: format!("{:016x}", sutro::trace::fnv1a(loaded.source.text.as_bytes())),
-            };
-            let file = TraceFile {
-                header: rec.header,
-                meta,
-                events: rec.events,
-            };
+            let session = open(&l, &tname, seed, src)?;
+            let file = session.record(steps)?;
             let bytes = codec::encode(&file).map_err(|e| trace_error(&output, e))?;
             write_atomic(&output, &bytes)
         }

@@ -297,12 +297,18 @@ impl Program {
         id
     }
 
+    /// Every buffer id, in declaration order (a `BufId` is the declaration index).
+    pub fn buffer_ids(&self) -> impl Iterator<Item = BufId> + use<> {
+        (0..self.buffers.len() as u32).map(BufId)
+    }
+
+    /// Every op id, in op-table order (not the schedule).
+    pub fn op_ids(&self) -> impl Iterator<Item = OpId> + use<> {
+        (0..self.ops.len() as u32).map(OpId)
+    }
+
     /// Buffers with a given role, in declaration order.
     pub fn with_role(&self, role: Role) -> impl Iterator<Item = BufId> + '_ {
-        self.buffers
-            .values()
-            .enumerate()
-            .filter(move |(_, b)| b.role == role)
-            .map(|(i, _)| BufId(i as u32))
+        self.buffer_ids().filter(move |b| self.buf(*b).role == role)
     }
 }

@@ -872,69 +872,83 @@ impl Parser {
         }
     }
 
+    /// A scalar expression. Trees deeper than `MAX_EXPR_DEPTH` (nesting, or a
+    /// long `+`/`*` chain) are an error at the operator or parenthesis that goes
+    /// past the limit, so evaluating, printing and dropping stay shallow.
     fn expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.term(c)?;
+        self.sum(c, 0).map(|(e, _)| e)
+    }
+
+    /// `TERM (+|- TERM)*`, left-associative; returns the tree and its depth.
+    fn sum(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.term(c, level)?;
         while let Some(Tok::Punct(op @ ('+' | '-'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.term(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.term(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn term(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary(c)?;
+    /// `UNARY (*|/ UNARY)*`.
+    fn term(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.unary(c, level)?;
         while let Some(Tok::Punct(op @ ('*' | '/'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.unary(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.unary(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn unary(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+    fn unary(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
         let span = c.span();
+        if level >= MAX_EXPR_DEPTH {
+            return Err(too_deep(span));
+        }
         match c.peek().cloned() {
             Some(Tok::Punct('-')) => {
                 c.bump();
-                let inner = self.unary(c)?;
+                let (inner, d) = self.unary(c, level + 1)?;
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
                 let span = span.join(inner.span());
-                Ok(Expr::Neg {
-                    inner: Box::new(inner),
-                    span,
-                })
+                Ok((
+                    Expr::Neg {
+                        inner: Box::new(inner),
+                        span,
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Punct('(')) => {
                 c.bump();
-                let e = self.expr(c)?;
+                let e = self.sum(c, level + 1)?;
                 c.punct(')')?;
                 Ok(e)
             }
             Some(Tok::Num(value)) => {
                 c.bump();
-                Ok(Expr::Num { value, span })
+                Ok((Expr::Num { value, span }, 1))
             }
             Some(Tok::Ident(name)) if name == "sqrt" => {
                 c.bump();
                 c.punct('(')?;
-                let inner = self.expr(c)?;
+                let (inner, d) = self.sum(c, level + 1)?;
                 let end = c.punct(')')?;
-                Ok(Expr::Sqrt {
-                    inner: Box::new(inner),
-                    span: span.join(end),
-                })
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
+                Ok((
+                    Expr::Sqrt {
+                        inner: Box::new(inner),
+                        span: span.join(end),
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Ident(name)) => {
                 c.bump();
@@ -955,7 +969,7 @@ impl Parser {
                         what,
                     ));
                 }
-                Ok(Expr::Name { name, span })
+                Ok((Expr::Name { name, span }, 1))
             }
             _ => Err(ParseError::new(
                 "expected a number, a name or `(`",
@@ -983,4 +997,34 @@ impl Parser {
             }
         }
     }
+}
+
+/// The deepest expression tree the parser builds (nesting of parentheses,
+/// `sqrt(`, unary `-`, and the length of a `+`/`*` chain all count), so that
+/// every recursive walk of an expression stays far from the stack limit.
+pub const MAX_EXPR_DEPTH: u32 = 200;
+
+fn too_deep(span: Span) -> ParseError {
+    ParseError::new(
+        format!("expression nested too deeply (the limit is {MAX_EXPR_DEPTH} levels)"),
+        span,
+        "one level too many here",
+    )
+}
+
+/// `lhs op rhs` of depth `depth`; an error at `at` (the operator) past the limit.
+fn bin(op: char, lhs: Expr, rhs: Expr, depth: u32, at: Span) -> Result<(Expr, u32), ParseError> {
+    if depth > MAX_EXPR_DEPTH {
+        return Err(too_deep(at));
+    }
+    let span = lhs.span().join(rhs.span());
+    Ok((
+        Expr::Bin {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        },
+        depth,
+    ))
 }

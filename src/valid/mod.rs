@@ -13,6 +13,7 @@
 //!   a gradient of the parameter's shape that does not read the parameter itself;
 //! - no `grad` is left (it is lowered first by `ir::grad::lower`).
 
+pub mod memory;
 pub mod shapes;
 pub mod slices;
 
@@ -84,6 +85,10 @@ pub struct Limits {
     pub max_buffer_elements: u64,
     /// Largest number of ops after lowering.
     pub max_ops: usize,
+    /// The memory budget in bytes (`--max-memory`, see `memory`): all buffers of
+    /// the program together, plus the task's data, plus anything sized from a
+    /// file. It adds to the other limits, it does not replace them.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -91,7 +96,15 @@ impl Default for Limits {
         Limits {
             max_buffer_elements: 1 << 28,
             max_ops: 100_000,
+            max_memory: memory::effective(memory::DEFAULT_MAX_MEMORY),
         }
+    }
+}
+
+impl Limits {
+    /// `bytes` of `what` if they fit in the memory budget.
+    pub fn check_memory(&self, what: &str, bytes: u64) -> Result<u64, memory::MemoryError> {
+        memory::fits(what, bytes, self.max_memory)
     }
 }
 
@@ -164,6 +177,9 @@ pub enum ValidationError {
     /// The loss of a `grad` is not a scalar.
     #[error("the loss `{buf}` must have one element, it has shape {shape}")]
     LossShape { buf: String, shape: String, span: Span },
+    /// A size overflows or is over the memory budget.
+    #[error(transparent)]
+    Memory(#[from] memory::MemoryError),
 }
 
 impl ValidationError {
@@ -185,7 +201,7 @@ impl ValidationError {
             | GradLeft { span }
             | GradTarget { span, .. }
             | LossShape { span, .. } => Some(*span),
-            BadSetting { .. } | TooManyOps { .. } => None,
+            BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
 }
@@ -217,6 +233,7 @@ pub struct Validated {
     offsets: Vec<usize>,
     total: usize,
     regions: HashMap<(OpId, Slot), Region>,
+    limits: Limits,
 }
 
 impl Validated {
@@ -258,6 +275,17 @@ impl Validated {
     /// Total elements of the layout.
     pub fn total_elements(&self) -> usize {
         self.total
+    }
+
+    /// The limits it was validated under (the task and the driver check their
+    /// own allocations against the same memory budget).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Bytes of all its buffers (f32 elements).
+    pub fn buffer_bytes(&self) -> u64 {
+        self.total as u64 * 4
     }
 
     /// Evaluates a scalar expression against the resolved dims and hypers.
@@ -304,19 +332,26 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
     let c = check(&p, s, limits, false)?;
     let shapes: Vec<Vec<usize>> = c.shapes.into_iter().map(|s| s.unwrap_or_else(|| vec![0])).collect();
     let mut offsets = Vec::with_capacity(shapes.len());
-    let mut total = 0usize;
+    let mut total = 0u64;
+    let what = "the program's buffers";
     for sh in &shapes {
-        offsets.push(total);
-        total += sh.iter().product::<usize>();
+        offsets.push(total as usize);
+        let n = memory::product(what, &sh.iter().map(|d| *d as u64).collect::<Vec<_>>()).map_err(|e| vec![e.into()])?;
+        total = memory::sum(what, &[total, n]).map_err(|e| vec![e.into()])?;
     }
+    let bytes = memory::product(what, &[total, 4]).map_err(|e| vec![e.into()])?;
+    limits
+        .check_memory(&format!("{what} ({total} elements)"), bytes)
+        .map_err(|e| vec![e.into()])?;
     Ok(Validated {
         program: p,
         dims: c.dims,
         hypers: c.hypers,
         shapes,
         offsets,
-        total,
+        total: total as usize,
         regions: c.regions,
+        limits: *limits,
     })
 }
 
