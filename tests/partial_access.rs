@@ -14,8 +14,10 @@ use sutro::trace::{VecTracer, replay};
 fn trace(src: &str) -> VecTracer {
     let l = load_text("p.sutro", src, &[]);
     let mut it = Interp::new(&l.validated, 0);
-    let mut t = VecTracer::default();
-    t.header = sutro::interp::header(&l.validated);
+    let mut t = VecTracer {
+        header: sutro::interp::header(&l.validated),
+        ..VecTracer::default()
+    };
     it.step(0, Some((&mut t, StartWrites::All))).unwrap();
     t
 }
