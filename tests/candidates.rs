@@ -7,8 +7,9 @@ mod common;
 use common::{sutro, sutro_json};
 
 /// (program, whether it solves parity n=20 k=3 at seed 0)
-const CANDIDATES: [(&str, bool); 5] = [
+const CANDIDATES: [(&str, bool); 6] = [
     ("adam", true),
+    ("logistic", true),
     ("momentum", true),
     ("grokfast", true),
     ("gf2", true),

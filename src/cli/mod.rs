@@ -833,7 +833,7 @@ fn print_reports(list: &[Box<dyn Analyzer>], program: &str, hash: &str, as_json:
 /// applied to the op's example program, so it cannot drift from the interpreter.
 fn explain(name: &str, as_json: bool) -> Result<(), Error> {
     if name == "grad" {
-        let text = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge or mse.\nThe rule of each op is shown by `sutro explain OP`.\n";
+        let text = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge, mse, logistic or softmax_xent.\nThe rule of each op is shown by `sutro explain OP`.\n";
         if as_json {
             out(&format!("{}\n", json!({"schema": 1, "op": "grad", "doc": text})));
         } else {

@@ -547,7 +547,13 @@ fn run_prim(
                 _ => {}
             }
         }
-        Family::Loss => k::loss(prim, o0, a, b),
+        Family::Loss => match prim {
+            Prim::SoftmaxXent | Prim::SoftmaxXentGrad => {
+                let cols = shapes[0].last().copied().unwrap_or(1);
+                k::softmax_xent(o0, a, b, cols, prim == Prim::SoftmaxXentGrad);
+            }
+            _ => k::loss(prim, o0, a, b),
+        },
     }
 }
 
