@@ -3,6 +3,7 @@
 
 use crate::diag::Diagnostic;
 use crate::interp::InterpError;
+use crate::trace::codec::TraceError;
 use crate::train::TrainError;
 use crate::valid::ValidationError;
 use crate::{dally, ir, opt, syntax};
@@ -26,6 +27,15 @@ pub enum Error {
     Opt(opt::OptError),
     /// An IR (placement cost model) command failed.
     Dally(dally::DallyError),
+    /// A trace file that cannot be read or written.
+    Trace {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        error: TraceError,
+    },
+    /// A broken invariant of sutro itself (a bug, never bad input).
+    Internal(String),
 }
 
 impl Error {
@@ -49,6 +59,8 @@ impl Error {
                 Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
                 None => Diagnostic::error(e.to_string()),
             }],
+            Error::Trace { path, error } => vec![Diagnostic::error(format!("{path}: {error}"))],
+            Error::Internal(m) => vec![Diagnostic::error(format!("internal error: {m}"))],
         }
     }
 
@@ -57,7 +69,7 @@ impl Error {
         match self {
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
-            Error::Opt(_) => 1,
+            Error::Opt(_) | Error::Internal(_) => 1,
             Error::Dally(e) => e.exit_code(),
             _ => 2,
         }

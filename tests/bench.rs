@@ -275,7 +275,7 @@ fn per_step_totals_do_not_depend_on_data_weights_or_step() {
     }
     for (an, (m, va)) in list.iter().zip(&a) {
         assert_eq!(an.metric(), *m);
-        let vb = an.report_json()[bench::total_key(*m)].as_f64().expect("total");
+        let vb = an.value(m.board_total()).expect("total");
         assert_eq!(vb, *va, "{}", m.name());
     }
 }

@@ -246,7 +246,7 @@ fn exact_search_equals_brute_force_on_sprint1_for_every_clock_objective() {
     for obj in ["ard_write", "ard_write.sum_sd", "ard_access", "ard_access.per_float"] {
         let objective = Objective::parse(obj).expect("objective");
         let model = ClockModel::new(v, &objective).expect("clock model");
-        let mut cost = MetricCost(objective);
+        let mut cost = MetricCost::new(objective);
         let best = orders.iter().map(|o| cost.cost(v, o)).fold(f64::INFINITY, f64::min);
         let found = reorder::search(&model, &g, &reorder::Limits::default());
         assert_eq!(found.stop, StopReason::Optimal);
@@ -292,7 +292,7 @@ fn a_mix_costs_the_weighted_sum_of_its_terms() {
     );
     let v = &l.validated;
     let order = v.program().order.clone();
-    let one = |s: &str| MetricCost(Objective::parse(s).expect(s)).cost(v, &order);
+    let one = |s: &str| MetricCost::new(Objective::parse(s).expect(s)).cost(v, &order);
     let mix = one("0.5*ard_write.sum_sd + 2*dmd");
     let want = 0.5 * one("ard_write.sum_sd") + 2.0 * one("dmd");
     assert!((mix - want).abs() <= 1e-9 * want.abs(), "{mix} vs {want}");

@@ -76,3 +76,44 @@ fn record_and_train_feed_the_same_examples_across_an_epoch_boundary() {
     // And the order matters: 63 or 65 steps give other parameters.
     assert_ne!(bits(&s.run_steps(63).expect("runs")), bits(&trained));
 }
+
+#[test]
+fn every_metric_field_has_a_typed_value_equal_to_its_json_number() {
+    use sutro::analysis::{Field, Metric, select};
+    let s = sparse_parity();
+    let mut list = select(&["all"], &[] as &[&str], None).expect("defaults");
+    {
+        let mut tee = sutro::trace::Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
+        s.trace(1, &mut tee).expect("traces");
+    }
+    for a in &list {
+        let m = a.metric();
+        let json = a.report_json();
+        for f in m.totals() {
+            let v = a
+                .value(*f)
+                .unwrap_or_else(|| panic!("{} has no {}", m.name(), f.name()));
+            assert_eq!(Some(v), json[f.name()].as_f64(), "{}.{}", m.name(), f.name());
+        }
+        for f in m.objective_fields().iter().chain([&m.board_total()]) {
+            assert!(m.totals().contains(f), "{}.{} is not a total", m.name(), f.name());
+        }
+        // A field of another metric has no value here.
+        let foreign = if m == Metric::EnergyPj {
+            Field::PerRead
+        } else {
+            Field::TotalPj
+        };
+        assert_eq!(a.value(foreign), None);
+    }
+}
+
+#[test]
+fn unknown_fields_are_errors_when_parsed() {
+    use sutro::analysis::Metric;
+    use sutro::opt::cost::Objective;
+    assert!(Metric::Dmd.field("totl").is_err());
+    let e = Objective::parse("dmd.totl").expect_err("unknown field");
+    assert!(e.to_string().contains("unknown field `totl` of dmd"), "{e}");
+    assert!(Objective::parse("energy_pj.total_pj").is_ok());
+}

@@ -7,17 +7,21 @@
 //! of which reports itself as JSON.
 
 pub mod bytedmd;
+pub mod dally;
 pub mod diff;
 pub mod dmd;
 pub mod energy;
+pub mod field;
 pub mod options;
 pub mod reuse;
 pub mod stack;
 pub mod text;
 
 pub use bytedmd::{ByteDmd, ByteDmdReport};
+pub use dally::DallyReport;
 pub use dmd::{Dmd, DmdReport};
 pub use energy::{Energy, EnergyOptions, EnergyReport};
+pub use field::{Field, Row, Values};
 pub use options::{
     ArdOptions, ByteDmdOptions, ColdPolicy, DmdOptions, Granularity, OptionError, Price, Pricing, Recency, StackOptions,
 };
@@ -42,17 +46,20 @@ pub enum Metric {
     ByteDmdV2,
     /// Cache-tier energy in pJ.
     EnergyPj,
+    /// The placement cost model: ⌈√address⌉ per element read (spec §6b).
+    Dally,
 }
 
 impl Metric {
     /// Every metric, in spec order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::ArdWrite,
         Metric::ArdAccess,
         Metric::LruStack,
         Metric::Dmd,
         Metric::ByteDmdV2,
         Metric::EnergyPj,
+        Metric::Dally,
     ];
 
     /// The stable name.
@@ -64,6 +71,7 @@ impl Metric {
             Metric::Dmd => "dmd",
             Metric::ByteDmdV2 => "bytedmd_v2",
             Metric::EnergyPj => "energy_pj",
+            Metric::Dally => "dally",
         }
     }
 
@@ -80,30 +88,46 @@ impl Metric {
             Metric::Dmd => DmdOptions::KEYS,
             Metric::ByteDmdV2 => ByteDmdOptions::KEYS,
             Metric::EnergyPj => options::EnergyArgs::KEYS,
+            Metric::Dally => dally::DallyOptions::KEYS,
         }
+    }
+
+    /// Parses one `--metric` value: a name, or `all` (`None`).
+    pub fn parse_one(name: &str) -> Result<Option<Metric>, OptionError> {
+        let name = name.trim();
+        if name == "all" {
+            return Ok(None);
+        }
+        Metric::from_name(name).map(Some).ok_or_else(|| unknown_metric(name))
+    }
+
+    /// The metrics a list of `parse_one` values selects, in order, `all`
+    /// expanded, duplicates dropped.
+    pub fn expand(items: &[Option<Metric>]) -> Vec<Metric> {
+        let mut out: Vec<Metric> = Vec::new();
+        for item in items {
+            let add = match item {
+                None => &Metric::ALL[..],
+                Some(m) => std::slice::from_ref(m),
+            };
+            for m in add {
+                if !out.contains(m) {
+                    out.push(*m);
+                }
+            }
+        }
+        out
     }
 
     /// Parses `--metric` values: names, comma lists, or `all`; duplicates dropped.
     pub fn parse_list<S: AsRef<str>>(items: &[S]) -> Result<Vec<Metric>, OptionError> {
-        let mut out: Vec<Metric> = Vec::new();
+        let mut parsed = Vec::new();
         for item in items {
             for name in item.as_ref().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let add: Vec<Metric> = if name == "all" {
-                    Metric::ALL.to_vec()
-                } else {
-                    match Metric::from_name(name) {
-                        Some(m) => vec![m],
-                        None => return Err(unknown_metric(name)),
-                    }
-                };
-                for m in add {
-                    if !out.contains(&m) {
-                        out.push(m);
-                    }
-                }
+                parsed.push(Metric::parse_one(name)?);
             }
         }
-        Ok(out)
+        Ok(Metric::expand(&parsed))
     }
 }
 
@@ -125,6 +149,8 @@ pub enum MetricOptions {
     ByteDmd(ByteDmdOptions),
     /// `energy_pj`.
     Energy(Box<EnergyOptions>),
+    /// `dally`.
+    Dally(dally::DallyOptions),
 }
 
 impl MetricOptions {
@@ -139,6 +165,7 @@ impl MetricOptions {
             Metric::Dmd => MetricOptions::Dmd(DmdOptions::parse(name, pairs)?),
             Metric::ByteDmdV2 => MetricOptions::ByteDmd(ByteDmdOptions::parse(name, pairs)?),
             Metric::EnergyPj => MetricOptions::Energy(Box::new(EnergyOptions::build(pairs, energy_config)?)),
+            Metric::Dally => MetricOptions::Dally(dally::DallyOptions::parse(name, pairs)?),
         })
     }
 
@@ -151,6 +178,7 @@ impl MetricOptions {
             MetricOptions::Dmd(_) => Metric::Dmd,
             MetricOptions::ByteDmd(_) => Metric::ByteDmdV2,
             MetricOptions::Energy(_) => Metric::EnergyPj,
+            MetricOptions::Dally(_) => Metric::Dally,
         }
     }
 
@@ -184,6 +212,7 @@ impl MetricOptions {
             MetricOptions::Dmd(o) => Box::new(Dmd::new(*o)),
             MetricOptions::ByteDmd(o) => Box::new(ByteDmd::new(*o)),
             MetricOptions::Energy(o) => Box::new(Energy::new((**o).clone())),
+            MetricOptions::Dally(o) => Box::new(dally::Dally::new(*o)),
         }
     }
 }
@@ -266,10 +295,15 @@ pub trait Analyzer: Tracer {
     fn report_json(&self) -> Value;
     /// Upcast, so a list of analyzers can feed a `trace::Tee`.
     fn as_tracer(&mut self) -> &mut dyn Tracer;
-    /// Its report as text for people.
-    fn text(&self, program: &str) -> String {
-        text::summary(self.metric().name(), &self.report_json(), program)
+    /// The report's typed values.
+    fn values(&self) -> Box<dyn Values>;
+    /// A headline value (`None` for another metric's field, or a value that is
+    /// not finite — the JSON form shows those as null).
+    fn value(&self, f: Field) -> Option<f64> {
+        self.values().value(f).filter(|x| x.is_finite())
     }
+    /// Its report as text for people.
+    fn text(&self, program: &str) -> String;
 }
 
 fn to_json<T: serde::Serialize>(r: &T) -> Value {
@@ -294,12 +328,18 @@ impl Analyzer for Reuse {
     fn as_tracer(&mut self) -> &mut dyn Tracer {
         self
     }
+    fn values(&self) -> Box<dyn Values> {
+        Box::new(self.report())
+    }
 }
 
 /// The stack-family analyzers report through their own `report()`.
 macro_rules! analyzer {
-    ($($ty:ty => $metric:expr),* $(,)?) => {$(
+    ($($ty:ty => $metric:expr, $text:path);* $(;)?) => {$(
         impl Analyzer for $ty {
+            fn text(&self, program: &str) -> String {
+                $text(&self.report(), program)
+            }
             fn metric(&self) -> Metric {
                 $metric
             }
@@ -309,8 +349,16 @@ macro_rules! analyzer {
             fn as_tracer(&mut self) -> &mut dyn Tracer {
                 self
             }
+            fn values(&self) -> Box<dyn Values> {
+                Box::new(self.report())
+            }
         }
     )*};
 }
 
-analyzer!(LruStack => Metric::LruStack, Dmd => Metric::Dmd, ByteDmd => Metric::ByteDmdV2, Energy => Metric::EnergyPj);
+analyzer!(
+    LruStack => Metric::LruStack, text::lru;
+    Dmd => Metric::Dmd, text::dmd;
+    ByteDmd => Metric::ByteDmdV2, text::bytedmd;
+    Energy => Metric::EnergyPj, text::energy;
+);

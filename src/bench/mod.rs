@@ -209,20 +209,10 @@ pub struct Board {
 }
 
 /// The metrics a board scores, in spec order.
-pub const METRICS: [Metric; 6] = Metric::ALL;
+pub const METRICS: [Metric; 7] = Metric::ALL;
 
 /// The clock metrics that have a floor.
 pub const CLOCK: [Metric; 2] = [Metric::ArdWrite, Metric::ArdAccess];
-
-/// The report field a board reads as a metric's per-step total.
-pub fn total_key(m: Metric) -> &'static str {
-    match m {
-        Metric::ArdWrite | Metric::ArdAccess => "sum_sd",
-        Metric::LruStack => "sum_d",
-        Metric::Dmd | Metric::ByteDmdV2 => "total",
-        Metric::EnergyPj => "total_pj",
-    }
-}
 
 /// Whether a metric's totals are integers.
 pub fn integral(m: Metric) -> bool {
@@ -302,16 +292,12 @@ fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
     Ok(resolved.iter().map(analysis::MetricOptions::build).collect())
 }
 
+/// Each analyzer's per-step total (`Metric::board_total`).
 fn totals(list: &[Box<dyn Analyzer>]) -> Vec<(Metric, f64)> {
     list.iter()
         .map(|a| {
             let m = a.metric();
-            let v = a
-                .report_json()
-                .get(total_key(m))
-                .and_then(Value::as_f64)
-                .unwrap_or(f64::NAN);
-            (m, v)
+            (m, a.value(m.board_total()).unwrap_or(f64::NAN))
         })
         .collect()
 }
@@ -484,14 +470,14 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
             reordered,
         } = first?
         else {
-            return Err(Error::Usage("internal: job order".into()));
+            return Err(Error::Internal("bench job results out of order".into()));
         };
         let mut runs = Vec::new();
         for _ in &cfg.seeds {
             match outs.next() {
                 Some(Ok(Out::Run(r))) => runs.push(r),
                 Some(Err(e)) => return Err(e),
-                _ => return Err(Error::Usage("internal: job order".into())),
+                _ => return Err(Error::Internal("bench job results out of order".into())),
             }
         }
         let tc = f.session.task_config();

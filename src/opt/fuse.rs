@@ -322,7 +322,7 @@ fn candidates(v: &Validated) -> Vec<(String, Program)> {
 
 /// Runs the fuse pass: applies rewrites while they do not worsen the objective.
 pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Objective) -> Result<Fused, OptError> {
-    let mut cost = MetricCost(*objective);
+    let mut cost = MetricCost::new(*objective);
     let mut cur = v.clone();
     let mut cur_cost = cost.cost(&cur, &cur.program().order);
     let mut kept = Vec::new();

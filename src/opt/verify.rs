@@ -28,6 +28,20 @@ pub enum Reordering {
     NotReordering(String),
 }
 
+impl Reordering {
+    /// The relation in a sentence, as `sutro verify` prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            Reordering::Same => "B has the same ops in the same order as A".to_string(),
+            Reordering::Legal => {
+                "B is a legal reordering of A (its order is a topological order of A's hazard graph)".into()
+            }
+            Reordering::Illegal(why) => format!("B is an illegal reordering of A: {why}"),
+            Reordering::NotReordering(why) => format!("B is not a reordering of A: {why}"),
+        }
+    }
+}
+
 /// Checks that `after` only permutes the schedule of `before` and that the new
 /// schedule is legal in `before`'s hazard graph.
 pub fn check_reorder(before: &Program, after: &Program) -> Result<(), String> {
