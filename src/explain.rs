@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::ir::{self, Mode, Prim};
 use serde::Serialize;
 
-const GRAD_DOC: &str = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge or mse.\nThe rule of each op is shown by `sutro explain OP`.\n";
+const GRAD_DOC: &str = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge, mse, logistic or softmax_xent.\nThe rule of each op is shown by `sutro explain OP`.\n";
 
 const UPDATE_DOC: &str = "P ← P − lr·(G + wd·P), in place; G is a buffer or a fused op (outer, sum, sign, copy, scale, matmul_nt, matmul_tn) computed inside the update and never stored";
 

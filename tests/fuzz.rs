@@ -59,7 +59,7 @@ const SEEDS: [&str; 5] = [
     include_str!("../programs/sprint1_fused.sutro"),
 ];
 
-const TOKENS: [&str; 74] = [
+const TOKENS: [&str; 76] = [
     "dim",
     "hyper",
     "param",
@@ -134,6 +134,8 @@ const TOKENS: [&str; 74] = [
     "{",
     "}",
     "i",
+    "^",
+    "step",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {

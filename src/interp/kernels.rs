@@ -551,6 +551,32 @@ pub fn elementwise(prim: Prim, c: &mut [f32], ops: [&[f32]; 3], sc: [f32; 2]) {
     }
 }
 
+/// Softmax cross-entropy over rows of `cols` logits `a` with targets `b`:
+/// per row, m = max, lse = m + ln Σ e^(x − m), loss = lse − Σ t·x (in index
+/// order); the mean over rows. With `grad`, c = (e^(x − m)/Σ − t)/rows instead.
+pub fn softmax_xent(c: &mut [f32], a: &[f32], b: &[f32], cols: usize, grad: bool) {
+    if cols == 0 {
+        return;
+    }
+    let rows = a.len() / cols;
+    let mut total = 0.0f32;
+    for (r, (x, t)) in a.chunks_exact(cols).zip(b.chunks_exact(cols)).enumerate() {
+        let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let z = x.iter().fold(0.0f32, |s, v| s + libm::expf(v - m));
+        if grad {
+            for ((o, v), t) in c[r * cols..(r + 1) * cols].iter_mut().zip(x).zip(t) {
+                *o = (libm::expf(v - m) / z - t) / rows as f32;
+            }
+        } else {
+            let dot = x.iter().zip(t).fold(0.0f32, |s, (v, t)| s + v * t);
+            total += m + libm::logf(z) - dot;
+        }
+    }
+    if !grad {
+        c[0] = total / rows.max(1) as f32;
+    }
+}
+
 /// A reduction's geometry: a[outer, n, inner] reduces over the middle axis.
 #[derive(Clone, Copy, Debug)]
 pub struct Axis {
@@ -666,6 +692,10 @@ pub fn loss(prim: Prim, c: &mut [f32], a: &[f32], b: &[f32]) {
             c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
         }
         Prim::MseGrad => map2(c, a, b, |p, y| 2.0 * (p - y) / n),
+        Prim::Logistic => {
+            c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + softplus(-y * p)) / n;
+        }
+        Prim::LogisticGrad => map2(c, a, b, |p, y| -y * sigmoid(-y * p) / n),
         _ => {}
     }
 }

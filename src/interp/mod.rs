@@ -51,15 +51,63 @@ struct Scalars {
     wd: f32,
 }
 
-/// The expression scalars of an op, evaluated (buffer scalars left at 0).
-fn eval_scalars(v: &Validated, scalars: &[Scalar]) -> [f32; MAX_SCALARS] {
+/// The expression scalars of an op at a 1-based training step (buffer scalars left at 0).
+fn eval_scalars(v: &Validated, scalars: &[Scalar], step: u64) -> [f32; MAX_SCALARS] {
     let mut out = [0.0; MAX_SCALARS];
     for (o, s) in out.iter_mut().zip(scalars) {
         if let Scalar::Expr(e) = s {
-            *o = v.eval(e) as f32;
+            *o = v.eval_at(e, step) as f32;
         }
     }
     out
+}
+
+/// An op's resolved scalars at a 1-based training step.
+fn op_scalars(v: &Validated, kind: &OpKind, step: u64) -> Scalars {
+    match kind {
+        OpKind::Call { scalars, .. } => Scalars {
+            vals: eval_scalars(v, scalars, step),
+            ..Scalars::default()
+        },
+        OpKind::Update {
+            rule: Rule::Sgd { lr, wd },
+            src,
+            ..
+        } => Scalars {
+            vals: match src {
+                Src::Fused { scalars, .. } => eval_scalars(v, scalars, step),
+                Src::Buf(_) => [0.0; MAX_SCALARS],
+            },
+            lr: v.eval_at(lr, step) as f32,
+            wd: v.eval_at(wd, step) as f32,
+        },
+        OpKind::Grad { .. } => Scalars::default(),
+    }
+}
+
+/// Whether any of an op's expressions uses the built-in `step`.
+fn mentions_step(kind: &OpKind) -> bool {
+    let mut found = false;
+    let mut see = |e: &crate::ir::Expr| e.visit_names(&mut |n, _| found |= n == "step");
+    match kind {
+        OpKind::Call { scalars, .. }
+        | OpKind::Update {
+            src: Src::Fused { scalars, .. },
+            ..
+        } => {
+            scalars.iter().filter_map(Scalar::expr).for_each(&mut see);
+        }
+        _ => {}
+    }
+    if let OpKind::Update {
+        rule: Rule::Sgd { lr, wd },
+        ..
+    } = kind
+    {
+        see(lr);
+        see(wd);
+    }
+    found
 }
 
 /// An `affine` op's W packed into panels, and the version of W it was packed from.
@@ -74,6 +122,8 @@ pub struct Interp<'v> {
     v: &'v Validated,
     bufs: Vec<Vec<f32>>,
     scalars: Vec<Scalars>,
+    /// Per op: whether its scalars use `step` (re-evaluated every step).
+    dynamic: Vec<bool>,
     scratch: Vec<f32>,
     /// The result of a sliced or in-place op before it is written.
     scratch_out: Vec<f32>,
@@ -141,29 +191,8 @@ impl<'v> Interp<'v> {
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
         let bufs: Vec<Vec<f32>> = p.buffer_ids().map(|b| vec![0.0; v.size(b)]).collect();
-        let scalars = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Call { scalars, .. } => Scalars {
-                    vals: eval_scalars(v, scalars),
-                    ..Scalars::default()
-                },
-                OpKind::Update {
-                    rule: Rule::Sgd { lr, wd },
-                    src,
-                    ..
-                } => Scalars {
-                    vals: match src {
-                        Src::Fused { scalars, .. } => eval_scalars(v, scalars),
-                        Src::Buf(_) => [0.0; MAX_SCALARS],
-                    },
-                    lr: v.eval(lr) as f32,
-                    wd: v.eval(wd) as f32,
-                },
-                OpKind::Grad { .. } => Scalars::default(),
-            })
-            .collect();
+        let scalars = p.ops.iter().map(|op| op_scalars(v, &op.kind, 1)).collect();
+        let dynamic = p.ops.iter().map(|op| mentions_step(&op.kind)).collect();
         let scratch_len = p
             .ops
             .iter()
@@ -199,6 +228,7 @@ impl<'v> Interp<'v> {
             v,
             bufs,
             scalars,
+            dynamic,
             scratch: vec![0.0; scratch_len],
             scratch_out: Vec::new(),
             gather: Default::default(),
@@ -318,7 +348,12 @@ impl<'v> Interp<'v> {
     pub fn exec(&mut self, id: OpId, step: u64) -> Result<(), InterpError> {
         let v = self.v;
         let op = v.program().op(id);
-        let sc = self.scalars[id.idx()];
+        let sc = if self.dynamic[id.idx()] {
+            // Counted from 1 for people; trace steps are 0-based.
+            op_scalars(v, &op.kind, step + 1)
+        } else {
+            self.scalars[id.idx()]
+        };
         match &op.kind {
             OpKind::Call {
                 prim,
@@ -514,7 +549,13 @@ fn run_prim(
                 _ => {}
             }
         }
-        Family::Loss => k::loss(prim, o0, a, b),
+        Family::Loss => match prim {
+            Prim::SoftmaxXent | Prim::SoftmaxXentGrad => {
+                let cols = shapes[0].last().copied().unwrap_or(1);
+                k::softmax_xent(o0, a, b, cols, prim == Prim::SoftmaxXentGrad);
+            }
+            _ => k::loss(prim, o0, a, b),
+        },
     }
 }
 

@@ -15,7 +15,7 @@ pub enum Expr {
     Name { name: String, span: Span },
     /// `-e`.
     Neg { inner: Box<Expr>, span: Span },
-    /// `a op b` with op one of `+ - * /`.
+    /// `a op b` with op one of `+ - * / ^` (`^` is a power, right-associative).
     Bin {
         op: char,
         lhs: Box<Expr>,
@@ -67,6 +67,7 @@ impl Expr {
                     '+' => a + b,
                     '-' => a - b,
                     '*' => a * b,
+                    '^' => libm::pow(a, b),
                     _ => a / b,
                 }
             }
@@ -89,9 +90,10 @@ impl Expr {
     fn prec(&self) -> u8 {
         match self {
             Expr::Bin { op: '+' | '-', .. } => 1,
+            Expr::Bin { op: '^', .. } => 4,
             Expr::Bin { .. } => 2,
             Expr::Neg { .. } => 3,
-            _ => 4,
+            _ => 5,
         }
     }
 }
@@ -120,14 +122,17 @@ impl fmt::Display for Expr {
             }
             Expr::Bin { op, lhs, rhs, .. } => {
                 let p = self.prec();
-                if lhs.prec() < p {
+                // `^` is right-associative: a `^` on its left needs parentheses.
+                if lhs.prec() < p || (*op == '^' && lhs.prec() <= p) {
                     write!(f, "({lhs})")?;
                 } else {
                     write!(f, "{lhs}")?;
                 }
                 write!(f, " {op} ")?;
-                // Left-associative: a right operand of equal precedence needs parentheses.
-                if rhs.prec() <= p {
+                // Left-associative: a right operand of equal precedence needs
+                // parentheses; `^`'s right operand is a unary expression.
+                let paren = if *op == '^' { rhs.prec() < 3 } else { rhs.prec() <= p };
+                if paren {
                     write!(f, "({rhs})")
                 } else {
                     write!(f, "{rhs}")

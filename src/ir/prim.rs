@@ -134,6 +134,14 @@ pub enum Prim {
     Transpose,
     /// `c = concat(a, b, k)`: a then b along axis k.
     Concat,
+    /// `loss = logistic(pred, y)`: mean over elements of ln(1 + e^(−y·pred)), shape [1].
+    Logistic,
+    /// `dpred = logistic_grad(pred, y)`: −y·sigmoid(−y·pred)/N.
+    LogisticGrad,
+    /// `loss = softmax_xent(logits, t)`: mean over rows of logsumexp(row) − Σ t·row, shape [1].
+    SoftmaxXent,
+    /// `dlogits = softmax_xent_grad(logits, t)`: (softmax(row) − t)/rows.
+    SoftmaxXentGrad,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -171,7 +179,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 62] = [
+    pub const ALL: [Prim; 66] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -234,6 +242,10 @@ impl Prim {
         Prim::Reshape,
         Prim::Transpose,
         Prim::Concat,
+        Prim::Logistic,
+        Prim::LogisticGrad,
+        Prim::SoftmaxXent,
+        Prim::SoftmaxXentGrad,
     ];
 
     /// The static facts.
@@ -403,6 +415,16 @@ impl Prim {
             },
             Prim::Transpose => i("transpose", 1, false, 1, "a[m,n] -> [n,m]"),
             Prim::Concat => i("concat", 2, true, 1, "a then b along axis k (other extents equal)"),
+            Prim::Logistic => i("logistic", 2, false, 1, "pred, y (±1) -> mean ln(1 + e^(-y·pred)) [1]"),
+            Prim::LogisticGrad => i("logistic_grad", 2, false, 1, "pred, y -> -y·sigmoid(-y·pred)/N"),
+            Prim::SoftmaxXent => i(
+                "softmax_xent",
+                2,
+                false,
+                1,
+                "logits[B,C], t[B,C] -> mean over rows of logsumexp(row) - Σ t·row [1]",
+            ),
+            Prim::SoftmaxXentGrad => i("softmax_xent_grad", 2, false, 1, "logits, t -> (softmax(row) - t)/B"),
         }
     }
 
@@ -438,7 +460,14 @@ impl Prim {
             | Prim::ArgMax
             | Prim::ArgMin => Family::Reduce,
             Prim::Expand | Prim::OneHot | Prim::Reshape | Prim::Transpose | Prim::Concat => Family::Layout,
-            Prim::Hinge | Prim::HingeGrad | Prim::Mse | Prim::MseGrad => Family::Loss,
+            Prim::Hinge
+            | Prim::HingeGrad
+            | Prim::Mse
+            | Prim::MseGrad
+            | Prim::Logistic
+            | Prim::LogisticGrad
+            | Prim::SoftmaxXent
+            | Prim::SoftmaxXentGrad => Family::Loss,
             _ => Family::Elementwise,
         }
     }
@@ -539,6 +568,9 @@ impl Prim {
             Prim::Copy => "da = dy",
             Prim::Hinge => "as the loss: dpred = hinge_grad(pred, y)",
             Prim::Mse => "as the loss: dpred = mse_grad(pred, y)",
+            Prim::Logistic => "as the loss: dpred = logistic_grad(pred, y)",
+            Prim::SoftmaxXent => "as the loss: dlogits = softmax_xent_grad(logits, t)",
+            Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
             Prim::Sum
             | Prim::SumAll
             | Prim::AffineGrad
@@ -617,6 +649,10 @@ impl Prim {
             Prim::Reshape => "c = reshape(dy, 4, 2)",
             Prim::Transpose => "c = transpose(dy)",
             Prim::Concat => "c = concat(dy, pre, 0)",
+            Prim::Logistic => "loss = logistic(p, y)",
+            Prim::LogisticGrad => "dp = logistic_grad(p, y)",
+            Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",
+            Prim::SoftmaxXentGrad => "c = softmax_xent_grad(dy, pre)",
         }
     }
 

@@ -9,7 +9,7 @@ pub enum Tok {
     Ident(String),
     /// A non-negative number literal.
     Num(f64),
-    /// One of `= , ( ) [ ] : + - * / { }`.
+    /// One of `= , ( ) [ ] : + - * / { } ^`.
     Punct(char),
     /// `..` in a loop range.
     DotDot,
@@ -81,7 +81,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
                 });
                 i += 2;
             }
-            b'=' | b',' | b'(' | b')' | b'[' | b']' | b':' | b'+' | b'-' | b'*' | b'/' | b'{' | b'}' => {
+            b'=' | b',' | b'(' | b')' | b'[' | b']' | b':' | b'+' | b'-' | b'*' | b'/' | b'{' | b'}' | b'^' => {
                 toks.push(Token {
                     tok: Tok::Punct(c as char),
                     span: Span::new(i, i + 1),

@@ -27,9 +27,9 @@ use crate::span::Span;
 use thiserror::Error;
 
 /// Words that cannot name a dim, hyper, buffer or label.
-pub const KEYWORDS: [&str; 20] = [
+pub const KEYWORDS: [&str; 21] = [
     "dim", "hyper", "param", "state", "input", "target", "temp", "predict", "grad", "wrt", "update", "with", "sgd",
-    "zeros", "normal", "uniform", "const", "sqrt", "for", "in",
+    "zeros", "normal", "uniform", "const", "sqrt", "for", "in", "step",
 ];
 
 /// A syntax or name-resolution error.
@@ -941,6 +941,24 @@ impl Parser {
                     d + 1,
                 ))
             }
+            _ => {
+                let (base, d) = self.atom(c, level)?;
+                if c.peek() != Some(&Tok::Punct('^')) {
+                    return Ok((base, d));
+                }
+                // `^` is right-associative and binds tighter than a minus on its left.
+                let at = c.span();
+                c.bump();
+                let (exp, e) = self.unary(c, level + 1)?;
+                bin('^', base, exp, d.max(e) + 1, at)
+            }
+        }
+    }
+
+    /// A number, a name, `sqrt(…)` or a parenthesized expression.
+    fn atom(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let span = c.span();
+        match c.peek().cloned() {
             Some(Tok::Punct('(')) => {
                 c.bump();
                 let e = self.sum(c, level + 1)?;
@@ -969,7 +987,7 @@ impl Parser {
             }
             Some(Tok::Ident(name)) => {
                 c.bump();
-                let is_index = self.loops.iter().any(|f| f.var == name);
+                let is_index = self.loops.iter().any(|f| f.var == name) || name == "step";
                 if name != "batch"
                     && !is_index
                     && !self.prog.dims.contains_key(&name)

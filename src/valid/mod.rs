@@ -294,8 +294,20 @@ impl Validated {
 
     /// Evaluates a scalar expression against the resolved dims and hypers.
     pub fn eval(&self, e: &Expr) -> f64 {
+        self.eval_at(e, 1)
+    }
+
+    /// Evaluates a scalar expression with the built-in `step` (1-based) set.
+    pub fn eval_at(&self, e: &Expr, step: u64) -> f64 {
         // Validation evaluated every expression the program holds, so names resolve.
-        e.eval(&|n| lookup(&self.dims, &self.hypers, n)).unwrap_or(f64::NAN)
+        e.eval(&|n| {
+            if n == "step" {
+                Some(step as f64)
+            } else {
+                lookup(&self.dims, &self.hypers, n)
+            }
+        })
+        .unwrap_or(f64::NAN)
     }
 }
 
@@ -522,8 +534,16 @@ fn self_eval(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, e: &E
 
 impl Walk<'_> {
     /// Evaluates an expression, recording an error (and giving 0) if it fails.
+    /// Op scalars and update rules may use `step` (checked at step 1).
     fn eval(&mut self, e: &Expr, what: &str) -> f64 {
-        match e.eval(&|n| lookup(&self.dims, &self.hypers, n)) {
+        let step = |n: &str| {
+            if n == "step" {
+                Some(1.0)
+            } else {
+                lookup(&self.dims, &self.hypers, n)
+            }
+        };
+        match e.eval(&step) {
             Ok(v) if v.is_finite() => v,
             Ok(v) => {
                 self.errs.push(ValidationError::NotFinite {

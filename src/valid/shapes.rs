@@ -209,6 +209,11 @@ fn reduce(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<Ve
 
 fn loss(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
     match (prim, a) {
+        (Prim::SoftmaxXent, [p, t]) if p == t && !p.is_empty() && numel(p) > 0 => Ok(vec![vec![1]]),
+        (Prim::SoftmaxXentGrad, [p, t]) if p == t && !p.is_empty() && numel(p) > 0 => Ok(vec![p.clone()]),
+        (Prim::SoftmaxXent | Prim::SoftmaxXentGrad, _) => bad(prim, "logits and targets of equal shapes", a),
+        (Prim::Logistic, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![vec![1]]),
+        (Prim::LogisticGrad, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![p.clone()]),
         (Prim::Hinge | Prim::Mse, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![vec![1]]),
         (Prim::HingeGrad | Prim::MseGrad, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![p.clone()]),
         _ => bad(prim, "pred and y with equal element counts", a),

@@ -3,7 +3,7 @@
 //! The lowering runs in two parts: an activity analysis (which buffers depend on
 //! a requested param, which ops lie on a path to the loss) and a rule table
 //! (`rules::rule`, one rule per differentiable primitive). The loss must come from
-//! `hinge` or `mse`, whose gradient ops seed the backward pass. Gradients of
+//! `hinge`, `mse`, `logistic` or `softmax_xent`, whose gradient ops seed the backward pass. Gradients of
 //! params are named `d<P>`, of temporaries `d<t>`; a buffer used more than once
 //! gets numbered contributions `d<t>_1, d<t>_2, …` summed with `add`. Transposes
 //! are op variants (`affine_grad_x`, `matmul_nt`, `matmul_tn`, `matvec_t`),
@@ -22,7 +22,7 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum GradError {
     /// The loss is not produced by a loss op.
-    #[error("the loss `{loss}` must be computed by `hinge` or `mse`")]
+    #[error("the loss `{loss}` must be computed by `hinge`, `mse`, `logistic` or `softmax_xent`")]
     LossOp { loss: String, span: Span },
     /// A primitive on the path has no gradient rule.
     #[error("`grad` cannot differentiate through `{prim}` (op `{op}`)")]
@@ -329,15 +329,16 @@ impl Lowering<'_> {
     fn seed(&mut self, p: &Program, first: OpId, loss: BufId, active: &[bool]) -> Result<(), GradError> {
         match &p.op(first).kind {
             OpKind::Call {
-                prim: prim @ (Prim::Hinge | Prim::Mse),
+                prim: prim @ (Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent),
                 outs,
                 args,
                 ..
             } if outs[0] == loss => {
-                let g = if *prim == Prim::Hinge {
-                    Prim::HingeGrad
-                } else {
-                    Prim::MseGrad
+                let g = match prim {
+                    Prim::Hinge => Prim::HingeGrad,
+                    Prim::Mse => Prim::MseGrad,
+                    Prim::Logistic => Prim::LogisticGrad,
+                    _ => Prim::SoftmaxXentGrad,
                 };
                 let pred = args[0];
                 if active[pred.idx()] {
