@@ -290,7 +290,8 @@ fn fit(file: &SourceFile, cfg: &BenchConfig) -> Result<Result<Fit, String>, Erro
 
 /// Fresh analyzers for every metric, with default options.
 fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
-    let resolved = analysis::resolve(&METRICS, &[] as &[&str], None).map_err(|e| Error::Usage(e.to_string()))?;
+    let resolved = analysis::resolve(&METRICS, &[] as &[&str], None)
+        .map_err(|e| Error::Internal(format!("default metric options: {e}")))?;
     Ok(resolved.iter().map(analysis::MetricOptions::build).collect())
 }
 
