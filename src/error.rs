@@ -25,6 +25,8 @@ pub enum Error {
     Usage(String),
     /// The optimizer or the verifier said no, or was misused.
     Opt(opt::OptError),
+    /// An IR (placement cost model) command failed.
+    Dally(dally::DallyError),
     /// A trace file that cannot be read or written.
     Trace {
         /// The file.
@@ -34,8 +36,6 @@ pub enum Error {
     },
     /// A broken invariant of sutro itself (a bug, never bad input).
     Internal(String),
-    /// An IR (placement cost model) command failed.
-    Dally(dally::DallyError),
 }
 
 impl Error {
@@ -55,12 +55,12 @@ impl Error {
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
-            Error::Trace { path, error } => vec![Diagnostic::error(format!("{path}: {error}"))],
-            Error::Internal(m) => vec![Diagnostic::error(format!("internal error: {m}"))],
             Error::Dally(e) => vec![match e.span() {
                 Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
                 None => Diagnostic::error(e.to_string()),
             }],
+            Error::Trace { path, error } => vec![Diagnostic::error(format!("{path}: {error}"))],
+            Error::Internal(m) => vec![Diagnostic::error(format!("internal error: {m}"))],
         }
     }
 

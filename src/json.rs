@@ -169,9 +169,9 @@ pub struct Run<'a> {
     pub solved_epoch: Option<usize>,
     /// Steps by then.
     pub solved_step: Option<u64>,
-    /// Training examples fed.
+    /// Distinct training examples fed by then (over the run if unsolved).
     pub samples: u64,
-    /// Evaluations run.
+    /// Evaluations run by then.
     pub evaluations: u64,
     /// Last epoch's figures.
     #[serde(rename = "final")]

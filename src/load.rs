@@ -44,12 +44,13 @@ pub fn parse(source: &SourceFile) -> Result<Program, Error> {
     syntax::parse(&program_name(&source.name), &source.text).map_err(Error::Parse)
 }
 
-/// Parse, check `--set` names, lower `grad`, validate.
+/// Parse, check `--set` names, unroll loops, lower `grad`, validate.
 pub fn load(source: &SourceFile, settings: &Settings, limits: &Limits) -> Result<Loaded, Error> {
     let parsed = parse(source)?;
     check_settings(&parsed, settings)?;
-    let shapes = valid::infer_shapes(&parsed, settings, limits).map_err(Error::Valid)?;
-    let lowered = ir::grad::lower(&parsed, &shapes).map_err(Error::Grad)?;
+    let unrolled = valid::unroll(&parsed, settings, limits).map_err(Error::Valid)?;
+    let shapes = valid::infer_shapes(&unrolled, settings, limits).map_err(Error::Valid)?;
+    let lowered = ir::grad::lower(&unrolled, &shapes).map_err(Error::Grad)?;
     let validated = valid::validate(lowered, settings, limits).map_err(Error::Valid)?;
     Ok(Loaded {
         source: source.clone(),

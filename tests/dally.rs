@@ -193,3 +193,134 @@ fn cli_exit_codes() {
     let o = sutro(&["ir", "run", &div, "--inputs", "1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn lowering_matmul_sutro_is_the_naive_program() {
+    for (n, want) in [(2u64, 84), (3, 429), (4, 1_316), (16, 340_704)] {
+        let l = common::load("programs/matmul.sutro", &[("n", &n.to_string())]);
+        let p = sutro::dally::lower::lower(&l.validated).unwrap();
+        assert_eq!(p.to_string().trim_end(), naive(n), "n = {n}");
+        assert_eq!(score(&p).cost, want);
+    }
+}
+
+#[test]
+fn lowering_names_an_op_with_no_v0_form() {
+    let o = sutro(&["ir", "lower", "programs/sprint1_standard.sutro"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: op `relu_fwd` (relu) has no v0 form"), "{e}");
+    assert!(e.contains("sprint1_standard.sutro:25:1"), "{e}");
+}
+
+#[test]
+fn lowered_contractions_compute_what_the_interpreter_does() {
+    // affine, affine_grad, outer and sum on small integers, checked against
+    // hand-written sums: y = x·Wᵀ + b with x[2,3], W[2,3], b[2].
+    let src = "dim n = 3\ndim o = 2\nparam W[o, n] = zeros\nparam b[o] = zeros\ninput x[2, n]\n\
+               y = affine(x, W, b)\ns = sum(y)\npredict s\n";
+    let l = common::load_text("aff", src, &[]);
+    let p = sutro::dally::lower::lower(&l.validated).unwrap();
+    // Inputs in layout order: W (6), b (2), x (6).
+    let w = [1, 2, 3, 4, 5, 6];
+    let b = [10, 20];
+    let x = [1, 0, 2, 3, 1, 1];
+    let inputs: Vec<i64> = w.iter().chain(&b).chain(&x).copied().collect();
+    let outs = run(&p, &inputs, Cells::Exact).unwrap();
+    // y[r,j] = Σ_q x[r,q]·W[j,q] + b[j]: y = [[1+6+10, 4+12+20], [3+2+3+10, 12+5+6+20]].
+    let y = [[17, 36], [18, 43]];
+    // Outputs: W, b (params) then s = Σ_r y[r,:].
+    assert_eq!(&outs[..8], &inputs[..8]);
+    assert_eq!(&outs[8..], &[y[0][0] + y[1][0], y[0][1] + y[1][1]]);
+}
+
+fn optimize(text: &str, n: usize) -> sutro::dally::opt::IrOptimized {
+    let cfg = sutro::dally::opt::IrOptConfig {
+        check: Some(CheckSpec::Matmul(n)),
+        passes: ["realloc", "stage", "reorder"].map(String::from).to_vec(),
+        seed: 0,
+    };
+    sutro::dally::opt::optimize(&parse(text).unwrap(), &cfg).unwrap()
+}
+
+#[test]
+fn optimize_naive_4x4_reaches_the_target() {
+    let r = optimize(&naive(4), 4);
+    assert_eq!(r.before, 1_316);
+    // The issue's target for 4×4 is ≤ 800 (the outer-product submission).
+    assert!(r.after <= 800, "{}", r.after);
+    // Independent re-check of the output: the scorer and the symbolic proof.
+    assert_eq!(score(&r.program).cost, r.after);
+    check(&r.program, CheckSpec::Matmul(4)).unwrap();
+    assert!(r.bound <= r.after);
+    // Deterministic.
+    assert_eq!(optimize(&naive(4), 4).program, r.program);
+}
+
+#[test]
+fn optimize_naive_16x16_reaches_the_target() {
+    let r = optimize(&naive(16), 16);
+    // The issue's target for 16×16 is ≤ 110,743 (tiled_16x16_opt1).
+    assert!(r.after <= 110_743, "{}", r.after);
+    assert_eq!(score(&r.program).cost, r.after);
+    check(&r.program, CheckSpec::Matmul(16)).unwrap();
+}
+
+#[test]
+fn optimize_without_check_verifies_on_random_inputs() {
+    // A v3 program: reallocation only moves addresses; outputs must agree.
+    let t = "50,60,70\ncmp 80,50,60,lt\nselect 81,80,60,70\nabs 82,81\nxor 83,82,50\n83,81";
+    let cfg = sutro::dally::opt::IrOptConfig {
+        check: None,
+        passes: vec!["realloc".into()],
+        seed: 1,
+    };
+    let p = parse(t).unwrap();
+    let r = sutro::dally::opt::optimize(&p, &cfg).unwrap();
+    assert!(r.after < r.before);
+    assert!(r.verified.starts_with("random inputs"));
+    for x in [[1i64, 2, 3], [5, -2, 9], [-8, -8, 0]] {
+        assert_eq!(run(&r.program, &x, Cells::I8).unwrap(), run(&p, &x, Cells::I8).unwrap());
+    }
+}
+
+#[test]
+fn recorded_ir_traces_score_like_the_scorer() {
+    let f = fixture("rec4.ir", &naive(4));
+    let t = f.replace(".ir", ".trace");
+    assert!(sutro(&["ir", "record", &f, "-o", &t]).status.success());
+    let v = sutro_json(&["trace", "replay", &t, "--metric", "dally,lru_stack", "--json"]);
+    let d = &v["metrics"]["dally"];
+    assert_eq!(d["total"], 1316);
+    assert_eq!(d["exit"], 108);
+    assert_eq!(d["options"]["placement"], "recorded");
+    // 64 products and 48 sums read 2 cells each; 16 exit reads.
+    assert_eq!(d["reads"], 64 * 2 + 48 * 2 + 16);
+    assert!(v["metrics"]["lru_stack"]["sum_d"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sutro_programs_get_an_optimal_placement_with_a_bound() {
+    let v = sutro_json(&[
+        "score",
+        "programs/sprint1_standard.sutro",
+        "--metric",
+        "dally",
+        "--opt",
+        "dally.placement=optimal",
+        "--json",
+    ]);
+    let d = &v["metrics"]["dally"];
+    let (total, bound) = (d["total"].as_u64().unwrap(), d["bound"].as_u64().unwrap());
+    assert!(bound <= total && bound > 0, "{bound} {total}");
+    let decl = sutro_json(&[
+        "score",
+        "programs/sprint1_standard.sutro",
+        "--metric",
+        "dally",
+        "--json",
+    ]);
+    let declared = decl["metrics"]["dally"]["total"].as_u64().unwrap();
+    assert!(total <= declared, "{total} > {declared}");
+    assert_eq!(decl["metrics"]["dally"]["options"]["placement"], "declaration");
+}

@@ -75,7 +75,7 @@ fn traces_and_programs_diff_alike_under_every_metric() {
         "--json",
     ]);
     assert_eq!(progs["metrics"], traces["metrics"]);
-    assert_eq!(progs["metrics"].as_object().unwrap().len(), 6);
+    assert_eq!(progs["metrics"].as_object().unwrap().len(), 7);
     // Identical inputs: every change is zero.
     let same = sutro_json(&[
         "diff",

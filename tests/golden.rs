@@ -12,7 +12,8 @@
 //! `lowered.sutro` (`print --lowered`), `optimized.sutro` and `optimize.json`
 //! (`optimize --json -o`, with the output path replaced by `OUT`), `score.json`
 //! (`score --metric all --json`) and `trace.digest` (length and FNV-1a 64 of the
-//! bytes of `trace record --steps 2`). Per invalid program:
+//! bytes of `trace record --steps 2`); for the programs of `IR_ONLY`, which are
+//! not training steps, `lowered.sutro`, `lowered.ir` and `ir_score.json`. Per invalid program:
 //! `tests/golden/invalid/NAME.txt` (exit code and the diagnostics of `check`).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a failure is a test failure.
 
@@ -91,9 +92,37 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// Programs that are not training steps (no task runs them): their goldens are
+/// the lowered text, the v0 IR of `ir lower` and its `ir score --json`.
+const IR_ONLY: &[&str] = &["matmul"];
+
+fn golden_ir_program(name: &str, rel: &str) -> Vec<String> {
+    let dir = scratch(name);
+    let ir = dir.join("p.ir");
+    let ir_s = ir.to_string_lossy().into_owned();
+    stdout_ok(&["ir", "lower", rel, "-o", &ir_s]);
+    let mut bad = Vec::new();
+    let mut check = |file: &str, actual: String| {
+        if let Some(m) = expect(&format!("{name}/{file}"), &actual) {
+            bad.push(m);
+        }
+    };
+    check("lowered.sutro", stdout_ok(&["print", rel, "--lowered"]));
+    check("lowered.ir", std::fs::read_to_string(&ir).expect("ir text"));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&stdout_ok(&["ir", "score", &ir_s, "--json"])).expect("ir score JSON");
+    v["program"]["path"] = serde_json::Value::from("OUT");
+    check("ir_score.json", serde_json::to_string_pretty(&v).expect("json") + "\n");
+    let _ = std::fs::remove_dir_all(&dir);
+    bad
+}
+
 fn golden_program(path: &Path) -> Vec<String> {
     let name = stem(path);
     let rel = format!("programs/{name}.sutro");
+    if IR_ONLY.contains(&name.as_str()) {
+        return golden_ir_program(&name, &rel);
+    }
     let dir = scratch(&name);
     let mut bad = Vec::new();
     let mut check = |file: &str, actual: String| {

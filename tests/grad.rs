@@ -107,6 +107,41 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
         Prim::Neg => un(&|v| -v),
         Prim::Pow => un(&|v| v.powf(sc[0])),
         Prim::Clamp => un(&|v| v.max(sc[0]).min(sc[1])),
+        Prim::SumAxis | Prim::MeanAxis => {
+            // x as [outer, n, inner] around axis k.
+            let k = sc[0] as usize;
+            let (outer, len): (usize, usize) = (xs[..k].iter().product(), xs[k]);
+            let inner: usize = xs[k + 1..].iter().product();
+            let div = if prim == Prim::MeanAxis { len as f64 } else { 1.0 };
+            vec![
+                (0..outer * inner)
+                    .map(|t| {
+                        (0..len)
+                            .map(|j| x[((t / inner) * len + j) * inner + t % inner])
+                            .sum::<f64>()
+                            / div
+                    })
+                    .collect(),
+            ]
+        }
+        Prim::Expand => {
+            let (k, len) = (sc[0] as usize, sc[1] as usize);
+            let (outer, inner): (usize, usize) = if xs.as_slice() == [1] {
+                (1, 1)
+            } else {
+                (xs[..k].iter().product(), xs[k..].iter().product())
+            };
+            vec![
+                (0..outer * len * inner)
+                    .map(|t| x[(t / (len * inner)) * inner + t % inner])
+                    .collect(),
+            ]
+        }
+        Prim::Reshape => vec![x.clone()],
+        Prim::Transpose => {
+            let (m, n) = (xs[0], xs[1]);
+            vec![(0..m * n).map(|t| x[(t % m) * n + t / m]).collect()]
+        }
         Prim::Relu => vec![x.iter().map(|v| v.max(0.0)).collect()],
         Prim::Copy => vec![x.clone()],
         Prim::Sign => vec![
@@ -161,6 +196,7 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             outs,
             args,
             scalars,
+            ..
         } = &p.op(id).kind
         else {
             continue;
@@ -348,6 +384,23 @@ fn elementwise_maths_gradients_match_finite_differences() {
         ),
         &["p", "q"],
     );
+}
+
+#[test]
+fn reduction_and_layout_gradients_match_finite_differences() {
+    let d = "param p[b, o] = normal(1)\nparam v[o] = normal(1)\nstate c[o, b] = normal(1)\nstate cb[b] = normal(1)\nstate co[o] = normal(1)\nstate c3[b, 2, o] = normal(1)\nstate c1[1] = normal(1)";
+    for (body, wrt) in [
+        ("t = transpose(p)\nloss = mse(t, c)", "p"),
+        ("t = reshape(p, o, b)\nloss = mse(t, c)", "p"),
+        ("t = sum_axis(p, 1)\nloss = mse(t, cb)", "p"),
+        ("t = sum_axis(p, 0)\nloss = mse(t, co)", "p"),
+        ("t = mean_axis(p, 1)\nloss = mse(t, cb)", "p"),
+        ("t = expand(p, 1, 2)\nloss = mse(t, c3)", "p"),
+        ("t = expand(v, 0, 3)\nu = sum_axis(t, 0)\nloss = mse(u, co)", "v"),
+        ("t = mean_axis(v, 0)\nloss = mse(t, c1)", "v"),
+    ] {
+        check(&prog(d, body, wrt), &[wrt]);
+    }
 }
 
 #[test]

@@ -53,7 +53,8 @@ fn fmt_write_rewrites_in_place() {
 
 #[test]
 fn lowered_programs_run_bit_identically_to_their_source() {
-    for p in programs() {
+    // matmul.sutro is not a training step (no task feeds two inputs): it exists for `ir lower`.
+    for p in programs().into_iter().filter(|p| !p.ends_with("matmul.sutro")) {
         let src = load(&p, &[]);
         let lowered_text = String::from_utf8(sutro(&["print", &p, "--lowered"]).stdout).unwrap();
         assert!(!lowered_text.contains("grad "), "{p}: `grad` left after lowering");

@@ -6,7 +6,7 @@
 //! and read them through `Values::value`; none looks a key up in the JSON form.
 //! A field name is checked against its metric when it is parsed (`Metric::field`).
 
-use super::{ArdReport, ByteDmdReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
+use super::{ArdReport, ByteDmdReport, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
 
 /// A headline value of a metric report; `name` is its JSON key (docs/metrics.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +37,8 @@ pub enum Field {
     ReadsPj,
     /// Energy of writes (`energy_pj`).
     WritesPj,
+    /// The exit reads' part of the total (`dally`).
+    Exit,
 }
 
 impl Field {
@@ -56,6 +58,7 @@ impl Field {
             Field::TotalPj => "total_pj",
             Field::ReadsPj => "reads_pj",
             Field::WritesPj => "writes_pj",
+            Field::Exit => "exit",
         }
     }
 
@@ -75,6 +78,7 @@ impl Metric {
             Metric::LruStack => &[SumD, Accesses, Cold],
             Metric::Dmd => &[Total, Accesses, Cold],
             Metric::ByteDmdV2 => &[Total, Reads],
+            Metric::Dally => &[Total, Exit, Reads],
             Metric::EnergyPj => &[TotalPj, ReadsPj, WritesPj],
         }
     }
@@ -84,7 +88,7 @@ impl Metric {
         use Field::*;
         match self {
             Metric::ArdWrite | Metric::ArdAccess => &[PerRead, PerFloat, SumD, SumSd],
-            Metric::Dmd | Metric::ByteDmdV2 => &[Total],
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => &[Total],
             Metric::EnergyPj => &[TotalPj],
             Metric::LruStack => &[],
         }
@@ -94,7 +98,7 @@ impl Metric {
     pub fn headline(self) -> Field {
         match self {
             Metric::ArdWrite | Metric::ArdAccess => Field::PerRead,
-            Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack => Field::Total,
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack | Metric::Dally => Field::Total,
             Metric::EnergyPj => Field::TotalPj,
         }
     }
@@ -104,7 +108,7 @@ impl Metric {
         match self {
             Metric::ArdWrite | Metric::ArdAccess => Field::SumSd,
             Metric::LruStack => Field::SumD,
-            Metric::Dmd | Metric::ByteDmdV2 => Field::Total,
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => Field::Total,
             Metric::EnergyPj => Field::TotalPj,
         }
     }
@@ -127,7 +131,7 @@ impl Metric {
             Metric::ArdWrite | Metric::ArdAccess => ("avg", "sum_d"),
             Metric::LruStack => ("sum_d", "sum_d"),
             Metric::Dmd => ("total", "total"),
-            Metric::ByteDmdV2 => ("cost", "cost"),
+            Metric::ByteDmdV2 | Metric::Dally => ("cost", "cost"),
             Metric::EnergyPj => ("pj", "pj"),
         }
     }
@@ -240,6 +244,26 @@ impl Values for EnergyReport {
         (
             self.buffers.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
             self.ops.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
+        )
+    }
+}
+
+impl Values for DallyReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::Total => self.total as f64,
+            Field::Exit => self.exit as f64,
+            Field::Reads => self.reads as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.cost as f64)))
+                .collect(),
+            Vec::new(),
         )
     }
 }

@@ -7,6 +7,7 @@
 //! of which reports itself as JSON.
 
 pub mod bytedmd;
+pub mod dally;
 pub mod diff;
 pub mod dmd;
 pub mod energy;
@@ -19,6 +20,7 @@ pub mod stack;
 pub mod text;
 
 pub use bytedmd::{ByteDmd, ByteDmdReport};
+pub use dally::DallyReport;
 pub use dmd::{Dmd, DmdReport};
 pub use energy::{Energy, EnergyOptions, EnergyReport};
 pub use field::{Field, Row, Values};
@@ -46,17 +48,20 @@ pub enum Metric {
     ByteDmdV2,
     /// Cache-tier energy in pJ.
     EnergyPj,
+    /// The placement cost model: ⌈√address⌉ per element read (spec §6b).
+    Dally,
 }
 
 impl Metric {
     /// Every metric, in spec order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::ArdWrite,
         Metric::ArdAccess,
         Metric::LruStack,
         Metric::Dmd,
         Metric::ByteDmdV2,
         Metric::EnergyPj,
+        Metric::Dally,
     ];
 
     /// The stable name.
@@ -68,6 +73,7 @@ impl Metric {
             Metric::Dmd => "dmd",
             Metric::ByteDmdV2 => "bytedmd_v2",
             Metric::EnergyPj => "energy_pj",
+            Metric::Dally => "dally",
         }
     }
 
@@ -84,6 +90,7 @@ impl Metric {
             Metric::Dmd => DmdOptions::KEYS,
             Metric::ByteDmdV2 => ByteDmdOptions::KEYS,
             Metric::EnergyPj => options::EnergyArgs::KEYS,
+            Metric::Dally => dally::DallyOptions::KEYS,
         }
     }
 
@@ -144,6 +151,8 @@ pub enum MetricOptions {
     ByteDmd(ByteDmdOptions),
     /// `energy_pj`.
     Energy(Box<EnergyOptions>),
+    /// `dally`.
+    Dally(dally::DallyOptions),
 }
 
 impl MetricOptions {
@@ -158,6 +167,7 @@ impl MetricOptions {
             Metric::Dmd => MetricOptions::Dmd(DmdOptions::parse(name, pairs)?),
             Metric::ByteDmdV2 => MetricOptions::ByteDmd(ByteDmdOptions::parse(name, pairs)?),
             Metric::EnergyPj => MetricOptions::Energy(Box::new(EnergyOptions::build(pairs, energy_config)?)),
+            Metric::Dally => MetricOptions::Dally(dally::DallyOptions::parse(name, pairs)?),
         })
     }
 
@@ -170,6 +180,7 @@ impl MetricOptions {
             MetricOptions::Dmd(_) => Metric::Dmd,
             MetricOptions::ByteDmd(_) => Metric::ByteDmdV2,
             MetricOptions::Energy(_) => Metric::EnergyPj,
+            MetricOptions::Dally(_) => Metric::Dally,
         }
     }
 
@@ -203,6 +214,7 @@ impl MetricOptions {
             MetricOptions::Dmd(o) => Box::new(Dmd::new(*o)),
             MetricOptions::ByteDmd(o) => Box::new(ByteDmd::new(*o)),
             MetricOptions::Energy(o) => Box::new(Energy::new((**o).clone())),
+            MetricOptions::Dally(o) => Box::new(dally::Dally::new(*o)),
         }
     }
 }

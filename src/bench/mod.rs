@@ -211,7 +211,7 @@ pub struct Board {
 }
 
 /// The metrics a board scores, in spec order.
-pub const METRICS: [Metric; 6] = Metric::ALL;
+pub const METRICS: [Metric; 7] = Metric::ALL;
 
 /// The clock metrics that have a floor.
 pub const CLOCK: [Metric; 2] = [Metric::ArdWrite, Metric::ArdAccess];

@@ -33,6 +33,7 @@ pub fn unit(m: Metric) -> &'static str {
         Metric::LruStack => "Σ d",
         Metric::Dmd => "Σ √d",
         Metric::ByteDmdV2 => "total",
+        Metric::Dally => "Σ ⌈√a⌉",
         Metric::EnergyPj => "pJ",
     }
 }

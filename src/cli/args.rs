@@ -158,6 +158,9 @@ pub(super) struct RunArgs {
     /// Shuffle the example order every epoch.
     #[arg(long)]
     pub shuffle: bool,
+    /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: Option<u64>,
     /// Write the final values of every param and state buffer as JSON (name, role, shape, values, bits).
     #[arg(long, value_name = "FILE.json")]
     pub dump_state: Option<String>,
@@ -167,9 +170,6 @@ pub(super) struct RunArgs {
     /// Start from the params and state of a --save-state file (a grown buffer is zero padded).
     #[arg(long, value_name = "FILE")]
     pub load_state: Option<String>,
-    /// Evaluate every STEPS training steps (default: once per epoch, after its last step).
-    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub eval_every: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -275,6 +275,8 @@ pub(super) enum TraceCmd {
         /// Output trace file.
         #[arg(short, long)]
         output: String,
+        #[command(flatten)]
+        limits: TraceLimits,
     },
     /// Export a trace as element-level CSV, Dinero IV `din`, or Perfetto JSON.
     #[command(after_help = "Example:\n  sutro trace export traces/sprint1_fused.trace --format perfetto -o fused.json")]
@@ -307,9 +309,8 @@ pub(super) struct DiffArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Largest trace file to read, in bytes.
-    #[arg(long, default_value_t = 1 << 30)]
-    pub max_trace_bytes: u64,
+    #[command(flatten)]
+    pub limits: TraceSize,
 }
 
 #[derive(Args, Debug)]
@@ -317,9 +318,24 @@ pub(super) struct TraceLimits {
     /// Largest trace file to read, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     pub max_trace_bytes: u64,
-    /// Memory budget in bytes (K, M, G suffixes): what the header's buffer and op tables size, and, for programs, their buffers and task data.
+    /// Memory budget in bytes (K, M, G suffixes): what a trace header's buffer and op tables, or a CSV's ids, may size.
     #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
     pub max_memory: u64,
+}
+
+/// The trace size limit alone (`diff`, whose memory budget is the program's `--max-memory`).
+#[derive(Args, Debug)]
+pub(super) struct TraceSize {
+    /// Largest trace file to read, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub max_trace_bytes: u64,
+}
+
+impl TraceLimits {
+    /// The effective memory budget (lowered to the address-space limit).
+    pub fn memory(&self) -> u64 {
+        sutro::valid::memory::effective(self.max_memory)
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

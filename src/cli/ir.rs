@@ -1,12 +1,13 @@
 //! `sutro ir …`: score, run, lower, optimize and record programs in the
 //! three-address IR of the placement cost model (`docs/dally.md`).
 
-use super::{out, read};
+use super::{Load, load, out, read, write_atomic};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use sutro::Error;
 use sutro::dally::check::{CheckSpec, check};
 use sutro::dally::exec::{self, Cells};
+use sutro::dally::opt::{self, IrOptConfig};
 use sutro::dally::{self, KINDS, Program, Score};
 use sutro::span::SourceFile;
 
@@ -41,6 +42,52 @@ pub(super) enum IrCmd {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Write one step of a .sutro program as v0 IR at declaration placement.
+    #[command(after_help = "Example:\n  sutro ir lower programs/matmul.sutro --set n=16 -o matmul16.ir")]
+    Lower {
+        #[command(flatten)]
+        load: Load,
+        /// Output .ir file (written atomically); stdout if absent.
+        #[arg(short = 'o', long = "output", value_name = "OUT.ir")]
+        output: Option<String>,
+    },
+    /// Lower an IR program's placement cost: reallocation, staging copies, reordering; verified.
+    #[command(
+        after_help = "Example:\n  sutro ir optimize tests/fixtures/dally/naive_4x4.ir --objective dally --check matmul:4 -o opt.ir --json"
+    )]
+    Optimize {
+        /// The .ir file.
+        file: String,
+        /// What to minimize (only `dally`, the placement cost).
+        #[arg(long, default_value = "dally")]
+        objective: String,
+        /// Prove the result computes C = A·B (`matmul:N`) instead of testing it on random inputs.
+        #[arg(long, value_name = "matmul:N")]
+        check: Option<String>,
+        /// Passes, comma separated, run in order: realloc, stage, reorder.
+        #[arg(long, default_value = "realloc,stage,reorder")]
+        passes: String,
+        /// Seed of the random verification inputs.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write the optimized program here (atomically) instead of to stdout.
+        #[arg(short = 'o', long = "output", value_name = "OUT.ir")]
+        output: Option<String>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record an IR program's memory accesses as a trace, so every trace metric scores it.
+    #[command(
+        after_help = "Example:\n  sutro ir record tests/fixtures/dally/naive_4x4.ir -o naive4.trace\n  sutro trace replay naive4.trace --metric dally,lru_stack"
+    )]
+    Record {
+        /// The .ir file.
+        file: String,
+        /// Output trace file (written atomically).
+        #[arg(short = 'o', long = "output", value_name = "T.trace")]
+        output: String,
     },
 }
 
@@ -162,5 +209,129 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
             }
             Ok(())
         }
+        IrCmd::Optimize {
+            file,
+            objective,
+            check: spec,
+            passes,
+            seed,
+            output,
+            json: as_json,
+        } => optimize_cmd(
+            &file,
+            (&objective, spec.as_deref(), &passes, seed),
+            output.as_deref(),
+            as_json,
+            src,
+        ),
+        IrCmd::Record { file, output } => {
+            let p = load_ir(&file, src)?;
+            let f = src.clone().unwrap_or_else(|| SourceFile::new(&file, ""));
+            let t = dally::record::record(&p, &name_of(&file), &f)?;
+            let bytes = sutro::trace::codec::encode(&t).map_err(|e| Error::Usage(format!("`{output}`: {e}")))?;
+            write_atomic(&output, &bytes)
+        }
+        IrCmd::Lower { load: l, output } => {
+            let loaded = load(&l, src)?;
+            let text = dally::lower::lower(&loaded.validated)?.to_string();
+            match output {
+                Some(path) => write_atomic(&path, text.as_bytes()),
+                None => {
+                    out(&text);
+                    Ok(())
+                }
+            }
+        }
     }
+}
+
+fn optimize_cmd(
+    file: &str,
+    (objective, spec, passes, seed): (&str, Option<&str>, &str, u64),
+    output: Option<&str>,
+    as_json: bool,
+    src: &mut Option<SourceFile>,
+) -> Result<(), Error> {
+    if objective != "dally" {
+        return Err(Error::Usage(format!(
+            "--objective: ir optimize minimizes `dally` only, found `{objective}`"
+        )));
+    }
+    let cfg = IrOptConfig {
+        check: spec.map(CheckSpec::parse).transpose()?,
+        passes: passes
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        seed,
+    };
+    let p = load_ir(file, src)?;
+    let r = opt::optimize(&p, &cfg)?;
+    let text = r.program.to_string();
+    if let Some(path) = output {
+        write_atomic(path, text.as_bytes())?;
+    }
+    let improvement = if r.before == 0 {
+        0.0
+    } else {
+        1.0 - r.after as f64 / r.before as f64
+    };
+    if as_json {
+        let passes: Vec<Value> = r
+            .passes
+            .iter()
+            .map(|x| {
+                json!({"name": x.name, "before": x.before, "after": x.after, "tried": x.evaluated,
+                    "notes": [x.note], "stop": null})
+            })
+            .collect();
+        let v = json!({
+            "schema": 1,
+            "program": program_json(file, &p),
+            "objective": "dally",
+            "before": r.before,
+            "after": r.after,
+            "improvement": improvement,
+            "bound": r.bound,
+            "gap": r.after.saturating_sub(r.bound),
+            "stop": r.stop,
+            "passes": passes,
+            "verified": true,
+            "verification": r.verified,
+            "check": cfg.check.map(|c| c.to_string()),
+            "output": output,
+        });
+        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+    } else if output.is_some() {
+        let th = |v: u64| sutro::analysis::text::thousands(i128::from(v));
+        let mut t = format!(
+            "{}: dally {} -> {} ({:.1}% lower)\n",
+            name_of(file),
+            th(r.before),
+            th(r.after),
+            100.0 * improvement
+        );
+        for x in &r.passes {
+            t.push_str(&format!(
+                "  {:<8} {:>12} -> {:>12}  {} tried; {}\n",
+                x.name,
+                th(x.before),
+                th(x.after),
+                x.evaluated,
+                x.note
+            ));
+        }
+        t.push_str(&format!(
+            "lower bound for the final order {} (gap {})\nverified: {}\nstop: {}\n",
+            th(r.bound),
+            th(r.after.saturating_sub(r.bound)),
+            r.verified,
+            r.stop
+        ));
+        out(&t);
+    } else {
+        out(&text);
+    }
+    Ok(())
 }

@@ -29,17 +29,6 @@ pub(super) fn score_cmd(a: ScoreArgs, src: &mut Option<SourceFile>) -> Result<()
     Ok(())
 }
 
-/// Reads a `--load-state` file, its size checked against the memory budget first.
-fn read_state(path: &str, limits: &Limits) -> Result<sutro::train::state::State, Error> {
-    let bad = |m: String| Error::Usage(format!("cannot load state `{path}`: {m}"));
-    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
-    limits
-        .check_memory("the state file", len)
-        .map_err(|e| bad(e.to_string()))?;
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    sutro::train::state::State::parse(&text).map_err(bad)
-}
-
 fn run_table(res: &RunResult, wall: f64) -> String {
     let mut s = format!(
         "{:>6} {:>8} {:>10} {:>10} {:>9} {:>9}\n",
@@ -114,8 +103,7 @@ pub(super) fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Er
         write_atomic(path, svg.as_bytes())?;
     }
     for path in [&a.dump_state, &a.save_state].into_iter().flatten() {
-        let text = serde_json::to_string_pretty(&res.state).unwrap_or_default() + "\n";
-        write_atomic(path, text.as_bytes())?;
+        write_atomic(path, sutro::json::pretty(&res.state).as_bytes())?;
     }
     if a.json {
         let program = sutro::json::ProgramId::of(session.header());
@@ -132,6 +120,17 @@ pub(super) fn run_cmd(a: RunArgs, src: &mut Option<SourceFile>) -> Result<(), Er
         }
     }
     Ok(())
+}
+
+/// Reads a `--load-state` file, its size checked against the memory budget first.
+fn read_state(path: &str, limits: &Limits) -> Result<sutro::train::state::State, Error> {
+    let bad = |m: String| Error::Usage(format!("cannot load state `{path}`: {m}"));
+    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
+    limits
+        .check_memory("the state file", len)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    sutro::train::state::State::parse(&text).map_err(bad)
 }
 
 /// `sutro demo`: train the built-in program, then score one step.

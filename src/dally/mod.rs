@@ -29,7 +29,36 @@ pub use parse::{AddrMap, AddrSet, parse};
 /// `⌈√a⌉` for an address `a ≥ 1` (0 for `a = 0`, which the parser rejects).
 #[inline]
 pub fn cost(a: u64) -> u64 {
-    if a == 0 { 0 } else { (a - 1).isqrt() + 1 }
+    if a == 0 {
+        return 0;
+    }
+    let x = a - 1;
+    // A float square root is within one of the integer root below 2⁵²; fix it up.
+    let mut s = (x as f64).sqrt() as u64;
+    if s > u64::from(u32::MAX) {
+        return x.isqrt() + 1;
+    }
+    while s * s > x {
+        s -= 1;
+    }
+    while (s + 1) * (s + 1) <= x {
+        s += 1;
+    }
+    s + 1
+}
+
+/// Addresses below this are priced from a table.
+const TABLE: usize = 1 << 16;
+
+/// `cost` through a table for small addresses: the scorer's hot path.
+#[inline]
+pub fn table_cost(a: u64) -> u64 {
+    static T: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    let t = T.get_or_init(|| (0..TABLE as u64).map(|a| cost(a) as u16).collect());
+    match t.get(a as usize) {
+        Some(c) if a < TABLE as u64 => u64::from(*c),
+        _ => cost(a),
+    }
 }
 
 /// `F(n) = Σ_{a=1}^{n} ⌈√a⌉` in closed form (`q = isqrt(n)`):
@@ -225,7 +254,9 @@ impl fmt::Display for Program {
             if i.op == Op::Set {
                 write!(f, ",{}", i.imm)?;
             }
-            for s in i.reads() {
+            // The accumulator form `op d,s` stands for `op d,d,s`.
+            let short = i.op.arity() == 2 && !matches!(i.op, Op::Cmp(_)) && i.src[0] == i.dst;
+            for s in &i.reads()[usize::from(short)..] {
                 write!(f, ",{s}")?;
             }
             if let Op::Cmp(p) = i.op {
@@ -360,7 +391,7 @@ pub fn score(p: &Program) -> Score {
         count[k] += 1;
         let mut c = 0;
         for &a in i.reads() {
-            let d = cost(a);
+            let d = table_cost(a);
             hist.add(d);
             c += d;
         }
@@ -368,7 +399,7 @@ pub fn score(p: &Program) -> Score {
     }
     let mut exit = 0;
     for &a in &p.outputs {
-        let d = cost(a);
+        let d = table_cost(a);
         hist.add(d);
         exit += d;
     }
@@ -404,6 +435,9 @@ mod tests {
             .collect();
         assert_eq!(v, [1, 2, 2, 3, 3, 4, 1000, 65536]);
         assert_eq!(cost(u64::MAX), 1 << 32);
+        for a in [0, 1, 2, 3, 4, 5, 65_535, 65_536, 65_537, 1 << 40] {
+            assert_eq!(table_cost(a), if a == 0 { 0 } else { (a - 1).isqrt() + 1 });
+        }
     }
 
     #[test]

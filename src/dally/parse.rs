@@ -88,10 +88,28 @@ fn addr_list(s: &str, span: Span) -> Result<Vec<u64>, DallyError> {
         .collect()
 }
 
+/// Splits operands on commas into a fixed array, skipping empty tokens.
+fn operands(rest: &str, span: Span) -> Result<([&str; 4], usize), DallyError> {
+    let mut toks = [""; 4];
+    let mut n = 0;
+    for t in rest.split(',') {
+        let t = t.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if n == 4 {
+            return Err(err("too many operands (at most 4)", span));
+        }
+        toks[n] = t;
+        n += 1;
+    }
+    Ok((toks, n))
+}
+
 /// Parses one instruction statement.
 fn instr(s: &str, span: Span) -> Result<Instr, DallyError> {
     let (head, rest) = s.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((s, ""));
-    let toks: Vec<&str> = rest.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    let (toks, n) = operands(rest, span)?;
     let op = match head {
         "set" => Op::Set,
         "copy" => Op::Copy,
@@ -106,10 +124,11 @@ fn instr(s: &str, span: Span) -> Result<Instr, DallyError> {
         "xor" => Op::Xor,
         "select" => Op::Select,
         "cmp" => {
-            let p = toks
-                .get(3)
-                .ok_or_else(|| err(operand_count("cmp", "4", toks.len()), span))?;
-            let pred = Pred::ALL.iter().find(|x| x.1 == *p).map(|x| x.0);
+            if n != 4 {
+                return Err(err(operand_count("cmp", "4", n), span));
+            }
+            let p = toks[3];
+            let pred = Pred::ALL.iter().find(|x| x.1 == p).map(|x| x.0);
             Op::Cmp(pred.ok_or_else(|| err(format!("unknown cmp predicate `{p}` (eq ne lt le gt ge)"), span))?)
         }
         _ => return Err(err(format!("unknown op `{head}`"), span)),
@@ -119,15 +138,18 @@ fn instr(s: &str, span: Span) -> Result<Instr, DallyError> {
         Op::Cmp(_) | Op::Select => "4",
         _ => "2 or 3",
     };
-    let n_addr = match (op, toks.len()) {
+    let n_addr = match (op, n) {
         (Op::Set, 2) => 1,
         (Op::Copy | Op::Not | Op::Abs, 2) => 2,
         (Op::Cmp(_), 4) => 3,
         (Op::Select, 4) => 4,
-        (Op::Add | Op::Sub | Op::Mul | Op::Div | Op::And | Op::Or | Op::Xor, 2 | 3) => toks.len(),
-        _ => return Err(err(operand_count(head, expect, toks.len()), span)),
+        (Op::Add | Op::Sub | Op::Mul | Op::Div | Op::And | Op::Or | Op::Xor, 2 | 3) => n,
+        _ => return Err(err(operand_count(head, expect, n), span)),
     };
-    let a: Vec<u64> = toks[..n_addr].iter().map(|t| addr(t, span)).collect::<Result<_, _>>()?;
+    let mut a = [0u64; 4];
+    for k in 0..n_addr {
+        a[k] = addr(toks[k], span)?;
+    }
     let mut i = Instr::new(op, a[0], &[]);
     i.span = span;
     match op {
@@ -139,7 +161,7 @@ fn instr(s: &str, span: Span) -> Result<Instr, DallyError> {
         }
         // The two-operand form `op d,s` means `op d,d,s` and reads both.
         _ if n_addr == 2 && op.arity() == 2 => i.src[..2].copy_from_slice(&[a[0], a[1]]),
-        _ => i.src[..n_addr - 1].copy_from_slice(&a[1..]),
+        _ => i.src[..n_addr - 1].copy_from_slice(&a[1..n_addr]),
     }
     Ok(i)
 }

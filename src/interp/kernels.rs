@@ -551,6 +551,109 @@ pub fn elementwise(prim: Prim, c: &mut [f32], ops: [&[f32]; 3], sc: [f32; 2]) {
     }
 }
 
+/// A reduction's geometry: a[outer, n, inner] reduces over the middle axis.
+#[derive(Clone, Copy, Debug)]
+pub struct Axis {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// The axis's extent.
+    pub n: usize,
+    /// Product of the extents after it.
+    pub inner: usize,
+}
+
+impl Axis {
+    /// The geometry of axis `k` of `shape`.
+    pub fn of(shape: &[usize], k: usize) -> Axis {
+        let k = k.min(shape.len().saturating_sub(1));
+        Axis {
+            outer: shape[..k].iter().product(),
+            n: shape.get(k).copied().unwrap_or(1),
+            inner: shape.get(k + 1..).map_or(1, |s| s.iter().product()),
+        }
+    }
+}
+
+/// Reduces along an axis: c[o, i] = fold over j in index order of a[o, j, i],
+/// starting from j = 0's element. `mean_axis` divides the sum by n; `argmax`
+/// and `argmin` give the first index of the extreme value (a later value
+/// replaces it only when strictly greater, or smaller).
+pub fn reduce_axis(prim: Prim, c: &mut [f32], a: &[f32], ax: Axis) {
+    let Axis { outer, n, inner } = ax;
+    if n == 0 || inner == 0 {
+        return;
+    }
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |j: usize| a.get((o * n + j) * inner + i).copied().unwrap_or(0.0);
+            let mut acc = at(0);
+            let mut arg = 0usize;
+            for j in 1..n {
+                let x = at(j);
+                match prim {
+                    Prim::SumAxis | Prim::MeanAxis => acc += x,
+                    Prim::ProdAxis => acc *= x,
+                    Prim::MaxAxis | Prim::ArgMax if x > acc => (acc, arg) = (x, j),
+                    Prim::MinAxis | Prim::ArgMin if x < acc => (acc, arg) = (x, j),
+                    _ => {}
+                }
+            }
+            let out = match prim {
+                Prim::MeanAxis => acc / n as f32,
+                Prim::ArgMax | Prim::ArgMin => arg as f32,
+                _ => acc,
+            };
+            if let Some(slot) = c.get_mut(o * inner + i) {
+                *slot = out;
+            }
+        }
+    }
+}
+
+/// c[o, j, i] = a[o, i] for j < n: a repeated along a new axis.
+pub fn expand(c: &mut [f32], a: &[f32], outer: usize, n: usize, inner: usize) {
+    if inner == 0 {
+        return;
+    }
+    for (o, block) in c.chunks_exact_mut(n * inner).enumerate().take(outer) {
+        let src = &a[o * inner..(o + 1) * inner];
+        for row in block.chunks_exact_mut(inner) {
+            row.copy_from_slice(src);
+        }
+    }
+}
+
+/// c[e, v] = 1 where v equals a[e] (a whole number below n), else 0.
+pub fn onehot(c: &mut [f32], a: &[f32], n: usize) {
+    if n == 0 {
+        return;
+    }
+    for (row, x) in c.chunks_exact_mut(n).zip(a) {
+        row.fill(0.0);
+        if *x >= 0.0 && x.fract() == 0.0 && (*x as usize) < n {
+            row[*x as usize] = 1.0;
+        }
+    }
+}
+
+/// c[j, i] = a[i, j] for a[m, n].
+pub fn transpose(c: &mut [f32], a: &[f32], m: usize, n: usize) {
+    for i in 0..m {
+        for j in 0..n {
+            c[j * m + i] = a[i * n + j];
+        }
+    }
+}
+
+/// Per outer index: a's block of `na` elements, then b's block of `nb`.
+pub fn concat(c: &mut [f32], a: &[f32], b: &[f32], outer: usize, na: usize, nb: usize) {
+    for o in 0..outer {
+        let base = o * (na + nb);
+        c[base..base + na].copy_from_slice(&a[o * na..(o + 1) * na]);
+        c[base + na..base + na + nb].copy_from_slice(&b[o * nb..(o + 1) * nb]);
+    }
+}
+
 /// The losses and their gradient seeds over pred `a` and targets `b`.
 pub fn loss(prim: Prim, c: &mut [f32], a: &[f32], b: &[f32]) {
     let n = a.len() as f32;

@@ -110,6 +110,30 @@ pub enum Prim {
     ClampGrad,
     /// `c = sum_all(a)`: the sum of every element, in index order, shape [1].
     SumAll,
+    /// `c = sum_axis(a, k)`: sums over axis k (the axis disappears; [1] if none is left).
+    SumAxis,
+    /// `c = mean_axis(a, k)`: the sum over axis k divided by its extent.
+    MeanAxis,
+    /// `c = max_axis(a, k)`: the largest value along axis k.
+    MaxAxis,
+    /// `c = min_axis(a, k)`: the smallest value along axis k.
+    MinAxis,
+    /// `c = prod_axis(a, k)`: the product along axis k.
+    ProdAxis,
+    /// `c = argmax(a, k)`: the first index of the largest value along axis k.
+    ArgMax,
+    /// `c = argmin(a, k)`: the first index of the smallest value along axis k.
+    ArgMin,
+    /// `c = expand(a, k, n)`: repeats a n times along a new axis k.
+    Expand,
+    /// `c = onehot(i, n)`: i[…] → [… , n] with 1 at each index.
+    OneHot,
+    /// `c = reshape(a, d1, …)`: the same elements in a new shape.
+    Reshape,
+    /// `c = transpose(a)`: a[m,n] → [n,m].
+    Transpose,
+    /// `c = concat(a, b, k)`: a then b along axis k.
+    Concat,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -120,8 +144,10 @@ pub enum Family {
     /// Elementwise: every operand broadcasts onto the output (equal shape, one
     /// element, or the output's trailing shape).
     Elementwise,
-    /// Reductions to fewer elements (`sum`, `sum_all`).
+    /// Reductions to fewer elements (`sum`, `sum_all`, the `*_axis` ops, `argmax`, `argmin`).
     Reduce,
+    /// Moving elements without arithmetic (`expand`, `onehot`, `reshape`, `transpose`, `concat`).
+    Layout,
     /// Losses and their gradient seeds.
     Loss,
 }
@@ -135,6 +161,8 @@ pub struct PrimInfo {
     pub args: usize,
     /// Scalar operands after the buffer arguments (an expression or a `[1]` buffer each).
     pub scalars: usize,
+    /// Whether more scalar operands may follow (`reshape`'s extents).
+    pub more: bool,
     /// Outputs.
     pub outs: usize,
     /// One-line semantics, shown by docs and `--help`.
@@ -143,7 +171,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 50] = [
+    pub const ALL: [Prim; 62] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -194,6 +222,18 @@ impl Prim {
         Prim::SigmoidGrad,
         Prim::ClampGrad,
         Prim::SumAll,
+        Prim::SumAxis,
+        Prim::MeanAxis,
+        Prim::MaxAxis,
+        Prim::MinAxis,
+        Prim::ProdAxis,
+        Prim::ArgMax,
+        Prim::ArgMin,
+        Prim::Expand,
+        Prim::OneHot,
+        Prim::Reshape,
+        Prim::Transpose,
+        Prim::Concat,
     ];
 
     /// The static facts.
@@ -202,6 +242,7 @@ impl Prim {
             name,
             args,
             scalars: usize::from(scalars),
+            more: false,
             outs,
             doc,
         };
@@ -299,6 +340,7 @@ impl Prim {
                 name: "clamp",
                 args: 1,
                 scalars: 2,
+                more: false,
                 outs: 1,
                 doc: "a limited to [lo, hi] for scalars lo, hi",
             },
@@ -312,10 +354,55 @@ impl Prim {
                 name: "clamp_grad",
                 args: 2,
                 scalars: 2,
+                more: false,
                 outs: 1,
                 doc: "dy, a, lo, hi -> dy where lo ≤ a ≤ hi, else 0",
             },
             Prim::SumAll => i("sum_all", 1, false, 1, "sum of every element, in index order -> [1]"),
+            Prim::SumAxis => i(
+                "sum_axis",
+                1,
+                true,
+                1,
+                "sum along axis k, which disappears ([1] if none is left)",
+            ),
+            Prim::MeanAxis => i("mean_axis", 1, true, 1, "sum along axis k divided by its extent"),
+            Prim::MaxAxis => i("max_axis", 1, true, 1, "the largest value along axis k"),
+            Prim::MinAxis => i("min_axis", 1, true, 1, "the smallest value along axis k"),
+            Prim::ProdAxis => i("prod_axis", 1, true, 1, "the product along axis k, in index order"),
+            Prim::ArgMax => i(
+                "argmax",
+                1,
+                true,
+                1,
+                "the first index of the largest value along axis k",
+            ),
+            Prim::ArgMin => i(
+                "argmin",
+                1,
+                true,
+                1,
+                "the first index of the smallest value along axis k",
+            ),
+            Prim::Expand => PrimInfo {
+                name: "expand",
+                args: 1,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "a repeated n times along a new axis k (a [1] buffer becomes [n])",
+            },
+            Prim::OneHot => i("onehot", 1, true, 1, "i[…] -> […, n]: 1 at position i, else 0"),
+            Prim::Reshape => PrimInfo {
+                name: "reshape",
+                args: 1,
+                scalars: 1,
+                more: true,
+                outs: 1,
+                doc: "the same elements, row-major, in shape [d1, …]",
+            },
+            Prim::Transpose => i("transpose", 1, false, 1, "a[m,n] -> [n,m]"),
+            Prim::Concat => i("concat", 2, true, 1, "a then b along axis k (other extents equal)"),
         }
     }
 
@@ -341,7 +428,16 @@ impl Prim {
             | Prim::MatVec
             | Prim::MatVecT
             | Prim::Outer => Family::Linear,
-            Prim::Sum | Prim::SumAll => Family::Reduce,
+            Prim::Sum
+            | Prim::SumAll
+            | Prim::SumAxis
+            | Prim::MeanAxis
+            | Prim::MaxAxis
+            | Prim::MinAxis
+            | Prim::ProdAxis
+            | Prim::ArgMax
+            | Prim::ArgMin => Family::Reduce,
+            Prim::Expand | Prim::OneHot | Prim::Reshape | Prim::Transpose | Prim::Concat => Family::Layout,
             Prim::Hinge | Prim::HingeGrad | Prim::Mse | Prim::MseGrad => Family::Loss,
             _ => Family::Elementwise,
         }
@@ -378,6 +474,7 @@ state pre[b, o] = normal(1)
 state p[b, 1] = normal(1)
 state pos[b, o] = uniform(0.5, 2)
 state s[1] = const(0.5)
+state idx[b] = iota
 ";
 
 impl Prim {
@@ -416,6 +513,18 @@ impl Prim {
             Prim::Pow => "t = pow(a, p - 1); u = mul(dy, t); da = scale(u, p) (p an expression)",
             Prim::Select => "da = relu_grad(dy, cond); db = sub(dy, da); none to cond",
             Prim::Clamp => "da = clamp_grad(dy, a, lo, hi)",
+            Prim::SumAxis => "da = expand(dy, k, n)",
+            Prim::MeanAxis => "t = expand(dy, k, n); da = scale(t, 1 / n)",
+            Prim::Expand => "da = sum_axis(dy, k)",
+            Prim::Reshape => "da = reshape(dy, a's extents)",
+            Prim::Transpose => "da = transpose(dy)",
+            Prim::MaxAxis
+            | Prim::MinAxis
+            | Prim::ProdAxis
+            | Prim::ArgMax
+            | Prim::ArgMin
+            | Prim::OneHot
+            | Prim::Concat => "none: `grad` stops with an error at this op",
             Prim::Sign
             | Prim::Gt
             | Prim::Ge
@@ -496,6 +605,18 @@ impl Prim {
             Prim::SigmoidGrad => "c = sigmoid_grad(dy, pre)",
             Prim::ClampGrad => "c = clamp_grad(dy, pre, -1, 1)",
             Prim::SumAll => "c = sum_all(x)",
+            Prim::SumAxis => "c = sum_axis(dy, 1)",
+            Prim::MeanAxis => "c = mean_axis(dy, 0)",
+            Prim::MaxAxis => "c = max_axis(dy, 1)",
+            Prim::MinAxis => "c = min_axis(dy, 1)",
+            Prim::ProdAxis => "c = prod_axis(dy, 1)",
+            Prim::ArgMax => "c = argmax(dy, 1)",
+            Prim::ArgMin => "c = argmin(dy, 1)",
+            Prim::Expand => "c = expand(u, 0, 2)",
+            Prim::OneHot => "c = onehot(idx, 5)",
+            Prim::Reshape => "c = reshape(dy, 4, 2)",
+            Prim::Transpose => "c = transpose(dy)",
+            Prim::Concat => "c = concat(dy, pre, 0)",
         }
     }
 

@@ -126,10 +126,14 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         outs,
         args,
         scalars,
+        slices,
     } = &p.op(producer).kind
     else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let [g] = outs.as_slice() else { return None };
     if !prim.fusible() {
         return None;
@@ -161,9 +165,19 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
 
 /// Rule (c): folds a copy gradient (`copy`, or `sum` over a single row) into its update.
 pub fn fold_copy(v: &Validated, p: &Program, producer: OpId) -> Option<Program> {
-    let OpKind::Call { prim, outs, args, .. } = &p.op(producer).kind else {
+    let OpKind::Call {
+        prim,
+        outs,
+        args,
+        slices,
+        ..
+    } = &p.op(producer).kind
+    else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let ([g], [a]) = (outs.as_slice(), args.as_slice()) else {
         return None;
     };
@@ -201,11 +215,15 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
         prim: Prim::AffineGrad,
         outs,
         args,
+        slices,
         ..
     } = &p.op(op).kind
     else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let ([dw, db], [dy, x]) = (outs.as_slice(), args.as_slice()) else {
         return None;
     };
@@ -217,6 +235,7 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
         outs: vec![*dw],
         args: vec![*dy, *x],
         scalars: Vec::new(),
+        slices: Vec::new(),
     };
     q.ops[op.idx()].label = label.as_ref().map(|l| format!("{l}_outer"));
     let new = OpId(q.ops.len() as u32);
@@ -227,6 +246,7 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
             outs: vec![*db],
             args: vec![*dy],
             scalars: Vec::new(),
+            slices: Vec::new(),
         },
         span: p.op(op).span,
         trivia: Trivia::default(),

@@ -15,9 +15,15 @@
 
 pub mod memory;
 pub mod shapes;
+pub mod slices;
+
+pub use slices::Region;
+use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Src, effects};
+use crate::ir::{
+    BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
+};
 use crate::span::Span;
 use indexmap::IndexMap;
 use thiserror::Error;
@@ -124,6 +130,20 @@ pub enum ValidationError {
     /// An update's gradient reads the parameter it updates.
     #[error("the gradient of `update {buf}` reads `{buf}` itself")]
     SelfRead { buf: String, span: Span },
+    /// A loop could not be unrolled.
+    #[error("{message}")]
+    Loop { message: String, span: Span },
+    /// A slice does not fit its buffer.
+    #[error("slice of `{buf}` in `{op}`: {detail}")]
+    Slice {
+        op: String,
+        buf: String,
+        detail: String,
+        span: Span,
+    },
+    /// A dim or shape expression is not a positive integer.
+    #[error("{what} is not a positive integer ({value})")]
+    BadExtent { what: String, value: f64, span: Span },
     /// An expression does not evaluate to a finite number.
     #[error("{what} is not a finite number ({value})")]
     NotFinite { what: String, value: f64, span: Span },
@@ -157,6 +177,9 @@ pub enum ValidationError {
     /// The loss of a `grad` is not a scalar.
     #[error("the loss `{buf}` must have one element, it has shape {shape}")]
     LossShape { buf: String, shape: String, span: Span },
+    /// A task size (`batch`, `n`, …) declared as a hyper, where it would be ignored.
+    #[error("`{name}` must be a `dim`: the task reads it as a size, and a `hyper {name}` would be ignored")]
+    NotADim { name: String, span: Span },
     /// A size overflows or is over the memory budget.
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
@@ -173,11 +196,15 @@ impl ValidationError {
             | DoubleUpdate { span, .. }
             | SelfRead { span, .. }
             | NotFinite { span, .. }
+            | BadExtent { span, .. }
+            | Loop { span, .. }
+            | Slice { span, .. }
             | UnknownName { span, .. }
             | TooBig { span, .. }
             | GradLeft { span }
             | GradTarget { span, .. }
-            | LossShape { span, .. } => Some(*span),
+            | LossShape { span, .. }
+            | NotADim { span, .. } => Some(*span),
             BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
@@ -210,9 +237,15 @@ pub struct Validated {
     offsets: Vec<usize>,
     total: usize,
     limits: Limits,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 impl Validated {
+    /// The region of a sliced operand of an op.
+    pub fn region(&self, op: OpId, slot: Slot) -> Option<&Region> {
+        self.regions.get(&(op, slot))
+    }
+
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -270,6 +303,24 @@ fn lookup(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, n: &str)
     dims.get(n).map(|v| *v as f64).or_else(|| hypers.get(n).copied())
 }
 
+/// The program's dims under the settings (for unrolling loops).
+pub fn resolve_dims(p: &Program, s: &Settings) -> Result<IndexMap<String, u64>, Vec<ValidationError>> {
+    let mut errs = Vec::new();
+    let (dims, _) = resolve(p, s, &mut errs)?;
+    if errs.is_empty() { Ok(dims) } else { Err(errs) }
+}
+
+/// Unrolls the loops of a parsed program under the settings.
+pub fn unroll(p: &Program, s: &Settings, limits: &Limits) -> Result<Program, Vec<ValidationError>> {
+    let dims = resolve_dims(p, s)?;
+    crate::ir::unroll::unroll(p, &dims, limits.max_ops).map_err(|e| {
+        vec![ValidationError::Loop {
+            message: e.to_string(),
+            span: e.span(),
+        }]
+    })
+}
+
 /// Shapes of a program that may still contain `grad` (for the lowering).
 pub fn infer_shapes(
     p: &Program,
@@ -304,6 +355,7 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
         offsets,
         total: total as usize,
         limits: *limits,
+        regions: c.regions,
     })
 }
 
@@ -311,6 +363,7 @@ struct Checked {
     dims: IndexMap<String, u64>,
     hypers: IndexMap<String, f64>,
     shapes: Vec<Option<Vec<usize>>>,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -328,6 +381,7 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         shapes: vec![None; p.buffers.len()],
         defined: p.buffers.values().map(|b| b.role != Role::Temp).collect(),
         updated: IndexMap::new(),
+        regions: HashMap::new(),
         errs,
     };
     w.declared()?;
@@ -354,7 +408,8 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 outs,
                 args,
                 scalars,
-            } => w.call(id, *prim, outs, args, scalars)?,
+                slices,
+            } => w.call(id, *prim, outs, args, scalars, slices)?,
             OpKind::Update { param, rule, src } => w.update(id, *param, rule, src),
             OpKind::Grad { loss, wrt } => {
                 if allow_grad {
@@ -370,6 +425,7 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
             dims: w.dims,
             hypers: w.hypers,
             shapes: w.shapes,
+            regions: w.regions,
         })
     } else {
         Err(w.errs)
@@ -384,16 +440,38 @@ fn resolve(
     s: &Settings,
     errs: &mut Vec<ValidationError>,
 ) -> Result<(IndexMap<String, u64>, IndexMap<String, f64>), Vec<ValidationError>> {
-    let mut dims = IndexMap::new();
-    for (name, (v, _)) in &p.dims {
-        let v = s.int(name).map_err(|e| vec![e])?.unwrap_or(*v);
+    let mut dims: IndexMap<String, u64> = IndexMap::new();
+    // An undeclared `batch` comes last in the table but may appear in any dim.
+    let batch = s.int("batch").map_err(|e| vec![e])?.unwrap_or(1);
+    for (name, (e, span)) in &p.dims {
+        let v = match s.int(name).map_err(|e| vec![e])? {
+            Some(v) => v,
+            None => match extent(e, &dims, batch) {
+                Ok(v) => v,
+                Err(value) => {
+                    errs.push(ValidationError::BadExtent {
+                        what: format!("dim `{name}`"),
+                        value,
+                        span: *span,
+                    });
+                    1
+                }
+            },
+        };
         dims.insert(name.clone(), v);
     }
     if !dims.contains_key("batch") {
-        dims.insert("batch".to_string(), s.int("batch").map_err(|e| vec![e])?.unwrap_or(1));
+        dims.insert("batch".to_string(), batch);
     }
     let mut hypers: IndexMap<String, f64> = IndexMap::new();
     for (name, e) in &p.hypers {
+        // The task and the driver read these as dims; a hyper would be ignored.
+        if crate::train::TASK_KEYS.contains(&name.as_str()) {
+            errs.push(ValidationError::NotADim {
+                name: name.clone(),
+                span: e.span(),
+            });
+        }
         let v = match s.values.get(name) {
             Some(raw) => match raw.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
@@ -433,7 +511,13 @@ struct Walk<'a> {
     shapes: Vec<Option<Vec<usize>>>,
     defined: Vec<bool>,
     updated: IndexMap<BufId, Span>,
+    regions: HashMap<(OpId, Slot), Region>,
     errs: Vec<ValidationError>,
+}
+
+/// A slice bound's value (validation reports names it cannot resolve elsewhere).
+fn self_eval(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, e: &Expr) -> f64 {
+    e.eval(&|n| lookup(dims, hypers, n)).unwrap_or(f64::NAN)
 }
 
 impl Walk<'_> {
@@ -472,6 +556,14 @@ impl Walk<'_> {
                 let v = match d {
                     ShapeDim::Lit(v) => *v,
                     ShapeDim::Name(name) => self.dims.get(name).copied().unwrap_or(1),
+                    ShapeDim::Expr(e) => extent(e, &self.dims, 1).unwrap_or_else(|value| {
+                        self.errs.push(ValidationError::BadExtent {
+                            what: format!("the extent `{e}` of `{}`", b.name),
+                            value,
+                            span: e.span(),
+                        });
+                        1
+                    }),
                 };
                 n = n.and_then(|n| n.checked_mul(v));
                 ext.push(v);
@@ -493,8 +585,8 @@ impl Walk<'_> {
             if let Some(init) = &b.init {
                 let what = format!("the init of `{}`", b.name);
                 match init {
-                    Init::Zeros => {}
-                    Init::Normal(e) | Init::Const(e) => {
+                    Init::Zeros | Init::Eye | Init::Iota => {}
+                    Init::Normal(e) | Init::Const(e) | Init::Bernoulli(e) => {
                         self.eval(e, &what);
                     }
                     Init::Uniform(a, c) => {
@@ -507,13 +599,14 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Scalar operands: expressions evaluate; buffers hold one element.
-    fn scalars(&mut self, op_name: &str, scalars: &[Scalar], span: Span) {
+    /// Scalar operands: expressions evaluate; buffers hold one element. Returns
+    /// the expressions' values (`None` for a buffer).
+    fn scalars(&mut self, op_name: &str, scalars: &[Scalar], span: Span) -> Vec<Option<f64>> {
+        let mut consts = Vec::new();
         for sc in scalars {
+            consts.push(sc.expr().map(|e| self.eval(e, &format!("the scalar of `{op_name}`"))));
             match sc {
-                Scalar::Expr(e) => {
-                    self.eval(e, &format!("the scalar of `{op_name}`"));
-                }
+                Scalar::Expr(_) => {}
                 Scalar::Buf(b) => {
                     let sh = self.shape_of(*b);
                     if sh.iter().product::<usize>() != 1 {
@@ -530,6 +623,7 @@ impl Walk<'_> {
                 }
             }
         }
+        consts
     }
 
     /// `outs = prim(args, scalars)`: the family's shape rule, then the output limit.
@@ -540,15 +634,73 @@ impl Walk<'_> {
         outs: &[BufId],
         args: &[BufId],
         scalars: &[Scalar],
+        slices: &[Slice],
     ) -> Result<(), Vec<ValidationError>> {
         let p = self.p;
         let op = p.op(id);
         let op_name = p.op_name(id);
-        self.scalars(&op_name, scalars, op.span);
-        let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
-        match shapes::infer(prim, &arg_shapes) {
+        let consts = self.scalars(&op_name, scalars, op.span);
+        // Sliced operands: resolve their regions; the op sees the region's shape.
+        for sl in slices {
+            let b = match sl.slot {
+                Slot::Arg(i) => args.get(i),
+                Slot::Out(i) => outs.get(i),
+            };
+            let Some(&b) = b else { continue };
+            let dims = self.shape_of(b);
+            let mut eval = |e: &Expr| self_eval(&self.dims, &self.hypers, e);
+            match slices::region(&dims, &sl.axes, &mut eval) {
+                Ok(r) => {
+                    self.regions.insert((id, sl.slot), r);
+                }
+                Err(detail) => self.errs.push(ValidationError::Slice {
+                    op: op_name.clone(),
+                    buf: p.buf(b).name.clone(),
+                    detail,
+                    span: op.span,
+                }),
+            }
+        }
+        let view = |w: &Walk, slot: Slot, b: BufId| match w.regions.get(&(id, slot)) {
+            Some(r) => r.shape.clone(),
+            None => w.shape_of(b),
+        };
+        let arg_shapes: Vec<Vec<usize>> = args
+            .iter()
+            .enumerate()
+            .map(|(i, b)| view(self, Slot::Arg(i), *b))
+            .collect();
+        let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
+        if (in_place || slices.iter().any(|s| matches!(s.slot, Slot::Out(_)))) && outs.len() != 1 {
+            self.errs.push(ValidationError::Shape {
+                op: op_name,
+                detail: "only a single-output op can write a param or state buffer in place".into(),
+                span: op.span,
+            });
+            return Ok(());
+        }
+        match shapes::infer(prim, &arg_shapes, &consts) {
             Ok(out_shapes) => {
-                for (o, sh) in outs.iter().zip(out_shapes) {
+                for (i, (o, sh)) in outs.iter().zip(out_shapes).enumerate() {
+                    if p.buf(*o).role.persists() {
+                        // In place: the result must fill the buffer or its slice.
+                        let want = view(self, Slot::Out(i), *o);
+                        if sh.iter().product::<usize>() != want.iter().product::<usize>()
+                            || squeeze(&sh) != squeeze(&want)
+                        {
+                            self.errs.push(ValidationError::Shape {
+                                op: op_name.clone(),
+                                detail: format!(
+                                    "the result {} does not fit `{}` {}",
+                                    fmt_shape(&sh),
+                                    p.buf(*o).name,
+                                    fmt_shape(&want)
+                                ),
+                                span: op.span,
+                            });
+                        }
+                        continue;
+                    }
                     let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
                     if n.is_none_or(|n| n > self.limits.max_buffer_elements) {
                         return Err(vec![ValidationError::TooBig {
@@ -610,9 +762,9 @@ impl Walk<'_> {
                         span: op.span,
                     });
                 }
-                self.scalars(&op_name, scalars, op.span);
+                let consts = self.scalars(&op_name, scalars, op.span);
                 let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
-                shapes::infer(*prim, &arg_shapes).map(|mut v| v.remove(0))
+                shapes::infer(*prim, &arg_shapes, &consts).map(|mut v| v.remove(0))
             }
         };
         let ps = self.shape_of(param);
@@ -657,6 +809,24 @@ impl Walk<'_> {
                 self.defined[d.idx()] = true;
             }
         }
+    }
+}
+
+/// An expression of dims as an extent: a positive integer, or the value it gave.
+/// `batch` stands for `batch` when it is not (yet) in `dims`.
+fn extent(e: &Expr, dims: &IndexMap<String, u64>, batch: u64) -> Result<u64, f64> {
+    let v = e
+        .eval(&|n| {
+            dims.get(n)
+                .copied()
+                .or((n == "batch").then_some(batch))
+                .map(|v| v as f64)
+        })
+        .map_err(|_| f64::NAN)?;
+    if (1.0..=9.007e15).contains(&v) && v.fract() == 0.0 {
+        Ok(v as u64)
+    } else {
+        Err(v)
     }
 }
 

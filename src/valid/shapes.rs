@@ -24,13 +24,95 @@ pub fn broadcasts(a: &[usize], b: &[usize]) -> bool {
 const OPERAND: [&str; 4] = ["first", "second", "third", "fourth"];
 
 /// Output shapes of a primitive applied to arguments of the given shapes, or a
-/// message naming the expected form and the shapes found.
-pub fn infer(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+/// message naming the expected form and the shapes found. `consts` are the
+/// scalar operands' values where they are expressions (`None` for a buffer).
+pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<Vec<usize>>, String> {
     match prim.family() {
         Family::Linear => linear(prim, a),
         Family::Elementwise => elementwise(prim, a).map(|v| vec![v]),
-        Family::Reduce => reduce(prim, a),
+        Family::Reduce => reduce(prim, a, consts),
+        Family::Layout => layout(prim, a, consts).map(|v| vec![v]),
         Family::Loss => loss(prim, a),
+    }
+}
+
+/// The `i`-th scalar operand as a whole number below `limit`, or a message.
+fn int_operand(prim: Prim, consts: &[Option<f64>], i: usize, what: &str, limit: usize) -> Result<usize, String> {
+    match consts.get(i).copied().flatten() {
+        Some(v) if v >= 0.0 && v.fract() == 0.0 && v < limit as f64 => Ok(v as usize),
+        Some(v) => Err(format!(
+            "{}: {what} must be a whole number below {limit}, got {v}",
+            prim.name()
+        )),
+        None => Err(format!("{}: {what} must be an expression, not a buffer", prim.name())),
+    }
+}
+
+/// A shape with axis `k` removed; `[1]` when nothing is left.
+fn drop_axis(x: &[usize], k: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = x.iter().enumerate().filter(|(i, _)| *i != k).map(|(_, d)| *d).collect();
+    if v.is_empty() {
+        v.push(1);
+    }
+    v
+}
+
+fn layout(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    match (prim, a) {
+        (Prim::Expand, [x]) => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len() + 1)?;
+            let n = int_operand(prim, consts, 1, "the count", usize::MAX)?;
+            if n == 0 {
+                return Err("expand: the count must be positive".into());
+            }
+            if x.as_slice() == [1] {
+                return Ok(vec![n]);
+            }
+            let mut v = x.clone();
+            v.insert(k, n);
+            Ok(v)
+        }
+        (Prim::OneHot, [x]) => {
+            let n = int_operand(prim, consts, 0, "the class count", usize::MAX)?;
+            if n == 0 {
+                return Err("onehot: the class count must be positive".into());
+            }
+            let mut v = x.clone();
+            v.push(n);
+            Ok(v)
+        }
+        (Prim::Reshape, [x]) => {
+            let mut v = Vec::new();
+            for i in 0..consts.len() {
+                let d = int_operand(prim, consts, i, "an extent", usize::MAX)?;
+                if d == 0 {
+                    return Err("reshape: extents must be positive".into());
+                }
+                v.push(d);
+            }
+            let n = v.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d));
+            if n != Some(numel(x)) {
+                return Err(format!(
+                    "reshape: {} has {} elements, the new shape {} has a different count",
+                    s(x),
+                    numel(x),
+                    s(&v)
+                ));
+            }
+            Ok(v)
+        }
+        (Prim::Transpose, [x]) if x.len() == 2 => Ok(vec![x[1], x[0]]),
+        (Prim::Concat, [x, y]) => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            if x.len() != y.len() || x.iter().zip(y).enumerate().any(|(i, (p, q))| i != k && p != q) {
+                return bad(prim, "a and b with equal extents except along the axis", a);
+            }
+            let mut v = x.clone();
+            v[k] += y[k];
+            Ok(v)
+        }
+        (Prim::Transpose, _) => bad(prim, "a[m,n]", a),
+        _ => bad(prim, "one buffer", a),
     }
 }
 
@@ -111,12 +193,17 @@ pub fn elementwise(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<usize>, String> {
     Ok(out.clone())
 }
 
-fn reduce(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+fn reduce(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<Vec<usize>>, String> {
     match (prim, a) {
         (Prim::Sum, [x]) if x.len() == 1 => Ok(vec![vec![1]]),
         (Prim::Sum, [x]) if !x.is_empty() => Ok(vec![x[1..].to_vec()]),
         (Prim::SumAll, [x]) if !x.is_empty() => Ok(vec![vec![1]]),
-        _ => bad(prim, "a buffer", a),
+        (Prim::Sum | Prim::SumAll, _) => bad(prim, "a buffer", a),
+        (_, [x]) if !x.is_empty() => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            Ok(vec![drop_axis(x, k)])
+        }
+        _ => bad(prim, "a buffer and an axis", a),
     }
 }
 

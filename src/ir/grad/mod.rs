@@ -193,6 +193,7 @@ impl Lowering<'_> {
                 outs,
                 args,
                 scalars,
+                slices: Vec::new(),
             },
             span: self.span,
             trivia,
@@ -272,6 +273,7 @@ impl Lowering<'_> {
                 outs,
                 args,
                 scalars,
+                slices,
             } = &op.kind
             else {
                 continue;
@@ -296,7 +298,11 @@ impl Lowering<'_> {
                 span,
                 op_span: op.span,
             };
-            let rule = rules::rule(*prim).ok_or_else(unsupported)?;
+            // Slices and in-place outputs are not differentiated.
+            let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
+            let rule = rules::rule(*prim)
+                .filter(|_| slices.is_empty() && !in_place)
+                .ok_or_else(unsupported)?;
             if !rule(self, &site)? {
                 return Err(unsupported());
             }
@@ -385,6 +391,7 @@ fn activity(p: &Program, before: &[OpId], loss: BufId, wrt: &[BufId]) -> Activit
             outs,
             args,
             scalars,
+            ..
         } = &p.op(id).kind
             && rules::passes_gradient(*prim)
             && inputs(args, scalars).iter().any(|a| active[a.idx()])
@@ -484,11 +491,13 @@ pub fn renumber(p: Program) -> Program {
                 outs,
                 args,
                 scalars,
+                slices,
             } => OpKind::Call {
                 prim,
                 outs: outs.iter().map(m).collect(),
                 args: args.iter().map(m).collect(),
                 scalars: map_scalars(scalars, &m),
+                slices,
             },
             OpKind::Update { param, rule, src } => OpKind::Update {
                 param: m(&param),

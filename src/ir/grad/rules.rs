@@ -58,6 +58,7 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         | Prim::Neg
         | Prim::Relu
         | Prim::Copy => unary,
+        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose => layout,
         _ => return None,
     })
 }
@@ -355,6 +356,50 @@ fn unary(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
             let t = l.tmp_op(a, Prim::Mul, vec![g, a], no_scalars())?;
             l.give(a, Prim::Scale, vec![t], expr(2.0))?;
         }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The axis (first scalar) of an axis op, when it is written as a number.
+fn axis_of(s: &Site) -> Option<usize> {
+    match s.scalars.first() {
+        Some(Scalar::Expr(Expr::Num { value, .. })) => Some(*value as usize),
+        _ => None,
+    }
+}
+
+/// Sums, means and pure moves of elements: the gradient moves back. Axis ops
+/// are differentiated when their axis is written as a number.
+fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let (g, a) = (s.g, s.args[0]);
+    if !s.act(0) {
+        return Ok(true);
+    }
+    let sh = l.shape(a).to_vec();
+    match s.prim {
+        Prim::SumAxis | Prim::MeanAxis => {
+            let Some(k) = axis_of(s) else { return Ok(false) };
+            let n = sh.get(k).copied().unwrap_or(1);
+            let back = vec![Scalar::Expr(Expr::num(k as f64)), Scalar::Expr(Expr::num(n as f64))];
+            if s.prim == Prim::SumAxis {
+                l.give(a, Prim::Expand, vec![g], back)?;
+            } else {
+                let t = l.tmp_op(a, Prim::Expand, vec![g], back)?;
+                l.give(a, Prim::Scale, vec![t], expr(1.0 / n as f64))?;
+            }
+        }
+        Prim::Expand => {
+            let Some(k) = axis_of(s) else { return Ok(false) };
+            // expand of a [1] buffer made a vector: sum it whole.
+            let k = if sh == [1] { 0 } else { k };
+            l.give(a, Prim::SumAxis, vec![g], expr(k as f64))?;
+        }
+        Prim::Reshape => {
+            let dims = sh.iter().map(|d| Scalar::Expr(Expr::num(*d as f64))).collect();
+            l.give(a, Prim::Reshape, vec![g], dims)?;
+        }
+        Prim::Transpose => l.give(a, Prim::Transpose, vec![g], no_scalars())?,
         _ => return Ok(false),
     }
     Ok(true)

@@ -1,0 +1,489 @@
+//! `dally`: the placement cost model (metrics spec §6b, `docs/dally.md`) on a
+//! trace. Every element read event costs `⌈√a⌉` at the element's address `a`;
+//! writes are free; at the end of every step each `param` and `state` element
+//! pays one exit read. An IR trace (`sutro ir record`) carries its exit reads as
+//! read events of its `exit` op instead.
+//!
+//! Placement, the option `placement`:
+//! - `recorded`: the trace's own element offsets, `a = offset + 1` (the default
+//!   for IR traces, whose offsets are the program's addresses − 1);
+//! - `declaration`: buffers in declaration order from address 1 (the default
+//!   for `.sutro` traces, where it equals `recorded`: the layout is declaration order);
+//! - `optimal`: the allocation pass of `dally::alloc` over element values (each
+//!   write of an element starts a value that lives until its last read; values
+//!   whose lifetimes do not overlap may share a cell), with its lower bound.
+
+use super::{Analyzer, Metric, OptionError, to_json};
+use crate::dally::alloc::{self, Lifetimes};
+use crate::dally::{cost, prefix_cost};
+use crate::ir::Mode;
+use crate::trace::{Event, TraceHeader, Tracer};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where elements live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Buffers in declaration order from address 1.
+    Declaration,
+    /// The allocation pass.
+    Optimal,
+    /// The trace's own offsets + 1.
+    Recorded,
+}
+
+impl Placement {
+    /// The option-value name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Declaration => "declaration",
+            Placement::Optimal => "optimal",
+            Placement::Recorded => "recorded",
+        }
+    }
+}
+
+/// Options of `dally`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DallyOptions {
+    /// The placement; `None` until resolved from the trace (see the module doc).
+    pub placement: Option<Placement>,
+}
+
+impl DallyOptions {
+    /// Option keys.
+    pub const KEYS: &'static [&'static str] = &["placement"];
+
+    /// Parses `placement=declaration|optimal|recorded`.
+    pub fn parse(metric: &str, pairs: &[(&str, &str)]) -> Result<DallyOptions, OptionError> {
+        let mut o = DallyOptions { placement: None };
+        for (k, v) in pairs {
+            if *k != "placement" {
+                return Err(OptionError(format!(
+                    "unknown option `{k}` for {metric} (known: placement)"
+                )));
+            }
+            o.placement = Some(match *v {
+                "declaration" => Placement::Declaration,
+                "optimal" => Placement::Optimal,
+                "recorded" => Placement::Recorded,
+                _ => {
+                    return Err(OptionError(format!(
+                        "bad value `{v}` for option `placement` of {metric} (allowed: declaration, optimal, recorded)"
+                    )));
+                }
+            });
+        }
+        Ok(o)
+    }
+}
+
+/// One attribution row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DallyRow {
+    /// Buffer or op name.
+    pub name: String,
+    /// Its read cost.
+    pub cost: u64,
+}
+
+/// The `dally` report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DallyReport {
+    /// Effective options (the placement used).
+    pub options: DallyOptions,
+    /// Steps in the trace.
+    pub steps: u32,
+    /// Element reads priced (exit reads included).
+    pub reads: u64,
+    /// Total cost: reads plus exit reads.
+    pub total: u64,
+    /// The exit reads' part of `total`.
+    pub exit: u64,
+    /// Highest address used.
+    pub cells: u64,
+    /// `optimal` only: a lower bound on any placement of this trace's values.
+    pub bound: Option<u64>,
+    /// `optimal` only: `total − bound`.
+    pub gap: Option<u64>,
+    /// `total / steps`.
+    pub per_step: f64,
+    /// Cost per buffer (header order, buffers never read omitted).
+    pub buffers: Vec<DallyRow>,
+    /// Why a requested placement fell back, if it did.
+    pub note: Option<String>,
+}
+
+/// Most element values the `optimal` placement allocates.
+const MAX_VALUES: u64 = 1 << 23;
+
+/// Element values of a trace under construction.
+struct Values {
+    /// The value each element holds now.
+    cur: Vec<u32>,
+    l: Lifetimes,
+    buf_of: Vec<u32>,
+    exits: Vec<u64>,
+}
+
+impl Values {
+    /// A new value written to element `e` at time `t`.
+    fn fresh(&mut self, e: usize, b: u32, t: u32) {
+        self.cur[e] = self.l.span.len() as u32;
+        self.l.span.push((t, t));
+        self.l.weight.push(0);
+        self.buf_of.push(b);
+        self.exits.push(0);
+    }
+
+    /// A read of element `e` at time `t` (a never-written element holds a value from time 0).
+    fn read(&mut self, e: usize, b: u32, t: u32, exit: bool) {
+        if self.cur[e] == u32::MAX {
+            self.fresh(e, b, 0);
+        }
+        let v = self.cur[e] as usize;
+        self.l.span[v].1 = t;
+        self.l.weight[v] += 1;
+        self.exits[v] += u64::from(exit);
+    }
+}
+
+/// The `dally` analyzer.
+#[derive(Clone, Debug)]
+pub struct Dally {
+    opts: DallyOptions,
+    header: TraceHeader,
+    events: Vec<Event>,
+}
+
+impl Dally {
+    /// A fresh analyzer.
+    pub fn new(opts: DallyOptions) -> Dally {
+        Dally {
+            opts,
+            header: TraceHeader::default(),
+            events: Vec::new(),
+        }
+    }
+
+    fn is_ir(&self) -> bool {
+        self.header.buffers.iter().any(|b| b.role == "cells")
+    }
+
+    fn exit_op(&self, e: &Event) -> bool {
+        self.is_ir()
+            && e.op
+                .is_some_and(|o| self.header.ops.get(o.idx()).is_some_and(|x| x.name == "exit"))
+    }
+
+    /// First address of each buffer under a fixed placement.
+    fn bases(&self, p: Placement) -> Vec<u64> {
+        let mut next = 1u64;
+        self.header
+            .buffers
+            .iter()
+            .map(|b| match p {
+                Placement::Declaration => {
+                    let a = next;
+                    next = next.saturating_add(b.size());
+                    a
+                }
+                _ => b.offset.saturating_add(1),
+            })
+            .collect()
+    }
+
+    fn persists(&self) -> Vec<usize> {
+        (self.header.buffers.iter().enumerate())
+            .filter(|(_, b)| matches!(b.role.as_str(), "param" | "state"))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Reads priced at fixed buffer bases.
+    fn fixed(&self, p: Placement) -> DallyReport {
+        let base = self.bases(p);
+        let range = |b: usize, off: u64, len: u64| {
+            let lo = base[b].saturating_add(off);
+            let hi = lo.saturating_add(len).saturating_sub(1);
+            (prefix_cost(hi) - prefix_cost(lo - 1), hi)
+        };
+        let mut by_buf = vec![0u64; self.header.buffers.len()];
+        let (mut reads, mut exit, mut cells) = (0u64, 0u64, 0u64);
+        let persist = self.persists();
+        let step_exit = |by_buf: &mut Vec<u64>, reads: &mut u64, exit: &mut u64, cells: &mut u64| {
+            for &b in &persist {
+                let n = self.header.buffers[b].size();
+                let (c, hi) = range(b, 0, n);
+                by_buf[b] += c;
+                *exit += c;
+                *reads += n;
+                *cells = (*cells).max(hi);
+            }
+        };
+        let mut step = self.events.first().map_or(0, |e| e.step);
+        for e in &self.events {
+            if e.step != step {
+                step_exit(&mut by_buf, &mut reads, &mut exit, &mut cells);
+                step = e.step;
+            }
+            let b = e.buf.idx();
+            let off = e.addr.saturating_sub(self.header.buffers[b].offset);
+            let (c, hi) = range(b, off, e.len);
+            cells = cells.max(hi);
+            if e.mode == Mode::Read {
+                by_buf[b] += c;
+                reads += e.len;
+                if self.exit_op(e) {
+                    exit += c;
+                }
+            }
+        }
+        if !self.events.is_empty() {
+            step_exit(&mut by_buf, &mut reads, &mut exit, &mut cells);
+        }
+        self.report(p, (reads, by_buf.iter().sum(), exit, cells), None, by_buf)
+    }
+
+    fn report(
+        &self,
+        p: Placement,
+        (reads, total, exit, cells): (u64, u64, u64, u64),
+        bound: Option<u64>,
+        by_buf: Vec<u64>,
+    ) -> DallyReport {
+        let steps = self.events.last().map_or(0, |e| e.step + 1);
+        DallyReport {
+            options: DallyOptions { placement: Some(p) },
+            steps,
+            reads,
+            total,
+            exit,
+            cells,
+            bound,
+            gap: bound.map(|b| total.saturating_sub(b)),
+            per_step: if steps == 0 {
+                0.0
+            } else {
+                total as f64 / f64::from(steps)
+            },
+            buffers: (self.header.buffers.iter().zip(by_buf))
+                .filter(|(_, c)| *c > 0)
+                .map(|(b, c)| DallyRow {
+                    name: b.name.clone(),
+                    cost: c,
+                })
+                .collect(),
+            note: None,
+        }
+    }
+
+    /// Element values and their lifetimes (module doc); `None` when over the limit.
+    fn values(&self) -> Option<Values> {
+        let writes: u64 = self
+            .events
+            .iter()
+            .filter(|e| e.mode == Mode::Write)
+            .map(|e| e.len)
+            .sum();
+        let elems = self
+            .header
+            .buffers
+            .iter()
+            .map(|b| b.offset.saturating_add(b.size()))
+            .max()
+            .unwrap_or(0);
+        if writes.saturating_add(elems) > MAX_VALUES {
+            return None;
+        }
+        let mut v = Values {
+            cur: vec![u32::MAX; elems as usize],
+            l: Lifetimes {
+                span: Vec::new(),
+                weight: Vec::new(),
+            },
+            buf_of: Vec::new(),
+            exits: Vec::new(),
+        };
+        let persist = self.persists();
+        let end_step = |v: &mut Values, t: u32| {
+            for &b in &persist {
+                let bi = &self.header.buffers[b];
+                for e in bi.offset..bi.offset + bi.size() {
+                    v.read(e as usize, b as u32, t, true);
+                }
+            }
+        };
+        let mut step = self.events.first().map_or(0, |e| e.step);
+        for (k, e) in self.events.iter().enumerate() {
+            let t = 2 * k as u32 + 1;
+            if e.step != step {
+                end_step(&mut v, t - 1);
+                step = e.step;
+            }
+            let exit = self.exit_op(e);
+            for x in e.addr..e.addr + e.len {
+                if e.mode == Mode::Write {
+                    v.fresh(x as usize, e.buf.0, t);
+                } else {
+                    v.read(x as usize, e.buf.0, t, exit);
+                }
+            }
+        }
+        end_step(&mut v, 2 * self.events.len() as u32 + 1);
+        Some(v)
+    }
+
+    fn optimal(&self) -> DallyReport {
+        let Some(Values { l, buf_of, exits, .. }) = self.values() else {
+            let mut r = self.fixed(Placement::Declaration);
+            r.note = Some(format!(
+                "over {MAX_VALUES} element values: declaration placement instead of optimal"
+            ));
+            return r;
+        };
+        let a = alloc::allocate(&l);
+        let bound = alloc::lower_bound(&l);
+        let mut by_buf = vec![0u64; self.header.buffers.len()];
+        let (mut exit, mut reads) = (0, 0);
+        for v in 0..l.span.len() {
+            let c = cost(a.addr[v]);
+            by_buf[buf_of[v] as usize] += l.weight[v] * c;
+            exit += exits[v] * c;
+            reads += l.weight[v];
+        }
+        let cells = a.addr.iter().copied().max().unwrap_or(0);
+        self.report(Placement::Optimal, (reads, a.cost, exit, cells), Some(bound), by_buf)
+    }
+
+    /// The report.
+    pub fn report_now(&self) -> DallyReport {
+        let p = self.opts.placement.unwrap_or(if self.is_ir() {
+            Placement::Recorded
+        } else {
+            Placement::Declaration
+        });
+        match p {
+            Placement::Optimal => self.optimal(),
+            _ => self.fixed(p),
+        }
+    }
+}
+
+impl Tracer for Dally {
+    fn begin(&mut self, h: &TraceHeader) {
+        self.header = h.clone();
+        self.events.clear();
+    }
+    fn access(&mut self, ev: &Event) {
+        self.events.push(*ev);
+    }
+}
+
+impl Analyzer for Dally {
+    fn metric(&self) -> Metric {
+        Metric::Dally
+    }
+    fn values(&self) -> Box<dyn super::field::Values> {
+        Box::new(self.report_now())
+    }
+    fn report_json(&self) -> Value {
+        to_json(&self.report_now())
+    }
+    fn text(&self, program: &str) -> String {
+        let r = self.report_now();
+        let th = |v: u64| super::text::thousands(i128::from(v));
+        let p = r.options.placement.map_or("declaration", Placement::name);
+        let mut s = format!(
+            "dally: {program} ({} step{}; placement={p})\nTotal: {}  (operand reads {}, exit {})  elements read: {}  highest address: {}\n",
+            r.steps,
+            if r.steps == 1 { "" } else { "s" },
+            th(r.total),
+            th(r.total - r.exit),
+            th(r.exit),
+            th(r.reads),
+            th(r.cells)
+        );
+        if let (Some(b), Some(g)) = (r.bound, r.gap) {
+            s.push_str(&format!("Lower bound for this order: {}  gap: {}\n", th(b), th(g)));
+        }
+        if let Some(n) = &r.note {
+            s.push_str(&format!("Note: {n}\n"));
+        }
+        s.push_str(&format!("\n{:<16} {:>14}\n", "buffer", "cost"));
+        for row in &r.buffers {
+            s.push_str(&format!("{:<16} {:>14}\n", row.name, th(row.cost)));
+        }
+        s
+    }
+    fn as_tracer(&mut self) -> &mut dyn Tracer {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{BufId, OpId};
+    use crate::trace::{BufInfo, OpInfo, replay};
+
+    fn trace() -> (TraceHeader, Vec<Event>) {
+        let buf = |name: &str, role: &str, size: u64, offset: u64| BufInfo {
+            name: name.into(),
+            role: role.into(),
+            shape: vec![size],
+            offset,
+        };
+        let h = TraceHeader {
+            program: "t".into(),
+            hash: String::new(),
+            buffers: vec![buf("a", "param", 2, 0), buf("b", "temp", 3, 2)],
+            ops: vec![OpInfo {
+                name: "op".into(),
+                line: 1,
+            }],
+        };
+        let ev = |op: Option<u32>, buf: u32, mode: Mode, addr: u64, len: u64| Event {
+            step: 0,
+            op: op.map(OpId),
+            buf: BufId(buf),
+            mode,
+            addr,
+            len,
+        };
+        let events = vec![
+            ev(None, 0, Mode::Write, 0, 2),
+            ev(Some(0), 0, Mode::Read, 0, 2),
+            ev(Some(0), 1, Mode::Write, 2, 3),
+            ev(Some(0), 1, Mode::Read, 3, 2),
+        ];
+        (h, events)
+    }
+
+    fn total(p: &str) -> DallyReport {
+        let (h, events) = trace();
+        let mut d = Dally::new(DallyOptions::parse("dally", &[("placement", p)]).unwrap());
+        replay(&h, &events, &mut d);
+        d.report_now()
+    }
+
+    #[test]
+    fn declaration_by_hand() {
+        // a at 1, 2; b at 3..5. Reads: a → 1 + 2; b[1], b[2] at 4, 5 → 2 + 3;
+        // exit reads of the param a → 1 + 2. Total 11.
+        let r = total("declaration");
+        assert_eq!((r.total, r.exit, r.reads), (11, 3, 6));
+        assert_eq!(total("recorded").total, 11);
+    }
+
+    #[test]
+    fn optimal_by_hand() {
+        // Values: a[0], a[1] (two reads each, live to the exit), b[1], b[2] (one
+        // read each, short); b[0] is never read. Best: one a-element at address 1
+        // (2 × 1), the other three at cost 2 (2 × 2 + 1 × 2 + 1 × 2) = 10.
+        let r = total("optimal");
+        assert_eq!(r.total, 10);
+        assert!(r.bound.is_some_and(|b| b <= 10));
+    }
+}
