@@ -197,8 +197,17 @@ impl Write for Output {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
         match &mut self.sink {
-            Sink::Stdout(o) => o.flush(),
+            Sink::Stdout(o) => match o.flush() {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.closed = true;
+                    Ok(())
+                }
+                r => r,
+            },
             Sink::Direct(f) | Sink::Atomic { file: f, .. } => f.flush(),
             Sink::Done => Ok(()),
         }

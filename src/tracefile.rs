@@ -99,10 +99,18 @@ pub fn export_to(path: &str, r: Reader, format: Format, output: &str) -> Result<
     let o = Output::create(output).map_err(|e| Error::Usage(e.to_string()))?;
     let mut x = export::Exporter::new(BufWriter::new(o), format);
     r.replay(&mut x).map_err(|e| trace_error(path, e))?;
-    let o = x
-        .finish()
-        .map_err(|e| Error::Usage(format!("cannot write `{output}`: {e}")))?;
-    finish(output, o)
+    let closed = |e: &std::io::Error| output == "-" && e.kind() == std::io::ErrorKind::BrokenPipe;
+    let o = match x.finish() {
+        Ok(o) => o,
+        // A closed pipe (`| head`) ends the output quietly, as for every command.
+        Err(e) if closed(&e) => return Ok(()),
+        Err(e) => return Err(Error::Usage(format!("cannot write `{output}`: {e}"))),
+    };
+    match o.into_inner() {
+        Ok(o) => o.finish().map_err(|e| Error::Usage(e.to_string())),
+        Err(e) if closed(e.error()) => Ok(()),
+        Err(e) => Err(Error::Usage(format!("cannot write `{output}`: {}", e.error()))),
+    }
 }
 
 /// Flushes a buffered output and puts it in place.

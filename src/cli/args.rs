@@ -268,7 +268,7 @@ pub(super) enum TraceCmd {
         limits: TraceLimits,
     },
     /// Build a trace from the element-level CSV export format.
-    #[command(after_help = "Example:\n  sutro trace import tests/fixtures/l1.csv -o l1.trace")]
+    #[command(after_help = "Example:\n  sutro trace import tests/fixtures/tiny.csv -o tiny.trace")]
     Import {
         /// CSV with header `step,op,kind,buffer,element,address`.
         file: String,

@@ -168,7 +168,8 @@ fn read(path: &str) -> Result<SourceFile, Error> {
     read_text(path).map(|t| SourceFile::new(path, t))
 }
 
-/// A text file; invalid UTF-8 is an error with its line, column and byte.
+/// A text file, noted as an input of the command; invalid UTF-8 is an error
+/// with its line, column and byte.
 fn read_text(path: &str) -> Result<String, Error> {
     sutro::output::note_input(path);
     std::fs::read(path)

@@ -333,6 +333,13 @@ impl Parser {
                 if let Expr::Num { value, .. } = v
                     && !is_extent(value)
                 {
+                    if value > 9.007e15 && value.fract() == 0.0 {
+                        return Err(ParseError::new(
+                            format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
+                            vspan,
+                            "too large",
+                        ));
+                    }
                     return Err(bad());
                 }
                 c.done()?;
