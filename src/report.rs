@@ -58,7 +58,9 @@ impl Snapshot {
 pub fn snapshot(label: &str, session: &Session, run: &RunOptions) -> Result<Snapshot, Error> {
     let mut ard = Reuse::new(ReuseKind::Write, Cold::MinusOne).with_events(true);
     let mut lru = LruStack::new(StackOptions::default());
-    let mut energy = Energy::new(EnergyOptions::defaults().map_err(|e| Error::Usage(e.0))?);
+    let mut energy = Energy::new(
+        EnergyOptions::defaults().map_err(|e| Error::Internal(format!("the default energy model: {}", e.0)))?,
+    );
     {
         let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy]);
         session.trace(1, &mut tee)?;

@@ -30,7 +30,9 @@ use crate::trace::Tee;
 use crate::train::{self, RunOptions, TaskConfig};
 use crate::valid::{Limits, Settings, Validated};
 use rayon::prelude::*;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -288,7 +290,8 @@ fn fit(file: &SourceFile, cfg: &BenchConfig) -> Result<Result<Fit, String>, Erro
 
 /// Fresh analyzers for every metric, with default options.
 fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
-    let resolved = analysis::resolve(&METRICS, &[] as &[&str], None).map_err(|e| Error::Usage(e.to_string()))?;
+    let resolved = analysis::resolve(&METRICS, &[] as &[&str], None)
+        .map_err(|e| Error::Internal(format!("default metric options: {e}")))?;
     Ok(resolved.iter().map(analysis::MetricOptions::build).collect())
 }
 
@@ -521,85 +524,131 @@ pub fn num(m: Metric, v: f64) -> Value {
     }
 }
 
-fn opt_f64(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, |x| json!(x))
+/// A seed's run in the `--json` rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunDoc {
+    /// The run seed.
+    pub seed: u64,
+    /// Solving epoch.
+    pub solved_epoch: Option<usize>,
+    /// Steps by then.
+    pub solved_step: Option<u64>,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Wall time in seconds.
+    pub wall_s: f64,
+    /// A run-time fault, if any.
+    pub error: Option<String>,
+}
+
+/// The reorder-only optimum in the `--json` rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OptimizedDoc {
+    /// Its Σ s·d.
+    pub sum_sd: i64,
+    /// How the search stopped.
+    pub stop: &'static str,
+}
+
+/// One row of `bench --json` (keys in `docs/json.md`). Metric values are JSON
+/// numbers: integers for the integer metrics when exact (`num`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RowDoc<'a> {
+    /// Program name.
+    pub program: &'a str,
+    /// Task name.
+    pub task: &'a str,
+    /// Seeds that solved.
+    pub solved: usize,
+    /// Seeds run.
+    pub seeds: usize,
+    /// Median steps to solve.
+    pub median_steps: Option<f64>,
+    /// Median epochs to solve.
+    pub median_epochs: Option<f64>,
+    /// Median wall time.
+    pub median_wall_s: Option<f64>,
+    /// Per-step totals by metric.
+    pub per_step: BTreeMap<&'static str, Value>,
+    /// Median energy-to-solve by metric (null: no solved seed).
+    pub to_solve: BTreeMap<&'static str, Value>,
+    /// Clock floors.
+    pub floor: BTreeMap<&'static str, i64>,
+    /// Reorder-only optima.
+    pub optimized: BTreeMap<&'static str, OptimizedDoc>,
+    /// Ranks by metric.
+    pub rank: BTreeMap<&'static str, usize>,
+    /// The resolved task config.
+    pub config: &'a TaskConfig,
+    /// Ops after lowering.
+    pub ops: usize,
+    /// The program's own description.
+    pub about: &'a str,
+    /// One evaluation pass by metric (with `count_eval`).
+    pub eval_pass: Option<BTreeMap<&'static str, Value>>,
+    /// Evaluation passes per epoch.
+    pub evals_per_epoch: u64,
+    /// Every seed's run.
+    pub runs: Vec<RunDoc>,
 }
 
 impl Board {
-    /// The `--json` array: one object per row (keys in `docs/json.md`).
-    pub fn to_json(&self) -> Value {
+    /// The `--json` rows.
+    pub fn rows_doc(&self) -> Vec<RowDoc<'_>> {
         let ranks = rank::ranks(self);
-        let rows: Vec<Value> = self
-            .rows
+        self.rows
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                let per_step: Map<String, Value> = METRICS
+            .map(|(i, r)| RowDoc {
+                program: &r.program,
+                task: &r.task,
+                solved: r.solved(),
+                seeds: r.runs.len(),
+                median_steps: r.median_steps(),
+                median_epochs: r.median_epochs(),
+                median_wall_s: r.median_wall_s(),
+                per_step: METRICS.iter().map(|m| (m.name(), num(*m, r.per_step(*m)))).collect(),
+                to_solve: METRICS
                     .iter()
-                    .map(|m| (m.name().to_string(), num(*m, r.per_step(*m))))
-                    .collect();
-                let to_solve: Map<String, Value> = METRICS
-                    .iter()
-                    .map(|m| (m.name().to_string(), r.to_solve(*m).map_or(Value::Null, |v| num(*m, v))))
-                    .collect();
-                let floor: Map<String, Value> = r
-                    .floor
-                    .iter()
-                    .map(|(m, v)| (m.name().to_string(), json!(*v as i64)))
-                    .collect();
-                let optimized: Map<String, Value> = r
+                    .map(|m| (m.name(), r.to_solve(*m).map_or(Value::Null, |v| num(*m, v))))
+                    .collect(),
+                floor: r.floor.iter().map(|(m, v)| (m.name(), *v as i64)).collect(),
+                optimized: r
                     .reordered
                     .iter()
                     .map(|(m, v)| {
-                        (
-                            m.name().to_string(),
-                            json!({"sum_sd": v.sum_sd as i64, "stop": v.stop.name()}),
-                        )
+                        let doc = OptimizedDoc {
+                            sum_sd: v.sum_sd as i64,
+                            stop: v.stop.name(),
+                        };
+                        (m.name(), doc)
                     })
-                    .collect();
-                let rank: Map<String, Value> = ranks
+                    .collect(),
+                rank: ranks
                     .iter()
-                    .map(|(m, rs)| (m.name().to_string(), json!(rs.get(i).copied().unwrap_or(0))))
-                    .collect();
-                let runs: Vec<Value> = r
+                    .map(|(m, rs)| (m.name(), rs.get(i).copied().unwrap_or(0)))
+                    .collect(),
+                config: &r.config,
+                ops: r.ops,
+                about: &r.about,
+                eval_pass: r
+                    .eval_pass
+                    .as_ref()
+                    .map(|e| e.iter().map(|(m, v)| (m.name(), num(*m, *v))).collect()),
+                evals_per_epoch: r.evals_per_epoch,
+                runs: r
                     .runs
                     .iter()
-                    .map(|s| {
-                        json!({
-                            "seed": s.seed,
-                            "solved_epoch": s.solved_epoch,
-                            "solved_step": s.solved_step,
-                            "epochs_run": s.epochs_run,
-                            "wall_s": s.wall_s,
-                            "error": s.error,
-                        })
+                    .map(|s| RunDoc {
+                        seed: s.seed,
+                        solved_epoch: s.solved_epoch,
+                        solved_step: s.solved_step,
+                        epochs_run: s.epochs_run,
+                        wall_s: s.wall_s,
+                        error: s.error.clone(),
                     })
-                    .collect();
-                let eval = r.eval_pass.as_ref().map_or(Value::Null, |e| {
-                    Value::Object(e.iter().map(|(m, v)| (m.name().to_string(), num(*m, *v))).collect())
-                });
-                json!({
-                    "program": r.program,
-                    "task": r.task,
-                    "solved": r.solved(),
-                    "seeds": r.runs.len(),
-                    "median_steps": opt_f64(r.median_steps()),
-                    "median_epochs": opt_f64(r.median_epochs()),
-                    "median_wall_s": opt_f64(r.median_wall_s()),
-                    "per_step": per_step,
-                    "to_solve": to_solve,
-                    "floor": floor,
-                    "optimized": optimized,
-                    "rank": rank,
-                    "config": r.config,
-                    "ops": r.ops,
-                    "about": r.about,
-                    "eval_pass": eval,
-                    "evals_per_epoch": r.evals_per_epoch,
-                    "runs": runs,
-                })
+                    .collect(),
             })
-            .collect();
-        Value::Array(rows)
+            .collect()
     }
 }

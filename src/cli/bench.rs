@@ -68,10 +68,7 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
         for k in &board.skipped {
             let _ = writeln!(std::io::stderr(), "skipped {}: {}", k.program, k.reason);
         }
-        out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&board.to_json()).unwrap_or_default()
-        ));
+        out(&sutro::json::pretty(&board.rows_doc()));
     } else if a.md.is_none() {
         out(&md);
     } else {

@@ -228,8 +228,7 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
             let p = load_ir(&file, src)?;
             let f = src.clone().unwrap_or_else(|| SourceFile::new(&file, ""));
             let t = dally::record::record(&p, &name_of(&file), &f)?;
-            let bytes = sutro::trace::codec::encode(&t).map_err(|e| Error::Usage(format!("`{output}`: {e}")))?;
-            write_atomic(&output, &bytes)
+            write_atomic(&output, &sutro::tracefile::encode(&output, &t)?)
         }
         IrCmd::Lower { load: l, output } => {
             let loaded = load(&l, src)?;

@@ -47,21 +47,17 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                 // One pass over the file feeds every metric.
                 tracefile::replay(&file, r, &mut Tee(tracers))?;
             }
-            let t = sutro::trace::codec::TraceFile {
-                header,
-                ..Default::default()
-            };
             if let Some(path) = &plot {
-                let title = format!("{}: miss-ratio curve", t.header.program);
+                let title = format!("{}: miss-ratio curve", header.program);
                 let svg = sutro::plot::miss_ratio(
                     &title,
-                    &[(&t.header.program, &lru.report().mrc)],
+                    &[(&header.program, &lru.report().mrc)],
                     &sutro::report::default_markers(),
                 )
                 .map_err(plot_error)?;
                 write_atomic(path, svg.as_bytes())?;
             }
-            print_reports(&list, &t.header, json);
+            print_reports(&list, &header, json);
             Ok(())
         }
         TraceCmd::Import { file, output, limits } => {
