@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub lru: LruReport,
     /// `energy_pj` of the first step (default `horowitz45` model).
     pub energy: EnergyReport,
+    /// `dally` of the first step (declaration placement).
+    pub dally: crate::analysis::dally::DallyReport,
     /// Per-epoch figures of a training run.
     pub history: Vec<EpochStats>,
     /// 1-based epoch that reached the target accuracy, if any.
@@ -65,8 +67,9 @@ pub fn snapshot(
     let mut ard = Reuse::new(ReuseKind::Write, Cold::MinusOne).with_events(true);
     let mut lru = LruStack::new(StackOptions::default());
     let mut energy = Energy::new(EnergyOptions::defaults().map_err(|e| Error::Usage(e.0))?);
+    let mut dally = crate::analysis::dally::Dally::new(crate::analysis::dally::DallyOptions { placement: None });
     {
-        let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy]);
+        let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy, &mut dally]);
         crate::trace_steps(l, task, cfg, seed, 1, &mut tee)?;
     }
     let res = train::train(&l.validated, task, cfg, seed, run, |_| {})?;
@@ -80,6 +83,7 @@ pub fn snapshot(
         ard: ard.report(),
         lru: lru.report(),
         energy: energy.report(),
+        dally: dally.report_now(),
         history: res.history,
         solved_epoch: res.solved_epoch,
     })
@@ -304,6 +308,7 @@ fn headline(s: &Snapshot) -> Vec<(&'static str, Val)> {
         ),
         ("lru_stack cold accesses", Val::Int(i128::from(s.lru.cold))),
         ("energy_pj per step (pJ, horowitz45)", Val::Float(s.energy.total_pj)),
+        ("dally per step (Σ ⌈√address⌉)", Val::Int(i128::from(s.dally.total))),
         (
             "epochs to 100 % test accuracy",
             match s.solved_epoch {
