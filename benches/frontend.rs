@@ -51,10 +51,10 @@ fn traces(c: &mut Criterion) {
             hidden: 16,
             batch: 4,
         }));
-        let task = sutro::train::task("parity").unwrap_or_else(|| panic!("parity"));
-        let cfg = sutro::train::config("parity", &l.validated, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+        let session = sutro::Session::new(l, "parity", &Settings::default(), &Default::default(), 0)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         let mut rec = VecTracer::default();
-        if let Err(e) = sutro::trace_steps(&l, task.as_ref(), &cfg, 0, 4, &mut rec) {
+        if let Err(e) = session.trace(4, &mut rec) {
             panic!("{e:?}");
         }
         let file = TraceFile {
@@ -65,10 +65,10 @@ fn traces(c: &mut Criterion) {
         let bytes = encode(&file).unwrap_or_else(|e| panic!("{e}"));
         let n = rec.events.len() as u64;
         g.throughput(Throughput::Elements(n));
-        g.bench_with_input(BenchmarkId::new("record_events", n), &l, |b, l| {
+        g.bench_with_input(BenchmarkId::new("record_events", n), &session, |b, session| {
             b.iter(|| {
                 let mut t = VecTracer::default();
-                let _ = sutro::trace_steps(l, task.as_ref(), &cfg, 0, 4, &mut t);
+                let _ = session.trace(4, &mut t);
                 black_box(t.events.len())
             })
         });

@@ -41,16 +41,23 @@ fn step_flops(b: u64, n: u64, h: u64) -> u64 {
 
 fn solve(c: &mut Criterion) {
     let v = load(&Settings::default());
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &v, &Settings::default()).unwrap();
+    let session = sutro::Session::new(
+        sutro::Loaded::from_validated(v),
+        "parity",
+        &Settings::default(),
+        &sutro::valid::Limits::default(),
+        0,
+    )
+    .unwrap();
     let opts = RunOptions::default();
     let mut g = c.benchmark_group("solve");
     g.sample_size(20);
     for seed in 0..5u64 {
-        let res = train::train(&v, task.as_ref(), &cfg, seed, &opts, |_| {}).unwrap();
+        let run = session.with_seed(seed).unwrap();
+        let res = run.train(&opts, None, |_| {}).unwrap();
         assert!(res.solved_epoch.is_some(), "seed {seed} does not solve");
-        g.bench_with_input(BenchmarkId::new("seed", seed), &seed, |bch, &seed| {
-            bch.iter(|| train::train(&v, task.as_ref(), &cfg, black_box(seed), &opts, |_| {}).unwrap())
+        g.bench_with_input(BenchmarkId::new("seed", seed), &run, |bch, run| {
+            bch.iter(|| black_box(run.train(&opts, None, |_| {}).unwrap()))
         });
     }
     g.finish();
@@ -66,7 +73,7 @@ fn step(c: &mut Criterion) {
         let ports = train::ports(&v, &cfg).unwrap();
         let data = task.generate(&cfg, 0);
         let mut it = Interp::new(&v, 1);
-        train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| j);
+        train::feed(&mut it, &ports, (&data.train_x, &data.train_y), cfg.n, cfg.batch, |j| j);
         g.throughput(Throughput::Elements(step_flops(cfg.batch as u64, cfg.n as u64, hidden)));
         let mut k = 0u32;
         g.bench_function(BenchmarkId::new("hidden", hidden), |bch| {

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 use sutro::span::SourceFile;
-use sutro::train::{self, RunOptions};
+use sutro::train::RunOptions;
 use sutro::valid::{Limits, Settings};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -35,17 +35,17 @@ fn main() -> Result<(), String> {
     let settings = Settings::parse(&sets).map_err(|e| e.to_string())?;
     let src = SourceFile::new("sparse_parity.sutro", include_str!("../programs/sparse_parity.sutro"));
     let loaded = sutro::load(&src, &settings, &Limits::default()).map_err(|e| format!("{e:?}"))?;
-    let v = &loaded.validated;
-    let task = train::task("parity").ok_or("no task")?;
-    let cfg = train::config("parity", v, &settings).map_err(|e| e.to_string())?;
+    let session =
+        sutro::Session::new(loaded, "parity", &settings, &Limits::default(), 0).map_err(|e| format!("{e:?}"))?;
     let opts = RunOptions::default();
     let (mut meds, mut mins) = (Vec::new(), Vec::new());
     for seed in 0..5u64 {
+        let run = session.with_seed(seed).map_err(|e| format!("{e:?}"))?;
         let mut times = Vec::new();
         let mut epoch = None;
         for _ in 0..reps {
             let t0 = Instant::now();
-            let res = train::train(v, task.as_ref(), &cfg, seed, &opts, |_| {}).map_err(|e| e.to_string())?;
+            let res = run.train(&opts, None, |_| {}).map_err(|e| format!("{e:?}"))?;
             times.push(t0.elapsed().as_secs_f64());
             epoch = res.solved_epoch;
         }

@@ -13,10 +13,11 @@ use crate::analysis::text::thousands;
 use crate::analysis::{
     ArdReport, Cold, Energy, EnergyOptions, EnergyReport, LruReport, LruStack, Reuse, ReuseKind, StackOptions,
 };
+use crate::error::Error;
 use crate::plot::{self, Marker, PlotError, Timeline, escape};
+use crate::session::Session;
 use crate::trace::{Tee, TraceHeader};
-use crate::train::{self, EpochStats, RunOptions, Task, TaskConfig};
-use crate::{Error, Loaded};
+use crate::train::{EpochStats, RunOptions, TaskConfig};
 
 /// Everything the report shows about one program.
 #[derive(Clone, Debug)]
@@ -55,30 +56,23 @@ impl Snapshot {
     }
 }
 
-/// Scores the first step of `l` and trains it once.
-pub fn snapshot(
-    label: &str,
-    l: &Loaded,
-    task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    run: &RunOptions,
-) -> Result<Snapshot, Error> {
+/// Scores the first step of a session's program and trains it once.
+pub fn snapshot(label: &str, session: &Session, run: &RunOptions) -> Result<Snapshot, Error> {
     let mut ard = Reuse::new(ReuseKind::Write, Cold::MinusOne).with_events(true);
     let mut lru = LruStack::new(StackOptions::default());
     let mut energy = Energy::new(EnergyOptions::defaults().map_err(|e| Error::Usage(e.0))?);
     let mut dally = crate::analysis::dally::Dally::new(crate::analysis::dally::DallyOptions { placement: None });
     {
         let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy, &mut dally]);
-        crate::trace_steps(l, task, cfg, seed, 1, &mut tee)?;
+        session.trace(1, &mut tee)?;
     }
-    let res = train::train(&l.validated, task, cfg, seed, run, |_| {})?;
-    let header = crate::header(l);
+    let res = session.train(run, None, |_| {})?;
+    let header = session.header().clone();
     Ok(Snapshot {
         label: label.to_string(),
         name: header.program.clone(),
         hash: header.hash.clone(),
-        source: l.source.text.clone(),
+        source: session.loaded().source.text.clone(),
         header,
         ard: ard.report(),
         lru: lru.report(),

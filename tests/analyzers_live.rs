@@ -12,16 +12,14 @@ fn live_and_replayed(opts: &[&str]) -> (Vec<serde_json::Value>, Vec<serde_json::
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/programs/sprint1_standard.sutro");
     let src = SourceFile::new(path, std::fs::read_to_string(path).expect("program"));
     let loaded = sutro::load(&src, &Settings::default(), &Limits::default()).expect("valid program");
-    let s = Settings::default();
-    let task = sutro::train::task("parity").expect("task");
-    let cfg = sutro::train::config("parity", &loaded.validated, &s).expect("config");
+    let session = sutro::Session::new(loaded, "parity", &Settings::default(), &Limits::default(), 0).expect("fits");
     let mut live = select(&["all"], opts, None).expect("options");
     let mut rec = VecTracer::default();
     {
         let mut sinks: Vec<&mut dyn Tracer> = live.iter_mut().map(|a| a.as_tracer()).collect();
         sinks.push(&mut rec);
         let mut tee = Tee(sinks);
-        sutro::trace_first_step(&loaded.validated, task.as_ref(), &cfg, 0, &mut tee).expect("runs");
+        session.trace(1, &mut tee).expect("runs");
     }
     let mut again = select(&["all"], opts, None).expect("options");
     for a in &mut again {

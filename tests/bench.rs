@@ -246,9 +246,10 @@ fn output_is_identical_across_thread_counts() {
 fn per_step_totals_do_not_depend_on_data_weights_or_step() {
     let l = loaded("programs/per_layer.sutro");
     let v = &l.validated;
-    let (task, cfg) = sutro::task_for("parity", v, &settings()).expect("fits");
-    let a = bench::per_step(&l, task.as_ref(), &cfg, 0).expect("scores");
-    let b = bench::per_step(&l, task.as_ref(), &cfg, 9).expect("scores");
+    let session = sutro::Session::new(l.clone(), "parity", &settings(), &Limits::default(), 0).expect("fits");
+    let (task, cfg) = (session.task(), session.task_config().clone());
+    let a = bench::per_step(&session).expect("scores");
+    let b = bench::per_step(&session.with_seed(9).expect("fits")).expect("scores");
     assert_eq!(a, b);
     // A step after five trained steps, on other examples, traced on its own.
     let data = task.generate(&cfg, 4);
@@ -256,25 +257,25 @@ fn per_step_totals_do_not_depend_on_data_weights_or_step() {
     let mut it = Interp::new(v, train::seed_for(4, "init"));
     for s in 0..5u32 {
         let base = s as usize * cfg.batch;
-        train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+        train::feed(&mut it, &ports, (&data.train_x, &data.train_y), cfg.n, cfg.batch, |j| {
             (base + j) % cfg.n_train
         });
         it.step(s, None).expect("steps");
     }
-    train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
+    train::feed(&mut it, &ports, (&data.train_x, &data.train_y), cfg.n, cfg.batch, |j| {
         (40 + j) % cfg.n_train
     });
     let resolved = sutro::analysis::resolve(&Metric::ALL, &[] as &[&str], None).expect("defaults");
     let mut list: Vec<_> = resolved.iter().map(sutro::analysis::MetricOptions::build).collect();
     {
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        tee.begin(&sutro::header(&l));
+        tee.begin(session.header());
         it.step(5, Some((&mut tee, StartWrites::All))).expect("traced step");
         tee.end();
     }
     for (an, (m, va)) in list.iter().zip(&a) {
         assert_eq!(an.metric(), *m);
-        let vb = an.report_json()[bench::total_key(*m)].as_f64().expect("total");
+        let vb = an.value(m.board_total()).expect("total");
         assert_eq!(vb, *va, "{}", m.name());
     }
 }
@@ -282,9 +283,7 @@ fn per_step_totals_do_not_depend_on_data_weights_or_step() {
 #[test]
 fn bench_training_matches_train_exactly() {
     for path in ["programs/sparse_parity.sutro", "programs/local_error.sutro"] {
-        let l = loaded(path);
-        let v = &l.validated;
-        let (task, cfg) = sutro::task_for("parity", v, &settings()).expect("fits");
+        let session = sutro::Session::new(loaded(path), "parity", &settings(), &Limits::default(), 0).expect("fits");
         let opts = RunOptions {
             epochs: 20,
             ..RunOptions::default()
@@ -294,8 +293,9 @@ fn bench_training_matches_train_exactly() {
             ..opts.clone()
         };
         for seed in [0, 3] {
-            let a = train::train(v, task.as_ref(), &cfg, seed, &opts, |_| {}).expect("trains");
-            let b = train::train(v, task.as_ref(), &cfg, seed, &test_only, |_| {}).expect("trains");
+            let session = session.with_seed(seed).expect("fits");
+            let a = session.train(&opts, None, |_| {}).expect("trains");
+            let b = session.train(&test_only, None, |_| {}).expect("trains");
             assert_eq!(
                 (a.solved_epoch, a.solved_step, a.epochs_run),
                 (b.solved_epoch, b.solved_step, b.epochs_run)

@@ -6,9 +6,7 @@
 
 use sutro::ir::{OpId, Program, grad};
 use sutro::opt::fuse::{fold_copy, fold_grad, remove_dead, split_multi, writer};
-use sutro::opt::verify::compare_runs;
 use sutro::span::SourceFile;
-use sutro::train;
 use sutro::valid::{Limits, Settings, Validated, validate};
 
 fn load(path: &str) -> Validated {
@@ -23,10 +21,9 @@ fn finish(p: Program) -> Validated {
 }
 
 fn same_params(a: &Validated, b: &Validated) {
-    let task = train::task("parity").expect("parity");
-    let cfg = train::config("parity", a, &Settings::default()).expect("config");
-    let batches = sutro::task_batches(task.as_ref(), &cfg, 5, 20);
-    let m = compare_runs(a, b, 9, &batches).expect("runs");
+    let loaded = sutro::Loaded::from_validated(a.clone());
+    let s = sutro::Session::new(loaded, "parity", &Settings::default(), &Limits::default(), 5).expect("fits parity");
+    let m = s.verify(b, 20).expect("runs");
     assert!(m.is_none(), "{}", m.map(|m| m.describe()).unwrap_or_default());
 }
 

@@ -23,6 +23,7 @@ fn front_end(text: &str) {
     let limits = Limits {
         max_buffer_elements: 1 << 20,
         max_ops: 10_000,
+        ..Limits::default()
     };
     let loaded = sutro::load(&file, &Settings::default(), &limits);
     // A program that validates must also run without panicking.
@@ -49,16 +50,90 @@ fn front_end(text: &str) {
     }
 }
 
-const SEEDS: [&str; 3] = [
+const SEEDS: [&str; 5] = [
+    include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
+    // The elementwise maths, broadcasting and buffer scalars.
+    "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\nparam s[1] = const(0.5)\ninput x[batch, n]\ntarget y[batch]\nh = mul(x, W)\ne = exp(h)\nq = div(e, s)\nm = max(q, s)\nc = clamp(m, -1, 2)\nt = sigmoid(c)\nk = gt(t, s)\nz = select(k, t, s)\nu = matvec(z, W)\nloss = mse(u, y)\ngrad loss wrt W, s\nupdate W sgd(0.1, 0) with dW\nupdate s sgd(0.1, 0) with scale(ds, 0.5)\npredict u",
     include_str!("../programs/sprint1_standard.sutro"),
     include_str!("../programs/sprint1_fused.sutro"),
 ];
 
-const TOKENS: [&str; 40] = [
-    "dim", "hyper", "param", "state", "input", "target", "predict", "grad", "wrt", "update", "sgd", "with", "zeros",
-    "normal", "sqrt", "x", "y", "W", "b", "h", "loss", "n", "batch", "affine", "relu", "hinge", "outer", "sum",
-    "matmul", "=", ",", "(", ")", "[", "]", ":", "-", "*", "1", "\n",
+const TOKENS: [&str; 74] = [
+    "dim",
+    "hyper",
+    "param",
+    "state",
+    "input",
+    "target",
+    "predict",
+    "grad",
+    "wrt",
+    "update",
+    "sgd",
+    "with",
+    "zeros",
+    "normal",
+    "sqrt",
+    "x",
+    "y",
+    "W",
+    "b",
+    "h",
+    "loss",
+    "n",
+    "batch",
+    "affine",
+    "relu",
+    "hinge",
+    "outer",
+    "sum",
+    "matmul",
+    "=",
+    ",",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "-",
+    "*",
+    "1",
+    "\n",
+    "exp",
+    "log",
+    "div",
+    "max",
+    "min",
+    "pow",
+    "select",
+    "clamp",
+    "xor",
+    "not",
+    "gt",
+    "sigmoid",
+    "softplus",
+    "sum_all",
+    "scale",
+    "mul",
+    "0.5",
+    "state",
+    "sum_axis",
+    "argmax",
+    "reshape",
+    "transpose",
+    "concat",
+    "onehot",
+    "expand",
+    "eye",
+    "iota",
+    "bernoulli",
+    "for",
+    "in",
+    "..",
+    "{",
+    "}",
+    "i",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -123,7 +198,32 @@ fn regression_corpus() {
         "param W[2] = normal(1)\ninput x[2]\ntarget y[1]\nupdate W sgd(1, 1) with outer(W, x)",
         "param W[2] = normal(1)\ngrad W wrt W",
         "dim n = 3\nparam W[n] = zeros\nl: a = relu(W)\nl: b = relu(W)",
+        "param W[2] = zeros\na = mul(relu(W), W)",
+        "param W[2] = zeros\na = scale(W, relu(W))",
+        "param W[2] = zeros\na = scale(W, W)",
+        "dim n = 2\ndim h = n * n - 4\nparam W[h] = zeros",
+        "dim n = 2\nparam W[n, n / 3] = zeros",
+        "dim n = 2\nparam W[n, n] = eye\na = reshape(W, 0)\nb = expand(W, 9, 1)\nc = sum_axis(W, -1)\nd = onehot(W, 1e300)",
+        "dim n = 2\nparam W[n, n] = eye\nparam s[1] = zeros\na = sum_axis(W, s)\nb = concat(W, W, 5)\nc = transpose(s)",
+        "param W[3] = iota\na = expand(W, 0, 99999999999)\nb = reshape(W, 99999999999, 99999999999)",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor j in i..n {\nA[i, j] = xor(A[i, j], A[j, i])\n}\n}",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..99999999 {\nA[0, 0] = copy(A[0, 0])\n}",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in n..0 {\nr = copy(A[i, :])\n}\n}\n}",
+        "dim n = 3\nstate A[n, n] = eye\nr = copy(A[-1:2, 1.5])\ns = copy(A[0:0, :])\nA = copy(A)\nA[0, :] = affine_grad(A, A)",
+        "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor i in 0..n {\n}\n}\nfor k in 0..A {\n}",
+        "param W[2] = zeros\nparam s[1] = zeros\na = clamp(W, s, s)\nupdate W sgd(1, 0) with scale(a, W)",
+        "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
     ] {
         front_end(text);
+    }
+    // Deep expressions (issue 12, row 1): a located error, not a stack overflow.
+    for text in [
+        format!("hyper a = {}1{}", "(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1{}", "sqrt(".repeat(7_600), ")".repeat(7_600)),
+        format!("hyper a = {}1", "-".repeat(21_000)),
+        format!("hyper a = {}", vec!["1"; 87_000].join(" + ")),
+        format!("param W[1] = normal({}1{})", "(".repeat(7_600), ")".repeat(7_600)),
+    ] {
+        front_end(&text);
     }
 }

@@ -15,19 +15,20 @@
 mod common;
 use common::{load, load_text};
 use sutro::interp::Interp;
-use sutro::ir::{BufId, OpKind, Prim, Role};
-use sutro::train;
+use sutro::ir::{BufId, OpKind, Prim, Role, Scalar};
 use sutro::valid::Validated;
 
 /// Naive f64 semantics of each forward primitive, from its documented definition.
-fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f64>> {
+fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f64>> {
     let (x, xs) = (&a[0].0, &a[0].1);
     let y = a.get(1).map(|v| &v.0);
     let ys = a.get(1).map(|v| &v.1);
-    let bc = |f: fn(f64, f64) -> f64| {
-        let y = y.unwrap();
-        (0..x.len()).map(|i| f(x[i], y[i % y.len()])).collect::<Vec<_>>()
-    };
+    // Broadcasting: the output has the largest operand's length; operand k's
+    // element for output i is k[i mod len(k)].
+    let n = a.iter().map(|v| v.0.len()).max().unwrap();
+    let at = |k: usize, i: usize| a[k].0[i % a[k].0.len()];
+    let bc = |f: fn(f64, f64) -> f64| (0..n).map(|i| f(at(0, i), at(1, i))).collect::<Vec<_>>();
+    let un = |f: &dyn Fn(f64) -> f64| vec![x.iter().map(|v| f(*v)).collect::<Vec<_>>()];
     match prim {
         Prim::Affine => {
             let (w, b) = (&a[1].0, &a[2].0);
@@ -86,7 +87,61 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f
         Prim::Add => vec![bc(|p, q| p + q)],
         Prim::Sub => vec![bc(|p, q| p - q)],
         Prim::Mul => vec![bc(|p, q| p * q)],
-        Prim::Scale => vec![x.iter().map(|v| scalar * v).collect()],
+        Prim::Scale => un(&|v| sc[0] * v),
+        Prim::Div => vec![bc(|p, q| p / q)],
+        Prim::Max => vec![bc(|p, q| if p >= q { p } else { q })],
+        Prim::Min => vec![bc(|p, q| if p <= q { p } else { q })],
+        Prim::Select => vec![
+            (0..n)
+                .map(|i| if at(0, i) > 0.0 { at(1, i) } else { at(2, i) })
+                .collect(),
+        ],
+        Prim::Exp => un(&f64::exp),
+        Prim::Log => un(&f64::ln),
+        Prim::Tanh => un(&f64::tanh),
+        Prim::Sigmoid => un(&|v| 1.0 / (1.0 + (-v).exp())),
+        Prim::Softplus => un(&|v| (1.0 + v.exp()).ln()),
+        Prim::Abs => un(&f64::abs),
+        Prim::Sqrt => un(&f64::sqrt),
+        Prim::Square => un(&|v| v * v),
+        Prim::Neg => un(&|v| -v),
+        Prim::Pow => un(&|v| v.powf(sc[0])),
+        Prim::Clamp => un(&|v| v.max(sc[0]).min(sc[1])),
+        Prim::SumAxis | Prim::MeanAxis => {
+            // x as [outer, n, inner] around axis k.
+            let k = sc[0] as usize;
+            let (outer, len): (usize, usize) = (xs[..k].iter().product(), xs[k]);
+            let inner: usize = xs[k + 1..].iter().product();
+            let div = if prim == Prim::MeanAxis { len as f64 } else { 1.0 };
+            vec![
+                (0..outer * inner)
+                    .map(|t| {
+                        (0..len)
+                            .map(|j| x[((t / inner) * len + j) * inner + t % inner])
+                            .sum::<f64>()
+                            / div
+                    })
+                    .collect(),
+            ]
+        }
+        Prim::Expand => {
+            let (k, len) = (sc[0] as usize, sc[1] as usize);
+            let (outer, inner): (usize, usize) = if xs.as_slice() == [1] {
+                (1, 1)
+            } else {
+                (xs[..k].iter().product(), xs[k..].iter().product())
+            };
+            vec![
+                (0..outer * len * inner)
+                    .map(|t| x[(t / (len * inner)) * inner + t % inner])
+                    .collect(),
+            ]
+        }
+        Prim::Reshape => vec![x.clone()],
+        Prim::Transpose => {
+            let (m, n) = (xs[0], xs[1]);
+            vec![(0..m * n).map(|t| x[(t % m) * n + t / m]).collect()]
+        }
         Prim::Relu => vec![x.iter().map(|v| v.max(0.0)).collect()],
         Prim::Copy => vec![x.clone()],
         Prim::Sign => vec![
@@ -131,7 +186,7 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], scalar: f64) -> Vec<Vec<f
     }
 }
 
-/// Runs the forward ops (those before the first lowered gradient op) in f64.
+/// Runs the forward ops (up to the loss op; the lowered backward ops follow it) in f64.
 fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
     let p = v.program();
     let mut vals = vals.to_vec();
@@ -140,7 +195,8 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             prim,
             outs,
             args,
-            scalar,
+            scalars,
+            ..
         } = &p.op(id).kind
         else {
             continue;
@@ -149,14 +205,14 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             .iter()
             .map(|b| (vals[b.idx()].clone(), v.shape(*b).to_vec()))
             .collect();
-        if matches!(
-            prim,
-            Prim::HingeGrad | Prim::MseGrad | Prim::AffineGrad | Prim::AffineGradX | Prim::ReluGrad
-        ) {
-            break;
-        }
-        let s = scalar.as_ref().map_or(0.0, |e| v.eval(e));
-        for (o, val) in outs.iter().zip(eval_prim(*prim, &a, s)) {
+        let sc: Vec<f64> = scalars
+            .iter()
+            .map(|s| match s {
+                Scalar::Expr(e) => v.eval(e),
+                Scalar::Buf(b) => vals[b.idx()][0],
+            })
+            .collect();
+        for (o, val) in outs.iter().zip(eval_prim(*prim, &a, &sc)) {
             vals[o.idx()] = val;
         }
         if outs.contains(&loss) {
@@ -282,6 +338,96 @@ fn elementwise_gradients_match_finite_differences() {
 }
 
 #[test]
+fn elementwise_maths_gradients_match_finite_differences() {
+    let d = "param p[b, o] = normal(1)\nparam q[b, o] = uniform(0.5, 2)\nparam r[o] = uniform(0.5, 2)\nparam s1[1] = uniform(0.5, 2)\nstate k[b, o] = normal(1)\nstate c[b, o] = normal(1)";
+    let unary = [
+        "exp(p)",
+        "log(q)",
+        "tanh(p)",
+        "sigmoid(p)",
+        "softplus(p)",
+        "abs(p)",
+        "sqrt(q)",
+        "square(p)",
+        "neg(p)",
+        "pow(q, 1.5)",
+        "clamp(p, -0.5, 0.5)",
+    ];
+    for op in unary {
+        let w = if op.contains("(q") { "q" } else { "p" };
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), w), &[w]);
+    }
+    for op in ["div(p, q)", "max(p, q)", "min(p, q)", "select(k, p, q)"] {
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), "p, q"), &["p", "q"]);
+    }
+    // Broadcast operands: a [1] buffer either side, a trailing-shape one, a buffer scalar.
+    for (op, wrt) in [
+        ("mul(p, s1)", "p, s1"),
+        ("sub(s1, p)", "p, s1"),
+        ("add(s1, p)", "p, s1"),
+        ("div(p, r)", "p, r"),
+        ("div(s1, q)", "q, s1"),
+        ("max(p, s1)", "p, s1"),
+        ("min(r, p)", "p, r"),
+        ("select(k, s1, p)", "p, s1"),
+        ("scale(p, s1)", "p, s1"),
+    ] {
+        let names: Vec<&str> = wrt.split(", ").collect();
+        check(&prog(d, &format!("t = {op}\nloss = mse(t, c)"), wrt), &names);
+    }
+    // A chain through several new ops, with a param used twice.
+    check(
+        &prog(
+            d,
+            "t1 = tanh(p)\nt2 = mul(t1, q)\nt3 = sigmoid(t2)\nt4 = add(t3, p)\nloss = mse(t4, c)",
+            "p, q",
+        ),
+        &["p", "q"],
+    );
+}
+
+#[test]
+fn reduction_and_layout_gradients_match_finite_differences() {
+    let d = "param p[b, o] = normal(1)\nparam v[o] = normal(1)\nstate c[o, b] = normal(1)\nstate cb[b] = normal(1)\nstate co[o] = normal(1)\nstate c3[b, 2, o] = normal(1)\nstate c1[1] = normal(1)";
+    for (body, wrt) in [
+        ("t = transpose(p)\nloss = mse(t, c)", "p"),
+        ("t = reshape(p, o, b)\nloss = mse(t, c)", "p"),
+        ("t = sum_axis(p, 1)\nloss = mse(t, cb)", "p"),
+        ("t = sum_axis(p, 0)\nloss = mse(t, co)", "p"),
+        ("t = mean_axis(p, 1)\nloss = mse(t, cb)", "p"),
+        ("t = expand(p, 1, 2)\nloss = mse(t, c3)", "p"),
+        ("t = expand(v, 0, 3)\nu = sum_axis(t, 0)\nloss = mse(u, co)", "v"),
+        ("t = mean_axis(v, 0)\nloss = mse(t, c1)", "v"),
+    ] {
+        check(&prog(d, body, wrt), &[wrt]);
+    }
+}
+
+#[test]
+fn comparisons_and_bits_pass_no_gradient() {
+    for op in [
+        "gt(p, c)",
+        "ge(p, c)",
+        "lt(p, c)",
+        "le(p, c)",
+        "eq(p, c)",
+        "xor(p, c)",
+        "and(p, c)",
+        "or(p, c)",
+        "not(p)",
+    ] {
+        let src = prog(
+            "param p[b, o] = normal(1)\nstate c[b, o] = normal(1)",
+            &format!("t = {op}\nloss = mse(t, c)"),
+            "p",
+        );
+        let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+        let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+        assert_eq!(e.diagnostics()[0].message, "the loss does not depend on `p`", "{op}");
+    }
+}
+
+#[test]
 fn hinge_and_shared_uses_match_finite_differences() {
     // A 2-layer net with hinge loss, and a param used twice (summed contributions).
     let d = "param W[o, i] = normal(1)\nparam bias[o] = normal(0.1)\nparam V[1, o] = normal(1)\nparam z[1] = zeros\ninput x[b, i]\ntarget y[b]";
@@ -314,10 +460,11 @@ fn sign_passes_no_gradient_and_that_is_an_error_when_nothing_else_does() {
 fn grad_program_and_its_explicit_twin_train_bit_identically() {
     let a = load("programs/sparse_parity.sutro", &[]);
     let b = load("tests/fixtures/sparse_parity_explicit.sutro", &[]);
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &a.validated, &Default::default()).unwrap();
-    let pa = train::run_steps(&a.validated, task.as_ref(), &cfg, 3, 100, |_, _| {}).unwrap();
-    let pb = train::run_steps(&b.validated, task.as_ref(), &cfg, 3, 100, |_, _| {}).unwrap();
+    let session = |l: &sutro::Loaded| {
+        sutro::Session::new(l.clone(), "parity", &Default::default(), &Default::default(), 3).unwrap()
+    };
+    let pa = session(&a).run_steps(100).unwrap();
+    let pb = session(&b).run_steps(100).unwrap();
     assert_eq!(pa.len(), 4);
     for ((na, va), (nb, vb)) in pa.iter().zip(&pb) {
         assert_eq!(na, nb);

@@ -7,16 +7,15 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use sutro::analysis::{Cold, ReuseKind};
+use sutro::analysis::{Cold, Reuse, ReuseKind};
 use sutro::ir::OpId;
 use sutro::opt::cost::{ClockModel, CostFunction, MetricCost, Objective};
 use sutro::opt::depgraph::{DepGraph, DepKind, Violation};
-use sutro::opt::verify::{Reordering, classify, compare_runs};
+use sutro::opt::verify::{Reordering, classify};
 use sutro::opt::{OptConfig, Pass, StopReason, reorder};
 use sutro::span::SourceFile;
-use sutro::train::{self, TaskConfig};
 use sutro::valid::{Limits, Settings, Validated};
-use sutro::{Loaded, Optimized};
+use sutro::{Loaded, Optimized, Session};
 
 fn load_text(name: &str, text: &str) -> Loaded {
     sutro::load(&SourceFile::new(name, text), &Settings::default(), &Limits::default()).expect("loads")
@@ -27,39 +26,35 @@ fn load_file(path: &str) -> Loaded {
     load_text(path, &text)
 }
 
-fn cfg(v: &Validated) -> TaskConfig {
-    train::config("parity", v, &Settings::default()).expect("task config")
+/// A parity session on a validated program at a run seed.
+fn session(v: &Validated, seed: u64) -> Session {
+    Session::new(
+        Loaded::from_validated(v.clone()),
+        "parity",
+        &Settings::default(),
+        &Limits::default(),
+        seed,
+    )
+    .expect("fits parity")
 }
 
 fn optimize(l: &Loaded, passes: Vec<Pass>) -> Optimized {
-    let task = train::task("parity").expect("parity");
     let c = OptConfig {
         passes,
         ..OptConfig::default()
     };
-    sutro::optimize(
-        l,
-        &Settings::default(),
-        &Limits::default(),
-        task.as_ref(),
-        &cfg(&l.validated),
-        0,
-        100,
-        &c,
-    )
-    .expect("optimizes")
+    let s = Session::new(l.clone(), "parity", &Settings::default(), &Limits::default(), 0).expect("fits parity");
+    s.optimize(&c, 100).expect("optimizes")
 }
 
 fn per_read(v: &Validated) -> f64 {
-    let task = train::task("parity").expect("parity");
-    sutro::score_ard(v, task.as_ref(), &cfg(v), 0, ReuseKind::Write, Cold::MinusOne, false)
-        .expect("scores")
-        .per_read
+    let mut r = Reuse::new(ReuseKind::Write, Cold::MinusOne);
+    session(v, 0).trace(1, &mut r).expect("scores");
+    r.report().per_read
 }
 
 fn verify_100(a: &Validated, b: &Validated) {
-    let task = train::task("parity").expect("parity");
-    let m = sutro::verify_programs(a, b, task.as_ref(), &cfg(a), 0, 100).expect("runs");
+    let m = session(a, 0).verify(b, 100).expect("runs");
     assert!(m.is_none(), "{}", m.as_ref().map(|m| m.describe()).unwrap_or_default());
 }
 
@@ -196,8 +191,7 @@ fn w2_update_before_h_grad_is_rejected_naming_the_war_edge() {
         Reordering::Illegal(why) => assert!(why.contains("h_grad -> W2_update  WAR W2"), "{why}"),
         other => panic!("expected illegal, got {other:?}"),
     }
-    let task = train::task("parity").expect("parity");
-    let m = sutro::verify_programs(v, &bad.validated, task.as_ref(), &cfg(v), 0, 100).expect("runs");
+    let m = session(v, 0).verify(&bad.validated, 100).expect("runs");
     let m = m.expect("the illegal order changes the parameters");
     assert_eq!(m.step, 1);
     assert!(m.buffer == "W1" || m.buffer == "b1", "{m:?}");
@@ -252,7 +246,7 @@ fn exact_search_equals_brute_force_on_sprint1_for_every_clock_objective() {
     for obj in ["ard_write", "ard_write.sum_sd", "ard_access", "ard_access.per_float"] {
         let objective = Objective::parse(obj).expect("objective");
         let model = ClockModel::new(v, &objective).expect("clock model");
-        let mut cost = MetricCost(objective);
+        let mut cost = MetricCost::new(objective);
         let best = orders.iter().map(|o| cost.cost(v, o)).fold(f64::INFINITY, f64::min);
         let found = reorder::search(&model, &g, &reorder::Limits::default());
         assert_eq!(found.stop, StopReason::Optimal);
@@ -298,7 +292,7 @@ fn a_mix_costs_the_weighted_sum_of_its_terms() {
     );
     let v = &l.validated;
     let order = v.program().order.clone();
-    let one = |s: &str| MetricCost(Objective::parse(s).expect(s)).cost(v, &order);
+    let one = |s: &str| MetricCost::new(Objective::parse(s).expect(s)).cost(v, &order);
     let mix = one("0.5*ard_write.sum_sd + 2*dmd");
     let want = 0.5 * one("ard_write.sum_sd") + 2.0 * one("dmd");
     assert!((mix - want).abs() <= 1e-9 * want.abs(), "{mix} vs {want}");
@@ -403,11 +397,6 @@ fn reorder_to(v: &Validated, order: Vec<OpId>) -> Validated {
     sutro::valid::validate(p, &Settings::default(), &Limits::default()).expect("a legal order validates")
 }
 
-fn batches(v: &Validated, steps: u64) -> Vec<(Vec<f32>, Vec<f32>)> {
-    let task = train::task("parity").expect("parity");
-    sutro::task_batches(task.as_ref(), &cfg(v), 3, steps)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -427,8 +416,7 @@ proptest! {
         let order = random_topo(&g, &picks);
         prop_assert_eq!(g.check_order(&order), Ok(()));
         let w = reorder_to(v, order.clone());
-        let b = batches(v, 6);
-        let m = compare_runs(v, &w, 11, &b).expect("runs");
+        let m = session(v, 3).verify(&w, 6).expect("runs");
         prop_assert!(m.is_none(), "{:?}", m);
         // The clock model agrees with the analyzer on the random order.
         for obj in ["ard_write", "ard_access.sum_sd"] {

@@ -5,7 +5,7 @@
 //! and counts the current thread's allocations (the crate forbids `unsafe`, so
 //! the allocator comes from there).
 
-use sutro::interp::{Interp, slice};
+use sutro::interp::slice;
 use sutro::span::SourceFile;
 use sutro::train;
 use sutro::valid::{Limits, Settings};
@@ -21,14 +21,10 @@ fn step_feed_and_evaluate_do_not_allocate_after_warm_up() {
         let ports = train::ports(&v, &cfg).unwrap();
         let data = task.generate(&cfg, 0);
         let fwd = slice(v.program(), &[ports.pred.unwrap()]);
-        let mut it = Interp::new(&v, 1);
-        let run = |it: &mut Interp<'_>, st: usize| {
-            train::feed(it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-                (st * cfg.batch + j) % cfg.n_train
-            });
-            it.step(st as u32, None).unwrap();
-            let test = (&data.test_x[..], &data.test_y[..]);
-            train::evaluate(it, &ports, &fwd, task.as_ref(), test, &cfg, st as u64).unwrap()
+        let mut it = train::Run::new(&v, ports, &cfg, &data, 1, true);
+        let run = |it: &mut train::Run<'_>, _st: usize| {
+            it.step(None).unwrap();
+            it.evaluate(&fwd, task.as_ref(), false).unwrap()
         };
         let probe = allocation_counter::measure(|| {
             std::hint::black_box(vec![0u8; 64]);

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use sutro::analysis::{Cold, ReuseKind};
-use sutro::interp::Interp;
 use sutro::span::SourceFile;
 use sutro::train::{self, RunOptions};
 use sutro::valid::{Limits, Settings, Validated};
@@ -72,13 +71,11 @@ fn params_after(v: &Validated, s: &Settings, steps: usize) -> Vec<(String, Vec<u
     let cfg = train::config("parity", v, s).unwrap();
     let ports = train::ports(v, &cfg).unwrap();
     let data = task.generate(&cfg, 3);
-    let mut it = Interp::new(v, 7);
-    for st in 0..steps {
-        train::feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-            (st * cfg.batch + j) % cfg.n_train
-        });
-        it.step(st as u32, None).unwrap();
+    let mut run = train::Run::new(v, ports, &cfg, &data, 7, false);
+    for _ in 0..steps {
+        run.step(None).unwrap();
     }
+    let it = run.interp();
     let p = v.program();
     ["W1", "b1", "W2", "b2"]
         .iter()
@@ -126,16 +123,16 @@ fn training_is_deterministic() {
         include_str!("../programs/sparse_parity.sutro"),
         &s,
     );
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &v, &s).unwrap();
+    let session = sutro::Session::new(sutro::Loaded::from_validated(v), "parity", &s, &Limits::default(), 0).unwrap();
     // A few epochs keep the debug-mode test quick; every epoch's figures compare.
     let opts = RunOptions {
         epochs: 3,
         ..RunOptions::default()
     };
     for seed in [0u64, 2] {
-        let a = train::train(&v, task.as_ref(), &cfg, seed, &opts, |_| {}).unwrap();
-        let b = train::train(&v, task.as_ref(), &cfg, seed, &opts, |_| {}).unwrap();
+        let session = session.with_seed(seed).unwrap();
+        let a = session.train(&opts, None, |_| {}).unwrap();
+        let b = session.train(&opts, None, |_| {}).unwrap();
         assert_eq!(a.history.len(), 3);
         assert_eq!(a, b, "seed {seed}: two runs differ");
         let bits = |r: &train::RunResult| -> Vec<[u64; 4]> {
@@ -158,9 +155,10 @@ fn sprint1_ard_write_figures_unchanged() {
         include_str!("../programs/sprint1_standard.sutro"),
         &s,
     );
-    let task = train::task("parity").unwrap();
-    let cfg = train::config("parity", &v, &s).unwrap();
-    let r = sutro::score_ard(&v, task.as_ref(), &cfg, 0, ReuseKind::Write, Cold::MinusOne, false).unwrap();
+    let session = sutro::Session::new(sutro::Loaded::from_validated(v), "parity", &s, &Limits::default(), 0).unwrap();
+    let mut r = sutro::analysis::Reuse::new(ReuseKind::Write, Cold::MinusOne);
+    session.trace(1, &mut r).unwrap();
+    let r = r.report();
     let avg = |name: &str| r.buffers.iter().find(|b| b.name == name).and_then(|b| b.avg);
     assert_eq!(avg("dW2"), Some(16_005.0));
     assert_eq!(avg("db2"), Some(18_005.0));

@@ -5,7 +5,6 @@
 
 mod common;
 use common::{load, load_text, root, sutro};
-use sutro::train;
 
 fn programs() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(root().join("programs"))
@@ -65,11 +64,11 @@ fn lowered_programs_run_bit_identically_to_their_source() {
             lowered_text,
             "{p}: lowered text is not canonical"
         );
-        let task = train::task("parity").unwrap();
-        let s = sutro::valid::Settings::default();
-        let cfg = train::config("parity", &src.validated, &s).unwrap();
-        let a = train::run_steps(&src.validated, task.as_ref(), &cfg, 7, 100, |_, _| {}).unwrap();
-        let b = train::run_steps(&lowered.validated, task.as_ref(), &cfg, 7, 100, |_, _| {}).unwrap();
+        let session = |l: &sutro::Loaded| {
+            sutro::Session::new(l.clone(), "parity", &Default::default(), &Default::default(), 7).unwrap()
+        };
+        let a = session(&src).run_steps(100).unwrap();
+        let b = session(&lowered).run_steps(100).unwrap();
         assert_eq!(a.len(), b.len());
         for ((na, va), (nb, vb)) in a.iter().zip(&b) {
             assert_eq!(na, nb);

@@ -11,6 +11,7 @@ fn cfg(name: &str) -> TaskConfig {
         name: name.into(),
         n: 12,
         k: 3,
+        secret_n: 12,
         n_train: 300,
         n_test: 100,
         batch: 1,

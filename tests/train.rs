@@ -243,3 +243,70 @@ fn run_refuses_more_steps_than_max_steps() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exceed --max-steps 5000"));
 }
+
+/// `--eval-every`: evaluations at the given step interval (and at the run's last
+/// step), the solving step no later than with per-epoch evaluation (training is
+/// the same; only when it is looked at changes), and `samples` counts distinct
+/// examples fed. Hand figures: n_train = 100, batch = 32 gives ⌈100/32⌉ = 4
+/// steps per epoch; 2 epochs = 8 steps; evaluating every 3 steps looks at steps
+/// 3, 6 and 8 (the last); 8 steps feed 256 slots but only 100 distinct examples.
+#[test]
+fn eval_every_sets_the_evaluation_steps_and_samples_count_distinct_examples() {
+    let v = run(&[
+        "programs/sparse_parity.sutro",
+        "--set",
+        "n_train=100",
+        "--epochs",
+        "2",
+        "--until",
+        "1.0",
+        "--set",
+        "n=20",
+        "--eval-every",
+        "3",
+    ]);
+    let steps: Vec<u64> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["steps"].as_u64().unwrap())
+        .collect();
+    assert_eq!(v["solved"], false, "n=20 does not solve in 8 steps");
+    assert_eq!(steps, vec![3, 6, 8]);
+    let epochs: Vec<u64> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, vec![1, 2, 2]);
+    assert_eq!(v["evaluations"], 3);
+    assert_eq!(v["samples"], 100);
+    // One step of batch 32 feeds 32 distinct examples.
+    let one = run(&[
+        "programs/sparse_parity.sutro",
+        "--epochs",
+        "1",
+        "--set",
+        "n_train=100",
+        "--eval-every",
+        "1",
+        "--until",
+        "0.01",
+    ]);
+    assert_eq!(one["solved_step"], 1, "any prediction reaches 1 % test accuracy");
+    assert_eq!(one["samples"], 32);
+
+    let epoch = run(&["programs/sparse_parity.sutro", "--seed", "0"]);
+    let fine = run(&["programs/sparse_parity.sutro", "--seed", "0", "--eval-every", "8"]);
+    let (e, f) = (
+        epoch["solved_step"].as_u64().unwrap(),
+        fine["solved_step"].as_u64().unwrap(),
+    );
+    assert!(
+        f <= e && f + 32 > e,
+        "per-epoch solve at step {e}, every 8 steps at {f}"
+    );
+    assert_eq!(f % 8, 0);
+    assert_eq!(epoch["samples"], 1000);
+}

@@ -155,6 +155,8 @@ pub struct Dally {
     opts: DallyOptions,
     header: TraceHeader,
     events: Vec<Event>,
+    /// The report, computed once after the last event (`optimal` allocates).
+    cache: std::sync::OnceLock<DallyReport>,
 }
 
 impl Dally {
@@ -164,6 +166,7 @@ impl Dally {
             opts,
             header: TraceHeader::default(),
             events: Vec::new(),
+            cache: std::sync::OnceLock::new(),
         }
     }
 
@@ -359,6 +362,10 @@ impl Dally {
 
     /// The report.
     pub fn report_now(&self) -> DallyReport {
+        self.cache.get_or_init(|| self.compute()).clone()
+    }
+
+    fn compute(&self) -> DallyReport {
         let p = self.opts.placement.unwrap_or(if self.is_ir() {
             Placement::Recorded
         } else {
@@ -371,13 +378,35 @@ impl Dally {
     }
 }
 
+impl super::Values for DallyReport {
+    fn value(&self, f: super::Field) -> Option<f64> {
+        match f {
+            super::Field::Total => Some(self.total as f64),
+            super::Field::Reads => Some(self.reads as f64),
+            _ => None,
+        }
+    }
+    fn rows(&self) -> (Vec<super::Row>, Vec<super::Row>) {
+        let rows = self
+            .buffers
+            .iter()
+            .map(|r| (r.name.clone(), Some(r.cost as f64)))
+            .collect();
+        (rows, Vec::new())
+    }
+}
+
 impl Tracer for Dally {
     fn begin(&mut self, h: &TraceHeader) {
         self.header = h.clone();
         self.events.clear();
+        self.cache = std::sync::OnceLock::new();
     }
     fn access(&mut self, ev: &Event) {
         self.events.push(*ev);
+        if self.cache.get().is_some() {
+            self.cache = std::sync::OnceLock::new();
+        }
     }
 }
 
@@ -387,6 +416,9 @@ impl Analyzer for Dally {
     }
     fn report_json(&self) -> Value {
         to_json(&self.report_now())
+    }
+    fn values(&self) -> Box<dyn super::Values> {
+        Box::new(self.report_now())
     }
     fn text(&self, program: &str) -> String {
         let r = self.report_now();

@@ -1,10 +1,9 @@
 //! Before/after comparison of two reports of one metric, joined by buffer and op
 //! name (metrics spec, section 7): headline totals first, then rows sorted by the
-//! size of their change. Works on the JSON form of any analyzer's report.
+//! size of their change. Reads the analyzers' typed values (`field.rs`).
 
-use super::Metric;
+use super::{Analyzer, Metric, Row};
 use serde::Serialize;
-use serde_json::Value;
 
 /// One compared quantity.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -51,47 +50,6 @@ pub struct MetricDiff {
     pub ops: Vec<Delta>,
 }
 
-/// The totals compared for a metric, headline first.
-pub fn total_keys(m: Metric) -> &'static [&'static str] {
-    match m {
-        Metric::ArdWrite | Metric::ArdAccess => &[
-            "per_read",
-            "per_float",
-            "sum_d",
-            "sum_sd",
-            "floats_read",
-            "floats_accessed",
-        ],
-        Metric::LruStack => &["sum_d", "accesses", "cold"],
-        Metric::Dmd => &["total", "accesses", "cold"],
-        Metric::ByteDmdV2 => &["total", "reads"],
-        Metric::Dally => &["total", "exit", "reads"],
-        Metric::EnergyPj => &["total_pj", "reads_pj", "writes_pj"],
-    }
-}
-
-/// The row fields compared for a metric: (buffer rows, op rows).
-pub fn row_keys(m: Metric) -> (&'static str, &'static str) {
-    match m {
-        Metric::ArdWrite | Metric::ArdAccess => ("avg", "sum_d"),
-        Metric::LruStack => ("sum_d", "sum_d"),
-        Metric::Dmd => ("total", "total"),
-        Metric::ByteDmdV2 | Metric::Dally => ("cost", "cost"),
-        Metric::EnergyPj => ("pj", "pj"),
-    }
-}
-
-fn rows(report: &Value, list: &str, key: &str) -> Vec<(String, Option<f64>)> {
-    report[list]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|r| (r["name"].as_str().unwrap_or("").to_string(), r[key].as_f64()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn join(a: &[(String, Option<f64>)], b: &[(String, Option<f64>)]) -> Vec<Delta> {
     let mut out: Vec<Delta> = a
         .iter()
@@ -110,18 +68,26 @@ fn join(a: &[(String, Option<f64>)], b: &[(String, Option<f64>)]) -> Vec<Delta> 
     out
 }
 
-/// Compares two reports of metric `m`.
-pub fn diff(m: Metric, before: &Value, after: &Value) -> MetricDiff {
-    let totals = total_keys(m)
+/// Compares two analyzers of one metric (`before`'s metric).
+pub fn diff(before: &dyn Analyzer, after: &dyn Analyzer) -> MetricDiff {
+    let m = before.metric();
+    let totals = m
+        .totals()
         .iter()
-        .map(|k| Delta::new(k, before[*k].as_f64(), after[*k].as_f64()))
+        .map(|f| Delta::new(f.name(), before.value(*f), after.value(*f)))
         .collect();
-    let (bk, ok) = row_keys(m);
+    let finite = |rows: Vec<Row>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|(n, v)| (n, v.filter(|x| x.is_finite())))
+            .collect()
+    };
+    let (bb, bo) = before.values().rows();
+    let (ab, ao) = after.values().rows();
     MetricDiff {
         totals,
-        row_field: bk,
-        buffers: join(&rows(before, "buffers", bk), &rows(after, "buffers", bk)),
-        ops: join(&rows(before, "ops", ok), &rows(after, "ops", ok)),
+        row_field: m.row_fields().0,
+        buffers: join(&finite(bb), &finite(ab)),
+        ops: join(&finite(bo), &finite(ao)),
     }
 }
 
@@ -172,7 +138,7 @@ pub fn text(m: Metric, d: &MetricDiff, a: &str, b: &str) -> String {
     for r in &d.buffers {
         s.push_str(&line(r));
     }
-    s.push_str(&format!("\nper op ({})\n", row_keys(m).1));
+    s.push_str(&format!("\nper op ({})\n", m.row_fields().1));
     for r in &d.ops {
         s.push_str(&line(r));
     }

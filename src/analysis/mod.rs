@@ -11,6 +11,7 @@ pub mod dally;
 pub mod diff;
 pub mod dmd;
 pub mod energy;
+pub mod field;
 pub mod options;
 pub mod reuse;
 pub mod stack;
@@ -19,6 +20,7 @@ pub mod text;
 pub use bytedmd::{ByteDmd, ByteDmdReport};
 pub use dmd::{Dmd, DmdReport};
 pub use energy::{Energy, EnergyOptions, EnergyReport};
+pub use field::{Field, Row, Values};
 pub use options::{
     ArdOptions, ByteDmdOptions, ColdPolicy, DmdOptions, Granularity, OptionError, Price, Pricing, Recency, StackOptions,
 };
@@ -89,27 +91,42 @@ impl Metric {
         }
     }
 
-    /// Parses `--metric` values: names, comma lists, or `all`; duplicates dropped.
-    pub fn parse_list<S: AsRef<str>>(items: &[S]) -> Result<Vec<Metric>, OptionError> {
+    /// Parses one `--metric` value: a name, or `all` (`None`).
+    pub fn parse_one(name: &str) -> Result<Option<Metric>, OptionError> {
+        let name = name.trim();
+        if name == "all" {
+            return Ok(None);
+        }
+        Metric::from_name(name).map(Some).ok_or_else(|| unknown_metric(name))
+    }
+
+    /// The metrics a list of `parse_one` values selects, in order, `all`
+    /// expanded, duplicates dropped.
+    pub fn expand(items: &[Option<Metric>]) -> Vec<Metric> {
         let mut out: Vec<Metric> = Vec::new();
         for item in items {
-            for name in item.as_ref().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let add: Vec<Metric> = if name == "all" {
-                    Metric::ALL.to_vec()
-                } else {
-                    match Metric::from_name(name) {
-                        Some(m) => vec![m],
-                        None => return Err(unknown_metric(name)),
-                    }
-                };
-                for m in add {
-                    if !out.contains(&m) {
-                        out.push(m);
-                    }
+            let add = match item {
+                None => &Metric::ALL[..],
+                Some(m) => std::slice::from_ref(m),
+            };
+            for m in add {
+                if !out.contains(m) {
+                    out.push(*m);
                 }
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// Parses `--metric` values: names, comma lists, or `all`; duplicates dropped.
+    pub fn parse_list<S: AsRef<str>>(items: &[S]) -> Result<Vec<Metric>, OptionError> {
+        let mut parsed = Vec::new();
+        for item in items {
+            for name in item.as_ref().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                parsed.push(Metric::parse_one(name)?);
+            }
+        }
+        Ok(Metric::expand(&parsed))
     }
 }
 
@@ -277,10 +294,15 @@ pub trait Analyzer: Tracer {
     fn report_json(&self) -> Value;
     /// Upcast, so a list of analyzers can feed a `trace::Tee`.
     fn as_tracer(&mut self) -> &mut dyn Tracer;
-    /// Its report as text for people.
-    fn text(&self, program: &str) -> String {
-        text::summary(self.metric().name(), &self.report_json(), program)
+    /// The report's typed values.
+    fn values(&self) -> Box<dyn Values>;
+    /// A headline value (`None` for another metric's field, or a value that is
+    /// not finite — the JSON form shows those as null).
+    fn value(&self, f: Field) -> Option<f64> {
+        self.values().value(f).filter(|x| x.is_finite())
     }
+    /// Its report as text for people.
+    fn text(&self, program: &str) -> String;
 }
 
 fn to_json<T: serde::Serialize>(r: &T) -> Value {
@@ -305,12 +327,18 @@ impl Analyzer for Reuse {
     fn as_tracer(&mut self) -> &mut dyn Tracer {
         self
     }
+    fn values(&self) -> Box<dyn Values> {
+        Box::new(self.report())
+    }
 }
 
 /// The stack-family analyzers report through their own `report()`.
 macro_rules! analyzer {
-    ($($ty:ty => $metric:expr),* $(,)?) => {$(
+    ($($ty:ty => $metric:expr, $text:path);* $(;)?) => {$(
         impl Analyzer for $ty {
+            fn text(&self, program: &str) -> String {
+                $text(&self.report(), program)
+            }
             fn metric(&self) -> Metric {
                 $metric
             }
@@ -320,8 +348,16 @@ macro_rules! analyzer {
             fn as_tracer(&mut self) -> &mut dyn Tracer {
                 self
             }
+            fn values(&self) -> Box<dyn Values> {
+                Box::new(self.report())
+            }
         }
     )*};
 }
 
-analyzer!(LruStack => Metric::LruStack, Dmd => Metric::Dmd, ByteDmd => Metric::ByteDmdV2, Energy => Metric::EnergyPj);
+analyzer!(
+    LruStack => Metric::LruStack, text::lru;
+    Dmd => Metric::Dmd, text::dmd;
+    ByteDmd => Metric::ByteDmdV2, text::bytedmd;
+    Energy => Metric::EnergyPj, text::energy;
+);

@@ -2,6 +2,7 @@
 //! the original Python reports print them (metrics spec, section 1).
 
 use super::reuse::ArdReport;
+use super::{ByteDmdReport, DmdReport, EnergyReport, LruReport};
 use std::fmt::Write;
 
 /// An integer with thousands separators: `-13003` → `-13,003`.
@@ -97,14 +98,31 @@ pub fn ard(name: &str, r: &ArdReport, program: &str) -> String {
     s
 }
 
-/// A short text summary of a stack-family report (`lru_stack`, `dmd`,
-/// `bytedmd_v2`, `energy_pj`) from its JSON: the effective options, the headline
-/// totals and the per-buffer rows. The JSON form carries everything.
-pub fn summary(name: &str, r: &serde_json::Value, program: &str) -> String {
+/// An integer count with separators.
+fn int(x: u64) -> String {
+    thousands(i128::from(x))
+}
+
+/// A u128 total with separators (as its JSON number reads when it fits u64).
+fn int128(x: u128) -> String {
+    u64::try_from(x).map_or_else(|_| x.to_string(), int)
+}
+
+/// A real value to three decimals; a non-finite one reads `null`, as in JSON.
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "null".to_string()
+    }
+}
+
+/// The first line of a stack-family summary: metric, program, steps and the
+/// effective options (`key=value`, as the JSON form lists them).
+fn head(name: &str, program: &str, steps: u32, options: &impl serde::Serialize) -> String {
     use serde_json::Value;
-    let mut s = String::new();
-    let opts = match &r["options"] {
-        Value::Object(m) => m
+    let opts = match serde_json::to_value(options) {
+        Ok(Value::Object(m)) => m
             .iter()
             .map(|(k, v)| match v {
                 Value::String(x) => format!("{k}={x}"),
@@ -114,97 +132,95 @@ pub fn summary(name: &str, r: &serde_json::Value, program: &str) -> String {
             .join(", "),
         _ => String::new(),
     };
-    let steps = r["steps"].as_u64().unwrap_or(0);
+    format!(
+        "{name}: {program} ({steps} step{}; {opts})\n",
+        if steps == 1 { "" } else { "s" }
+    )
+}
+
+/// The `lru_stack` summary: totals, then the histogram grouped by powers of two
+/// (as the spec allows for text).
+pub fn lru(r: &LruReport, program: &str) -> String {
+    let mut s = head("lru_stack", program, r.steps, &r.options);
     let _ = writeln!(
         s,
-        "{name}: {program} ({steps} step{}; {opts})",
-        if steps == 1 { "" } else { "s" }
+        "Accesses: {}  cold: {}  Σd: {}",
+        int(r.accesses),
+        int(r.cold),
+        int128(r.sum_d)
     );
-    let int = |v: &Value| v.as_u64().map_or_else(|| v.to_string(), |x| thousands(i128::from(x)));
-    let num = |v: &Value| v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x:.3}"));
-    match name {
-        "lru_stack" => {
-            let _ = writeln!(
-                s,
-                "Accesses: {}  cold: {}  Σd: {}",
-                int(&r["accesses"]),
-                int(&r["cold"]),
-                int(&r["sum_d"])
-            );
-            // Distances grouped by powers of two, as the spec allows for text.
-            let mut groups: Vec<(u64, u64)> = Vec::new();
-            for pair in r["histogram"].as_array().into_iter().flatten() {
-                let (d, c) = (pair[0].as_u64().unwrap_or(0), pair[1].as_u64().unwrap_or(0));
-                let hi = d.max(1).next_power_of_two();
-                match groups.last_mut() {
-                    Some(g) if g.0 == hi => g.1 += c,
-                    _ => groups.push((hi, c)),
-                }
-            }
-            for (hi, c) in groups {
-                let _ = writeln!(
-                    s,
-                    "  d ≤ {:>12}: {:>12}",
-                    thousands(i128::from(hi)),
-                    thousands(i128::from(c))
-                );
-            }
+    let mut groups: Vec<(u64, u64)> = Vec::new();
+    for [d, c] in &r.histogram {
+        let hi = d.max(&1).next_power_of_two();
+        match groups.last_mut() {
+            Some(g) if g.0 == hi => g.1 += c,
+            _ => groups.push((hi, *c)),
         }
-        "dmd" => {
-            let _ = writeln!(
-                s,
-                "DMD (Σ √d): {}  accesses: {}  cold: {}",
-                num(&r["total"]),
-                int(&r["accesses"]),
-                int(&r["cold"])
-            );
-        }
-        "bytedmd_v2" => {
-            let _ = writeln!(
-                s,
-                "ByteDMD v2: {}  reads: {}  cold: {}",
-                int(&r["total"]),
-                int(&r["reads"]),
-                int(&r["cold"])
-            );
-        }
-        "energy_pj" => {
-            let _ = writeln!(
-                s,
-                "Energy: {} pJ (reads {}, writes {}); preset {}, node {}, {}-byte words",
-                num(&r["total_pj"]),
-                num(&r["reads_pj"]),
-                num(&r["writes_pj"]),
-                r["preset"].as_str().unwrap_or("?"),
-                r["node"].as_str().unwrap_or("?"),
-                int(&r["word_bytes"])
-            );
-            let _ = writeln!(
-                s,
-                "{:<8} {:>12} {:>10} {:>12} {:>12} {:>14}",
-                "Tier", "Capacity", "pJ/word", "Accesses", "Words", "pJ"
-            );
-            for t in r["tiers"].as_array().into_iter().flatten() {
-                let cap = if t["capacity_bytes"].is_null() {
-                    "unbounded".to_string()
-                } else {
-                    int(&t["capacity_bytes"])
-                };
-                let _ = writeln!(
-                    s,
-                    "{:<8} {:>12} {:>10} {:>12} {:>12} {:>14}",
-                    t["name"].as_str().unwrap_or("?"),
-                    cap,
-                    num(&t["pj_per_word"]),
-                    int(&t["accesses"]),
-                    int(&t["words"]),
-                    num(&t["pj"])
-                );
-            }
-            let _ = writeln!(s, "({})", r["note"].as_str().unwrap_or(""));
-        }
-        _ => {}
+    }
+    for (hi, c) in groups {
+        let _ = writeln!(s, "  d ≤ {:>12}: {:>12}", int(hi), int(c));
     }
     s.push('\n');
+    s
+}
+
+/// The `dmd` summary.
+pub fn dmd(r: &DmdReport, program: &str) -> String {
+    let mut s = head("dmd", program, r.steps, &r.options);
+    let _ = writeln!(
+        s,
+        "DMD (Σ √d): {}  accesses: {}  cold: {}\n",
+        num(r.total),
+        int(r.accesses),
+        int(r.cold)
+    );
+    s
+}
+
+/// The `bytedmd_v2` summary.
+pub fn bytedmd(r: &ByteDmdReport, program: &str) -> String {
+    let mut s = head("bytedmd_v2", program, r.steps, &r.options);
+    let _ = writeln!(
+        s,
+        "ByteDMD v2: {}  reads: {}  cold: {}\n",
+        int128(r.total),
+        int(r.reads),
+        int(r.cold)
+    );
+    s
+}
+
+/// The `energy_pj` summary: totals, the model, and one row per tier.
+pub fn energy(r: &EnergyReport, program: &str) -> String {
+    let mut s = head("energy_pj", program, r.steps, &r.options);
+    let _ = writeln!(
+        s,
+        "Energy: {} pJ (reads {}, writes {}); preset {}, node {}, {}-byte words",
+        num(r.total_pj),
+        num(r.reads_pj),
+        num(r.writes_pj),
+        r.preset,
+        r.node,
+        int(r.word_bytes)
+    );
+    let _ = writeln!(
+        s,
+        "{:<8} {:>12} {:>10} {:>12} {:>12} {:>14}",
+        "Tier", "Capacity", "pJ/word", "Accesses", "Words", "pJ"
+    );
+    for t in &r.tiers {
+        let cap = t.capacity_bytes.map_or_else(|| "unbounded".to_string(), int);
+        let _ = writeln!(
+            s,
+            "{:<8} {:>12} {:>10} {:>12} {:>12} {:>14}",
+            t.name,
+            cap,
+            num(t.pj_per_word),
+            int(t.accesses),
+            int(t.words),
+            num(t.pj)
+        );
+    }
+    let _ = writeln!(s, "({})\n", r.note);
     s
 }

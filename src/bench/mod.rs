@@ -20,13 +20,15 @@ pub mod rank;
 pub mod render;
 
 use crate::analysis::{self, Analyzer, Cold, Metric, ReuseKind};
+use crate::error::Error;
+use crate::load::{load, parse, program_name, unknown_setting};
 use crate::opt::cost::{ClockModel, Field, Objective};
 use crate::opt::{StopReason, floor, reorder};
+use crate::session::Session;
 use crate::span::SourceFile;
-use crate::trace::{Tee, Tracer};
+use crate::trace::Tee;
 use crate::train::{self, RunOptions, TaskConfig};
 use crate::valid::{Limits, Settings, Validated};
-use crate::{Error, Loaded};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -212,16 +214,6 @@ pub const METRICS: [Metric; 7] = Metric::ALL;
 /// The clock metrics that have a floor.
 pub const CLOCK: [Metric; 2] = [Metric::ArdWrite, Metric::ArdAccess];
 
-/// The report field a board reads as a metric's per-step total.
-pub fn total_key(m: Metric) -> &'static str {
-    match m {
-        Metric::ArdWrite | Metric::ArdAccess => "sum_sd",
-        Metric::LruStack => "sum_d",
-        Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => "total",
-        Metric::EnergyPj => "total_pj",
-    }
-}
-
 /// Whether a metric's totals are integers.
 pub fn integral(m: Metric) -> bool {
     !matches!(m, Metric::Dmd | Metric::EnergyPj)
@@ -267,43 +259,31 @@ pub fn about(text: &str) -> String {
         .map_or_else(String::new, |l| l.trim().to_string())
 }
 
-/// A program that fits: loaded, with its task config.
+/// A program that fits: a session on the task at the first seed.
 struct Fit {
     name: String,
-    loaded: Loaded,
-    cfg: TaskConfig,
+    session: Session,
 }
 
 /// Loads a program and decides whether it fits the task: `Ok(Err(reason))` is a
 /// skip; `Err` is bad input (the program does not parse or validate).
 fn fit(file: &SourceFile, cfg: &BenchConfig) -> Result<Result<Fit, String>, Error> {
-    let name = crate::program_name(&file.name);
-    let parsed = crate::parse(file)?;
-    for key in cfg.settings.values.keys() {
-        let known = parsed.dims.contains_key(key)
-            || parsed.hypers.contains_key(key)
-            || train::TASK_KEYS.contains(&key.as_str());
-        if !known {
-            return Ok(Err(format!("`--set {key}`: the program has no dim or hyper `{key}`")));
-        }
+    let name = program_name(&file.name);
+    let parsed = parse(file)?;
+    if let Some(key) = unknown_setting(&parsed, &cfg.settings) {
+        return Ok(Err(format!("`--set {key}`: the program has no dim or hyper `{key}`")));
     }
-    let loaded = crate::load(file, &cfg.settings, &cfg.limits)?;
-    let cfg_t = match crate::task_for(&cfg.task, &loaded.validated, &cfg.settings) {
-        Ok((_, c)) => c,
+    let loaded = load(file, &cfg.settings, &cfg.limits)?;
+    let seed = cfg.seeds.first().copied().unwrap_or(0);
+    let session = match Session::new(loaded, &cfg.task, &cfg.settings, &cfg.limits, seed) {
+        Ok(s) => s,
         Err(Error::Task(why)) => return Ok(Err(why)),
         Err(e) => return Err(e),
     };
-    if let Err(e) = train::ports(&loaded.validated, &cfg_t) {
-        return Ok(Err(e.to_string()));
-    }
-    if loaded.validated.program().predict.is_none() {
+    if session.validated().program().predict.is_none() {
         return Ok(Err("the program has no `predict` line".into()));
     }
-    Ok(Ok(Fit {
-        name,
-        loaded,
-        cfg: cfg_t,
-    }))
+    Ok(Ok(Fit { name, session }))
 }
 
 /// Fresh analyzers for every metric, with default options.
@@ -312,51 +292,33 @@ fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
     Ok(resolved.iter().map(analysis::MetricOptions::build).collect())
 }
 
+/// Each analyzer's per-step total (`Metric::board_total`).
 fn totals(list: &[Box<dyn Analyzer>]) -> Vec<(Metric, f64)> {
     list.iter()
         .map(|a| {
             let m = a.metric();
-            let v = a
-                .report_json()
-                .get(total_key(m))
-                .and_then(Value::as_f64)
-                .unwrap_or(f64::NAN);
-            (m, v)
+            (m, a.value(m.board_total()).unwrap_or(f64::NAN))
         })
         .collect()
 }
 
-/// The configured task of a fitting program (fresh per job: tasks need not be `Sync`).
-fn task_of(name: &str, cfg: &TaskConfig) -> Result<Box<dyn train::Task>, Error> {
-    let mut t = train::task(name).ok_or_else(|| Error::Usage(format!("unknown task `{name}`")))?;
-    t.configure(cfg);
-    Ok(t)
-}
-
-/// Per-step totals of one traced training step (the first step of `seed`).
-pub fn per_step(l: &Loaded, task: &dyn train::Task, cfg: &TaskConfig, seed: u64) -> Result<Vec<(Metric, f64)>, Error> {
+/// Per-step totals of one traced training step (the first step of the session's seed).
+pub fn per_step(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
     let mut list = all_analyzers()?;
     {
         let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
-        crate::trace_steps(l, task, cfg, seed, 1, &mut tee)?;
+        session.trace(1, &mut tee)?;
     }
     Ok(totals(&list))
 }
 
 /// Totals of one forward-only evaluation pass: the step-start writes of a step,
-/// then the ops `predict` depends on (what `train::evaluate` runs per batch).
-pub fn eval_pass(v: &Validated) -> Result<Vec<(Metric, f64)>, Error> {
-    let p = v.program();
-    let Some((pred, _)) = p.predict else {
-        return Err(Error::Task("the program has no `predict` line".into()));
-    };
-    let fwd = crate::interp::slice(p, &[pred]);
+/// then the ops `predict` depends on (what an evaluation runs per batch).
+pub fn eval_pass(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
     let mut list = all_analyzers()?;
     {
         let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
-        tee.begin(&crate::interp::header(v));
-        crate::interp::trace_order(v, &fwd, &mut tee);
-        tee.end();
+        session.trace_eval_pass(&mut tee)?;
     }
     Ok(totals(&list))
 }
@@ -403,12 +365,14 @@ enum Out {
 fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
     match *job {
         Job::Score(i) => {
-            let f = &fits[i];
-            let v = &f.loaded.validated;
-            let task = task_of(&cfg.task, &f.cfg)?;
-            let seed = cfg.seeds.first().copied().unwrap_or(0);
-            let per_step = per_step(&f.loaded, task.as_ref(), &f.cfg, seed)?;
-            let eval = if cfg.count_eval { Some(eval_pass(v)?) } else { None };
+            let session = &fits[i].session;
+            let v = session.validated();
+            let per_step = per_step(session)?;
+            let eval = if cfg.count_eval {
+                Some(eval_pass(session)?)
+            } else {
+                None
+            };
             let floor = CLOCK.iter().filter_map(|m| floor_of(v, *m).map(|x| (*m, x))).collect();
             let reordered = CLOCK
                 .iter()
@@ -422,8 +386,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
             })
         }
         Job::Run(i, seed) => {
-            let f = &fits[i];
-            let task = task_of(&cfg.task, &f.cfg)?;
+            let session = fits[i].session.with_seed(seed)?;
             // The train-set evaluation does not decide `solved`: skip it.
             let opts = RunOptions {
                 epochs: cfg.epochs,
@@ -431,7 +394,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
                 ..RunOptions::default()
             };
             let t0 = std::time::Instant::now();
-            let res = train::train(&f.loaded.validated, task.as_ref(), &f.cfg, seed, &opts, |_| {});
+            let res = session.train(&opts, None, |_| {});
             let wall_s = t0.elapsed().as_secs_f64();
             Ok(Out::Run(match res {
                 Ok(r) => SeedRun {
@@ -442,7 +405,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
                     wall_s,
                     error: None,
                 },
-                Err(train::TrainError::Interp(e)) => SeedRun {
+                Err(Error::Interp(e)) => SeedRun {
                     seed,
                     solved_epoch: None,
                     solved_step: None,
@@ -450,7 +413,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
                     wall_s,
                     error: Some(e.to_string()),
                 },
-                Err(e) => return Err(Error::from(e)),
+                Err(e) => return Err(e),
             }))
         }
     }
@@ -478,7 +441,7 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
         match fitted {
             Ok(x) => fits.push(x),
             Err(reason) => skipped.push(Skipped {
-                program: crate::program_name(&f.name),
+                program: program_name(&f.name),
                 reason,
             }),
         }
@@ -507,27 +470,28 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
             reordered,
         } = first?
         else {
-            return Err(Error::Usage("internal: job order".into()));
+            return Err(Error::Internal("bench job results out of order".into()));
         };
         let mut runs = Vec::new();
         for _ in &cfg.seeds {
             match outs.next() {
                 Some(Ok(Out::Run(r))) => runs.push(r),
                 Some(Err(e)) => return Err(e),
-                _ => return Err(Error::Usage("internal: job order".into())),
+                _ => return Err(Error::Internal("bench job results out of order".into())),
             }
         }
-        let b = f.cfg.batch.max(1);
+        let tc = f.session.task_config();
+        let b = tc.batch.max(1);
         rows.push(Row {
             program: f.name.clone(),
             task: cfg.task.clone(),
-            config: f.cfg.clone(),
-            about: about(&f.loaded.source.text),
-            ops: f.loaded.validated.program().order.len(),
+            config: tc.clone(),
+            about: about(&f.session.loaded().source.text),
+            ops: f.session.validated().program().order.len(),
             runs,
             per_step,
             eval_pass: eval,
-            evals_per_epoch: (f.cfg.n_train.div_ceil(b) + f.cfg.n_test.div_ceil(b)) as u64,
+            evals_per_epoch: (tc.n_train.div_ceil(b) + tc.n_test.div_ceil(b)) as u64,
             floor,
             reordered,
         });

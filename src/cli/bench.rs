@@ -30,7 +30,6 @@ pub(super) fn bench_files(paths: &[String]) -> Result<Vec<SourceFile>, Error> {
 }
 
 pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    let seeds = sutro::bench::parse_seeds(&a.seeds).map_err(Error::Usage)?;
     if a.jobs == Some(0) {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
@@ -41,14 +40,14 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let cfg = sutro::bench::BenchConfig {
-        task: a.task.clone(),
-        settings: Settings::parse(&a.set).map_err(|e| Error::Valid(vec![e]))?,
-        seeds,
+        task: a.task.to_string(),
+        settings: a.program.settings()?,
+        seeds: a.seeds.0.clone(),
         epochs: a.epochs,
         count_eval: a.count_eval,
         jobs,
         reorder_budget: a.reorder_budget,
-        limits: Limits::default(),
+        limits: a.program.limits(),
     };
     let files = bench_files(&a.programs)?;
     let board = sutro::bench::run(&files, &cfg, src)?;
@@ -62,7 +61,7 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
         write_atomic(path, md.as_bytes())?;
     }
     if let Some(path) = &a.svg {
-        let chart = sutro::bench::render::svg(&board, analysis::Metric::EnergyPj);
+        let chart = sutro::bench::render::svg(&board, sutro::analysis::Metric::EnergyPj);
         write_atomic(path, chart.as_bytes())?;
     }
     if a.json {

@@ -1,32 +1,33 @@
 //! `sutro diff`: two programs or traces compared under one or more metrics.
 
 use super::*;
+use sutro::analysis::Metric;
+use sutro::trace::Tee;
 
 /// Scores one side of `sutro diff`: a trace is replayed, a program runs one step.
-pub(super) fn diff_side(
+fn diff_side(
     path: &str,
     a: &DiffArgs,
     src: &mut Option<SourceFile>,
 ) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
-    let mut list = analyzers(&a.metric, &a.opts, a.energy_config.as_deref(), false)?;
+    let mut list = analyzers(&a.metrics, &[Metric::ArdWrite], false)?;
     let name = if path.ends_with(".trace") {
-        let t = read_trace(path, &a.limits)?;
+        let t = sutro::tracefile::read(path, a.limits.max_trace_bytes)?;
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
         sutro::trace::replay(&t.header, &t.events, &mut tee);
         t.header.program
     } else {
-        let l = Load {
-            file: path.to_string(),
-            set: a.set.clone(),
-            max_buffer_elements: 1 << 28,
-            max_ops: 100_000,
-        };
-        let loaded = load(&l, src)?;
-        let s = settings(&l)?;
-        let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+        let loaded = load_file(path, &a.program, src)?;
+        let session = Session::new(
+            loaded,
+            a.task.task,
+            &a.program.settings()?,
+            &a.program.limits(),
+            a.task.seed,
+        )?;
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace_steps(&loaded, t.as_ref(), &cfg, a.seed, 1, &mut tee)?;
-        loaded.validated.program().name.clone()
+        session.trace(1, &mut tee)?;
+        session.validated().program().name.clone()
     };
     Ok((name, list))
 }
@@ -34,19 +35,26 @@ pub(super) fn diff_side(
 pub(super) fn diff_cmd(a: DiffArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     let (na, la) = diff_side(&a.a, &a, src)?;
     let (nb, lb) = diff_side(&a.b, &a, src)?;
-    let mut metrics = serde_json::Map::new();
+    let mut metrics = std::collections::BTreeMap::new();
     let mut text = String::new();
     for (x, y) in la.iter().zip(&lb) {
         let m = x.metric();
-        let d = analysis::diff::diff(m, &x.report_json(), &y.report_json());
+        let d = analysis::diff::diff(x.as_ref(), y.as_ref());
         text.push_str(&analysis::diff::text(m, &d, &na, &nb));
         text.push('\n');
-        metrics.insert(m.name().to_string(), serde_json::to_value(&d).unwrap_or(Value::Null));
+        metrics.insert(m.name().to_string(), d);
     }
     if a.json {
-        let v =
-            json!({"schema": 1, "a": {"name": na, "path": a.a}, "b": {"name": nb, "path": a.b}, "metrics": metrics});
-        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+        let side = |name: String, path: &str| sutro::json::DiffSide {
+            name,
+            path: path.to_string(),
+        };
+        out(&sutro::json::pretty(&sutro::json::Diff {
+            schema: 1,
+            a: side(na, &a.a),
+            b: side(nb, &a.b),
+            metrics,
+        }));
     } else {
         out(&text);
     }

@@ -1,14 +1,14 @@
 //! `sutro report`: the self-contained HTML page and its charts.
 
 use super::*;
+use sutro::opt::OptConfig;
+use sutro::report;
+use sutro::train::RunOptions;
 
 /// `sutro report`: score, train (and optionally optimize) a program, then write
 /// one self-contained HTML page, and with `--svg-dir` each chart as a file.
 pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
-    use sutro::report;
-    let loaded = load(&a.load, src)?;
-    let s = settings(&a.load)?;
-    let (t, cfg) = sutro::task_for(&a.task, &loaded.validated, &s)?;
+    let session = open(&a.load, &a.task, src)?;
     let run = RunOptions {
         epochs: a.epochs,
         ..RunOptions::default()
@@ -18,33 +18,26 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
     } else {
         ""
     };
-    let mut snaps = vec![report::snapshot(first, &loaded, t.as_ref(), &cfg, a.seed, &run)?];
+    let mut snaps = vec![report::snapshot(first, &session, &run)?];
     if a.optimize {
-        let opt_cfg = OptConfig {
-            objective: Objective::parse("ard_write")?,
-            passes: Pass::parse_list("reorder,fuse")?,
-            limits: opt::reorder::Limits {
-                budget: 1_000_000,
-                beam_width: 64,
-            },
-        };
-        let res = sutro::optimize(&loaded, &s, &limits(&a.load), t.as_ref(), &cfg, a.seed, 100, &opt_cfg)?;
-        let after = sutro::load(&SourceFile::new(&loaded.source.name, res.text), &s, &limits(&a.load))?;
-        snaps.push(report::snapshot("after", &after, t.as_ref(), &cfg, a.seed, &run)?);
+        let res = session.optimize(&OptConfig::default(), 100)?;
+        let source = SourceFile::new(&session.loaded().source.name, res.text);
+        let after = sutro::load(&source, session.settings(), session.limits())?;
+        snaps.push(report::snapshot("after", &session.with_program(after)?, &run)?);
     }
     if let Some(other) = &a.compare {
-        let f = read(other)?;
-        *src = Some(f.clone());
-        let after = sutro::load(&f, &s, &limits(&a.load))?;
-        let (t2, cfg2) = sutro::task_for(&a.task, &after.validated, &s)?;
-        snaps.push(report::snapshot("after", &after, t2.as_ref(), &cfg2, a.seed, &run)?);
+        let after = load_file(other, &a.load.program, src)?;
+        snaps.push(report::snapshot("after", &session.with_program(after)?, &run)?);
     }
-    let charts = report::charts(&snaps).map_err(|e| Error::Usage(e.to_string()))?;
+    let charts = report::charts(&snaps).map_err(plot_error)?;
     let mut command = format!("sutro report {}", a.load.file);
-    for kv in &a.load.set {
+    for kv in &a.load.program.set {
         command.push_str(&format!(" --set {kv}"));
     }
-    command.push_str(&format!(" --task {} --seed {} --epochs {}", a.task, a.seed, a.epochs));
+    command.push_str(&format!(
+        " --task {} --seed {} --epochs {}",
+        a.task.task, a.task.seed, a.epochs
+    ));
     if a.optimize {
         command.push_str(" --optimize");
     }
@@ -53,8 +46,8 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
     }
     let page = report::Page {
         command: &command,
-        task: &cfg,
-        seed: a.seed,
+        task: session.task_config(),
+        seed: a.task.seed,
     };
     write_atomic(&a.output, report::html(&snaps, &charts, &page).as_bytes())?;
     let mut files = Vec::new();
@@ -68,16 +61,21 @@ pub(super) fn report_cmd(a: ReportArgs, src: &mut Option<SourceFile>) -> Result<
         }
     }
     if a.json {
-        let v = json!({
-            "schema": 1,
-            "program": program_json(&loaded),
-            "output": a.output,
-            "optimized": a.optimize,
-            "compared": a.compare,
-            "charts": charts.iter().map(|c| json!({"id": c.id, "title": c.title})).collect::<Vec<_>>(),
-            "svg_files": files,
-        });
-        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+        out(&sutro::json::pretty(&sutro::json::Report {
+            schema: 1,
+            program: sutro::json::ProgramId::of(session.header()),
+            output: a.output,
+            optimized: a.optimize,
+            compared: a.compare,
+            charts: charts
+                .iter()
+                .map(|c| sutro::json::ChartRef {
+                    id: c.id,
+                    title: c.title.clone(),
+                })
+                .collect(),
+            svg_files: files,
+        }));
     } else {
         out(&format!("wrote {} ({} charts)\n", a.output, charts.len()));
     }

@@ -6,6 +6,8 @@
 //! order as the ops they replace, so fusion is bit-exact. No FMA is used: Rust
 //! never contracts `a * b + c`.
 
+use crate::ir::Prim;
+
 const LANES: usize = 16;
 
 /// Σ a[i]·b[i] with 16 partial sums and a fixed combine order: lane l sums the
@@ -412,6 +414,259 @@ pub fn zip_bcast(c: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f3
         for ((c, x), y) in cr.iter_mut().zip(ar).zip(b) {
             *c = f(*x, *y);
         }
+    }
+}
+
+/// Operand `x` at output element `i` under broadcasting: `x[i mod len]` (an
+/// operand has the output's length, one element, or the output's trailing shape,
+/// so this is its element in row-major order).
+#[inline(always)]
+fn at(x: &[f32], i: usize) -> f32 {
+    match x.len() {
+        0 => 0.0,
+        n => x[i % n],
+    }
+}
+
+/// c = f(a) elementwise (`a` has c's length).
+#[inline]
+pub fn map1(c: &mut [f32], a: &[f32], f: impl Fn(f32) -> f32) {
+    for (c, x) in c.iter_mut().zip(a) {
+        *c = f(*x);
+    }
+}
+
+/// c = f(a, b) elementwise with broadcasting; each element is computed the same
+/// way whatever the loop shape, so the fast paths give the general path's bits.
+#[inline]
+pub fn map2(c: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    let n = c.len();
+    if a.len() == n && b.len() == n {
+        for ((c, x), y) in c.iter_mut().zip(a).zip(b) {
+            *c = f(*x, *y);
+        }
+    } else if a.len() == n && b.len() == 1 {
+        let y = b[0];
+        map1(c, a, |x| f(x, y));
+    } else if a.len() == n && !b.is_empty() {
+        zip_bcast(c, a, b, f);
+    } else {
+        for (i, c) in c.iter_mut().enumerate() {
+            *c = f(at(a, i), at(b, i));
+        }
+    }
+}
+
+/// c = f(a, b, d) elementwise with broadcasting.
+#[inline]
+pub fn map3(c: &mut [f32], a: &[f32], b: &[f32], d: &[f32], f: impl Fn(f32, f32, f32) -> f32) {
+    let n = c.len();
+    if a.len() == n && b.len() == n && d.len() == n {
+        for (((c, x), y), z) in c.iter_mut().zip(a).zip(b).zip(d) {
+            *c = f(*x, *y, *z);
+        }
+    } else {
+        for (i, c) in c.iter_mut().enumerate() {
+            *c = f(at(a, i), at(b, i), at(d, i));
+        }
+    }
+}
+
+/// 1.0 for true, 0.0 for false.
+#[inline(always)]
+fn bit(b: bool) -> f32 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// The logistic function, in the form that cannot overflow: 1/(1 + e^−x) for
+/// x ≥ 0, e^x/(1 + e^x) below (`libm`, so every machine gives the same bits).
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + libm::expf(-x))
+    } else {
+        let e = libm::expf(x);
+        e / (1.0 + e)
+    }
+}
+
+/// ln(1 + e^x) as max(x, 0) + ln(1 + e^−|x|), which cannot overflow.
+#[inline]
+pub fn softplus(x: f32) -> f32 {
+    let m = if x > 0.0 { x } else { 0.0 };
+    m + libm::log1pf(libm::expf(-x.abs()))
+}
+
+/// The elementwise primitives: `ops` are the buffer operands in order, `sc` the
+/// scalar operands. Transcendental functions come from `libm`.
+pub fn elementwise(prim: Prim, c: &mut [f32], ops: [&[f32]; 3], sc: [f32; 2]) {
+    let [a, b, d] = ops;
+    let [s0, s1] = sc;
+    match prim {
+        Prim::Add => map2(c, a, b, |x, y| x + y),
+        Prim::Sub => map2(c, a, b, |x, y| x - y),
+        Prim::Mul => map2(c, a, b, |x, y| x * y),
+        Prim::Div => map2(c, a, b, |x, y| x / y),
+        Prim::Max => map2(c, a, b, |x, y| if x >= y { x } else { y }),
+        Prim::Min => map2(c, a, b, |x, y| if x <= y { x } else { y }),
+        Prim::Gt => map2(c, a, b, |x, y| bit(x > y)),
+        Prim::Ge => map2(c, a, b, |x, y| bit(x >= y)),
+        Prim::Lt => map2(c, a, b, |x, y| bit(x < y)),
+        Prim::Le => map2(c, a, b, |x, y| bit(x <= y)),
+        Prim::Eq => map2(c, a, b, |x, y| bit(x == y)),
+        Prim::Xor => map2(c, a, b, |x, y| bit((x != 0.0) != (y != 0.0))),
+        Prim::And => map2(c, a, b, |x, y| bit(x != 0.0 && y != 0.0)),
+        Prim::Or => map2(c, a, b, |x, y| bit(x != 0.0 || y != 0.0)),
+        Prim::ReluGrad => map2(c, a, b, |g, p| if p > 0.0 { g } else { 0.0 }),
+        Prim::TanhGrad => map2(c, a, b, |g, y| g * (1.0 - y * y)),
+        Prim::SigmoidGrad => map2(c, a, b, |g, y| g * y * (1.0 - y)),
+        Prim::ClampGrad => map2(c, a, b, |g, x| if s0 <= x && x <= s1 { g } else { 0.0 }),
+        Prim::Select => map3(c, a, b, d, |k, x, y| if k > 0.0 { x } else { y }),
+        Prim::Scale => map1(c, a, |x| s0 * x),
+        Prim::Pow => map1(c, a, |x| libm::powf(x, s0)),
+        Prim::Clamp => map1(c, a, |x| {
+            if x < s0 {
+                s0
+            } else if x > s1 {
+                s1
+            } else {
+                x
+            }
+        }),
+        Prim::Sign => map1(c, a, sign),
+        Prim::Relu => map1(c, a, |x| if x > 0.0 { x } else { 0.0 }),
+        Prim::Copy => c.copy_from_slice(a),
+        Prim::Exp => map1(c, a, libm::expf),
+        Prim::Log => map1(c, a, libm::logf),
+        Prim::Tanh => map1(c, a, libm::tanhf),
+        Prim::Sigmoid => map1(c, a, sigmoid),
+        Prim::Softplus => map1(c, a, softplus),
+        Prim::Abs => map1(c, a, f32::abs),
+        Prim::Sqrt => map1(c, a, libm::sqrtf),
+        Prim::Square => map1(c, a, |x| x * x),
+        Prim::Neg => map1(c, a, |x| -x),
+        Prim::Not => map1(c, a, |x| bit(x == 0.0)),
+        // Other families never reach here.
+        _ => {}
+    }
+}
+
+/// A reduction's geometry: a[outer, n, inner] reduces over the middle axis.
+#[derive(Clone, Copy, Debug)]
+pub struct Axis {
+    /// Product of the extents before the axis.
+    pub outer: usize,
+    /// The axis's extent.
+    pub n: usize,
+    /// Product of the extents after it.
+    pub inner: usize,
+}
+
+impl Axis {
+    /// The geometry of axis `k` of `shape`.
+    pub fn of(shape: &[usize], k: usize) -> Axis {
+        let k = k.min(shape.len().saturating_sub(1));
+        Axis {
+            outer: shape[..k].iter().product(),
+            n: shape.get(k).copied().unwrap_or(1),
+            inner: shape.get(k + 1..).map_or(1, |s| s.iter().product()),
+        }
+    }
+}
+
+/// Reduces along an axis: c[o, i] = fold over j in index order of a[o, j, i],
+/// starting from j = 0's element. `mean_axis` divides the sum by n; `argmax`
+/// and `argmin` give the first index of the extreme value (a later value
+/// replaces it only when strictly greater, or smaller).
+pub fn reduce_axis(prim: Prim, c: &mut [f32], a: &[f32], ax: Axis) {
+    let Axis { outer, n, inner } = ax;
+    if n == 0 || inner == 0 {
+        return;
+    }
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |j: usize| a.get((o * n + j) * inner + i).copied().unwrap_or(0.0);
+            let mut acc = at(0);
+            let mut arg = 0usize;
+            for j in 1..n {
+                let x = at(j);
+                match prim {
+                    Prim::SumAxis | Prim::MeanAxis => acc += x,
+                    Prim::ProdAxis => acc *= x,
+                    Prim::MaxAxis | Prim::ArgMax if x > acc => (acc, arg) = (x, j),
+                    Prim::MinAxis | Prim::ArgMin if x < acc => (acc, arg) = (x, j),
+                    _ => {}
+                }
+            }
+            let out = match prim {
+                Prim::MeanAxis => acc / n as f32,
+                Prim::ArgMax | Prim::ArgMin => arg as f32,
+                _ => acc,
+            };
+            if let Some(slot) = c.get_mut(o * inner + i) {
+                *slot = out;
+            }
+        }
+    }
+}
+
+/// c[o, j, i] = a[o, i] for j < n: a repeated along a new axis.
+pub fn expand(c: &mut [f32], a: &[f32], outer: usize, n: usize, inner: usize) {
+    if inner == 0 {
+        return;
+    }
+    for (o, block) in c.chunks_exact_mut(n * inner).enumerate().take(outer) {
+        let src = &a[o * inner..(o + 1) * inner];
+        for row in block.chunks_exact_mut(inner) {
+            row.copy_from_slice(src);
+        }
+    }
+}
+
+/// c[e, v] = 1 where v equals a[e] (a whole number below n), else 0.
+pub fn onehot(c: &mut [f32], a: &[f32], n: usize) {
+    if n == 0 {
+        return;
+    }
+    for (row, x) in c.chunks_exact_mut(n).zip(a) {
+        row.fill(0.0);
+        if *x >= 0.0 && x.fract() == 0.0 && (*x as usize) < n {
+            row[*x as usize] = 1.0;
+        }
+    }
+}
+
+/// c[j, i] = a[i, j] for a[m, n].
+pub fn transpose(c: &mut [f32], a: &[f32], m: usize, n: usize) {
+    for i in 0..m {
+        for j in 0..n {
+            c[j * m + i] = a[i * n + j];
+        }
+    }
+}
+
+/// Per outer index: a's block of `na` elements, then b's block of `nb`.
+pub fn concat(c: &mut [f32], a: &[f32], b: &[f32], outer: usize, na: usize, nb: usize) {
+    for o in 0..outer {
+        let base = o * (na + nb);
+        c[base..base + na].copy_from_slice(&a[o * na..(o + 1) * na]);
+        c[base + na..base + na + nb].copy_from_slice(&b[o * nb..(o + 1) * nb]);
+    }
+}
+
+/// The losses and their gradient seeds over pred `a` and targets `b`.
+pub fn loss(prim: Prim, c: &mut [f32], a: &[f32], b: &[f32]) {
+    let n = a.len() as f32;
+    match prim {
+        Prim::Hinge => {
+            c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (1.0 - y * p).max(0.0)) / n;
+        }
+        Prim::HingeGrad => map2(c, a, b, |p, y| if y * p < 1.0 { -y / n } else { 0.0 }),
+        Prim::Mse => {
+            c[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
+        }
+        Prim::MseGrad => map2(c, a, b, |p, y| 2.0 * (p - y) / n),
+        _ => {}
     }
 }
 

@@ -8,7 +8,8 @@
 
 pub mod kernels;
 
-use crate::ir::{BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Src, effects};
+use crate::ir::prim::Family;
+use crate::ir::{Access, BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
 use crate::span::Span;
 use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
 use crate::valid::Validated;
@@ -39,12 +40,26 @@ pub enum StartWrites {
     Data,
 }
 
-/// Resolved per-op scalars, computed once.
+/// Most scalar operands any primitive takes.
+const MAX_SCALARS: usize = 2;
+
+/// Resolved per-op scalars, computed once (a buffer scalar is read when the op runs).
 #[derive(Clone, Copy, Debug, Default)]
 struct Scalars {
-    scalar: f32,
+    vals: [f32; MAX_SCALARS],
     lr: f32,
     wd: f32,
+}
+
+/// The expression scalars of an op, evaluated (buffer scalars left at 0).
+fn eval_scalars(v: &Validated, scalars: &[Scalar]) -> [f32; MAX_SCALARS] {
+    let mut out = [0.0; MAX_SCALARS];
+    for (o, s) in out.iter_mut().zip(scalars) {
+        if let Scalar::Expr(e) = s {
+            *o = v.eval(e) as f32;
+        }
+    }
+    out
 }
 
 /// An `affine` op's W packed into panels, and the version of W it was packed from.
@@ -60,6 +75,10 @@ pub struct Interp<'v> {
     bufs: Vec<Vec<f32>>,
     scalars: Vec<Scalars>,
     scratch: Vec<f32>,
+    /// The result of a sliced or in-place op before it is written.
+    scratch_out: Vec<f32>,
+    /// The gathered arguments of a sliced or in-place op.
+    gather: [Vec<f32>; 3],
     /// Per op: its packed weights, for an `affine` (see `kernels::pack_panels`).
     packs: Vec<Pack>,
     /// Per buffer: bumped on every write, so a pack knows when it is stale.
@@ -82,11 +101,20 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// The trace header of a validated program.
 pub fn header(v: &Validated) -> TraceHeader {
+    let text = v.program().to_string();
+    TraceHeader {
+        hash: format!("{:016x}", fnv1a(text.as_bytes())),
+        ..layout_header(v)
+    }
+}
+
+/// The trace header without the program hash (which prints the whole program):
+/// all an analyzer needs to score a trace.
+pub fn layout_header(v: &Validated) -> TraceHeader {
     let p = v.program();
-    let text = p.to_string();
     TraceHeader {
         program: p.name.clone(),
-        hash: format!("{:016x}", fnv1a(text.as_bytes())),
+        hash: String::new(),
         buffers: p
             .buffers
             .values()
@@ -124,8 +152,8 @@ impl<'v> Interp<'v> {
             .ops
             .iter()
             .map(|op| match &op.kind {
-                OpKind::Call { scalar, .. } => Scalars {
-                    scalar: scalar.as_ref().map_or(0.0, |e| v.eval(e) as f32),
+                OpKind::Call { scalars, .. } => Scalars {
+                    vals: eval_scalars(v, scalars),
                     ..Scalars::default()
                 },
                 OpKind::Update {
@@ -133,9 +161,9 @@ impl<'v> Interp<'v> {
                     src,
                     ..
                 } => Scalars {
-                    scalar: match src {
-                        Src::Fused { scalar: Some(e), .. } => v.eval(e) as f32,
-                        _ => 0.0,
+                    vals: match src {
+                        Src::Fused { scalars, .. } => eval_scalars(v, scalars),
+                        Src::Buf(_) => [0.0; MAX_SCALARS],
                     },
                     lr: v.eval(lr) as f32,
                     wd: v.eval(wd) as f32,
@@ -179,6 +207,8 @@ impl<'v> Interp<'v> {
             bufs,
             scalars,
             scratch: vec![0.0; scratch_len],
+            scratch_out: Vec::new(),
+            gather: Default::default(),
             packs,
             versions: vec![0; p.buffers.len()],
             header: header(v),
@@ -198,6 +228,24 @@ impl<'v> Interp<'v> {
             let data = &mut self.bufs[i];
             match init {
                 crate::ir::Init::Zeros => data.fill(0.0),
+                crate::ir::Init::Iota => data.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32),
+                crate::ir::Init::Eye => {
+                    let sh = v.shape(BufId(i as u32));
+                    let cols: usize = sh.get(1..).map_or(1, |s| s.iter().product());
+                    let n1 = sh.get(1).copied().unwrap_or(1);
+                    let inner = cols / n1.max(1);
+                    for (e, x) in data.iter_mut().enumerate() {
+                        // Indices (r, c, rest…): 1 where r = c.
+                        let (r, c) = (e / cols.max(1), (e % cols.max(1)) / inner.max(1));
+                        *x = if r == c { 1.0 } else { 0.0 };
+                    }
+                }
+                crate::ir::Init::Bernoulli(e) => {
+                    let p = v.eval(e);
+                    for x in data.iter_mut() {
+                        *x = if unit(&mut rng) < p { 1.0 } else { 0.0 };
+                    }
+                }
                 crate::ir::Init::Const(e) => data.fill(v.eval(e) as f32),
                 crate::ir::Init::Normal(e) => {
                     let std = v.eval(e);
@@ -242,10 +290,6 @@ impl<'v> Interp<'v> {
         &mut self.bufs[b.idx()]
     }
 
-    fn emit(&self, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
-        emit(self.v, t, step, op, buf, mode);
-    }
-
     /// Emits the step-start writes.
     pub fn start(&self, t: &mut dyn Tracer, step: u32, which: StartWrites) {
         start_events(self.v, t, step, which);
@@ -261,7 +305,7 @@ impl<'v> Interp<'v> {
         for &id in &v.program().order {
             if let Some((t, _)) = tracer.as_mut() {
                 for a in effects(&v.program().op(id).kind) {
-                    self.emit(*t, step, Some(id), a.buf, a.mode);
+                    emit_access(v, *t, step, id, &a);
                 }
             }
             self.exec(id, u64::from(step))?;
@@ -283,14 +327,25 @@ impl<'v> Interp<'v> {
         let op = v.program().op(id);
         let sc = self.scalars[id.idx()];
         match &op.kind {
-            OpKind::Call { prim, outs, args, .. } => {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalars,
+                slices,
+            } => {
+                let sv = self.scalar_values(sc.vals, scalars);
+                if !slices.is_empty() || outs.iter().any(|o| v.program().buf(*o).role.persists()) {
+                    return self.exec_sliced(id, *prim, outs[0], args, &sv, step);
+                }
                 let mut o0 = std::mem::take(&mut self.bufs[outs[0].idx()]);
                 let mut o1 = match outs.get(1) {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
-                run_prim(v, &self.bufs, *prim, args, (&mut o0, &mut o1), sc.scalar, pack);
+                let (ops, shapes) = operands(v, &self.bufs, args);
+                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack);
                 for b in outs {
                     self.versions[b.idx()] += 1;
                 }
@@ -309,10 +364,12 @@ impl<'v> Interp<'v> {
                 let mut pv = std::mem::take(&mut self.bufs[param.idx()]);
                 match src {
                     Src::Buf(g) => k::sgd(&mut pv, &self.bufs[g.idx()], sc.lr, sc.wd),
-                    Src::Fused { prim, args, .. } => {
+                    Src::Fused { prim, args, scalars } => {
+                        let sv = self.scalar_values(sc.vals, scalars);
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
-                        run_prim(v, &self.bufs, *prim, args, (&mut g[..n], &mut []), sc.scalar, None);
+                        let (ops, shapes) = operands(v, &self.bufs, args);
+                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None);
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -330,6 +387,78 @@ impl<'v> Interp<'v> {
         Ok(())
     }
 
+    /// Runs a call with sliced operands or an in-place output: sliced arguments
+    /// are gathered, the result is computed into scratch, then written to the
+    /// output buffer or scattered into its region.
+    fn exec_sliced(
+        &mut self,
+        id: OpId,
+        prim: Prim,
+        out: BufId,
+        args: &[BufId],
+        sv: &[f32; MAX_SCALARS],
+        step: u64,
+    ) -> Result<(), InterpError> {
+        let v = self.v;
+        let mut gathered = std::mem::take(&mut self.gather);
+        let mut shapes: [&[usize]; 3] = [&[]; 3];
+        for (i, b) in args.iter().enumerate().take(3) {
+            let data = &self.bufs[b.idx()];
+            match v.region(id, Slot::Arg(i)) {
+                Some(r) => {
+                    let g = &mut gathered[i];
+                    g.clear();
+                    for (start, len) in &r.runs {
+                        g.extend_from_slice(&data[*start..start + len]);
+                    }
+                    shapes[i] = &r.shape;
+                }
+                None => {
+                    gathered[i].clear();
+                    gathered[i].extend_from_slice(data);
+                    shapes[i] = v.shape(*b);
+                }
+            }
+        }
+        let region = v.region(id, Slot::Out(0));
+        let n = region.map_or_else(|| v.size(out), |r| r.size());
+        let mut res = std::mem::take(&mut self.scratch_out);
+        res.clear();
+        res.resize(n, 0.0);
+        let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
+        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None);
+        let ok = !self.check_finite || k::all_finite(&res);
+        let dst = &mut self.bufs[out.idx()];
+        match region {
+            Some(r) => {
+                let mut at = 0;
+                for (start, len) in &r.runs {
+                    dst[*start..start + len].copy_from_slice(&res[at..at + len]);
+                    at += len;
+                }
+            }
+            None => dst.copy_from_slice(&res),
+        }
+        self.scratch_out = res;
+        self.gather = gathered;
+        self.versions[out.idx()] += 1;
+        if !ok {
+            return Err(self.non_finite(id, out, step));
+        }
+        Ok(())
+    }
+
+    /// An op's scalar values: the evaluated expressions, with each buffer
+    /// scalar's one element read now.
+    fn scalar_values(&self, mut vals: [f32; MAX_SCALARS], scalars: &[Scalar]) -> [f32; MAX_SCALARS] {
+        for (o, s) in vals.iter_mut().zip(scalars) {
+            if let Scalar::Buf(b) = s {
+                *o = self.bufs[b.idx()].first().copied().unwrap_or(0.0);
+            }
+        }
+        vals
+    }
+
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
         let p = self.v.program();
         InterpError::NonFinite {
@@ -345,18 +474,66 @@ impl<'v> Interp<'v> {
 /// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
 /// an `affine`'s packed-weights slot with the current version of its W.
 fn run_prim(
-    v: &Validated,
-    bufs: &[Vec<f32>],
     prim: Prim,
-    args: &[BufId],
+    ops: [&[f32]; 3],
+    shapes: [&[usize]; 3],
     (o0, o1): (&mut [f32], &mut [f32]),
-    scalar: f32,
+    sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
 ) {
-    let empty: &[f32] = &[];
-    let get = |i: usize| args.get(i).map_or(empty, |b| bufs[b.idx()].as_slice());
-    let dim = |i: usize, d: usize| args.get(i).and_then(|b| v.shape(*b).get(d).copied()).unwrap_or(1);
-    let (a, b, c) = (get(0), get(1), get(2));
+    let dim = |i: usize, d: usize| shapes[i].get(d).copied().unwrap_or(1);
+    let [a, b, c] = ops;
+    match prim.family() {
+        Family::Elementwise => k::elementwise(prim, o0, [a, b, c], *sc),
+        Family::Linear => linear(prim, shapes[0].len(), (o0, o1), (a, b, c), dim, pack),
+        Family::Reduce => {
+            let sh = shapes[0];
+            match prim {
+                Prim::SumAll => o0[0] = a.iter().fold(0.0f32, |s, x| s + x),
+                Prim::Sum if sh.len() == 1 => o0[0] = a.iter().fold(0.0f32, |s, x| s + x),
+                Prim::Sum => k::sum_rows(o0, a, sh[1..].iter().product()),
+                _ => k::reduce_axis(prim, o0, a, k::Axis::of(sh, sc[0] as usize)),
+            }
+        }
+        Family::Layout => {
+            let sh = shapes[0];
+            match prim {
+                Prim::Expand => {
+                    let ax = sc[0] as usize;
+                    // A [1] buffer stands for a scalar: every element is it.
+                    let (outer, inner) = if sh == [1] {
+                        (1, 1)
+                    } else {
+                        (sh[..ax].iter().product(), sh[ax..].iter().product())
+                    };
+                    k::expand(o0, a, outer, sc[1] as usize, inner);
+                }
+                Prim::OneHot => k::onehot(o0, a, sc[0] as usize),
+                Prim::Reshape => o0.copy_from_slice(a),
+                Prim::Transpose => k::transpose(o0, a, sh[0], sh[1]),
+                Prim::Concat => {
+                    let ax = sc[0] as usize;
+                    let outer: usize = sh[..ax].iter().product();
+                    let inner: usize = sh[ax + 1..].iter().product();
+                    let nb = shapes[1].get(ax).copied().unwrap_or(0);
+                    k::concat(o0, a, b, outer, sh[ax] * inner, nb * inner);
+                }
+                _ => {}
+            }
+        }
+        Family::Loss => k::loss(prim, o0, a, b),
+    }
+}
+
+/// The matrix-product primitives.
+fn linear(
+    prim: Prim,
+    rank0: usize,
+    (o0, o1): (&mut [f32], &mut [f32]),
+    (a, b, c): (&[f32], &[f32], &[f32]),
+    dim: impl Fn(usize, usize) -> usize,
+    pack: Option<(&mut Pack, u64)>,
+) {
     match prim {
         Prim::Affine => {
             let (i, o) = (dim(0, 1), dim(1, 0));
@@ -386,55 +563,26 @@ fn run_prim(
         Prim::MatVec => k::matmul_nt(o0, b, a, dim(0, 1), dim(0, 0)),
         Prim::MatVecT => k::matmul(o0, b, a, dim(0, 0), dim(0, 1)),
         Prim::Outer => {
-            if v.shape(args[0]).len() == 1 {
+            if rank0 == 1 {
                 k::outer_rows(o0, a, b, dim(0, 0), dim(1, 0));
             } else {
                 k::outer_rows(o0, a, b, dim(0, 1), dim(1, 1));
             }
         }
-        Prim::Add => k::zip_bcast(o0, a, b, |x, y| x + y),
-        Prim::Sub => k::zip_bcast(o0, a, b, |x, y| x - y),
-        Prim::Mul => k::zip_bcast(o0, a, b, |x, y| x * y),
-        Prim::Scale => o0.iter_mut().zip(a).for_each(|(o, x)| *o = scalar * x),
-        Prim::Sign => o0.iter_mut().zip(a).for_each(|(o, x)| *o = k::sign(*x)),
-        Prim::Relu => o0
-            .iter_mut()
-            .zip(a)
-            .for_each(|(o, x)| *o = if *x > 0.0 { *x } else { 0.0 }),
-        Prim::ReluGrad => o0
-            .iter_mut()
-            .zip(a.iter().zip(b))
-            .for_each(|(o, (g, p))| *o = if *p > 0.0 { *g } else { 0.0 }),
-        Prim::Copy => o0.copy_from_slice(a),
-        Prim::Sum => {
-            let sh = v.shape(args[0]);
-            if sh.len() == 1 {
-                o0[0] = a.iter().fold(0.0f32, |s, x| s + x);
-            } else {
-                k::sum_rows(o0, a, sh[1..].iter().product());
-            }
-        }
-        Prim::Hinge => {
-            let n = a.len() as f32;
-            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (1.0 - y * p).max(0.0)) / n;
-        }
-        Prim::HingeGrad => {
-            let n = a.len() as f32;
-            o0.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, y))| *o = if y * p < 1.0 { -y / n } else { 0.0 });
-        }
-        Prim::Mse => {
-            let n = a.len() as f32;
-            o0[0] = a.iter().zip(b).fold(0.0f32, |s, (p, y)| s + (p - y) * (p - y)) / n;
-        }
-        Prim::MseGrad => {
-            let n = a.len() as f32;
-            o0.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, y))| *o = 2.0 * (p - y) / n);
-        }
+        // Validation checked the family; other primitives never reach here.
+        _ => {}
     }
+}
+
+/// The argument buffers of a call and their shapes (up to three).
+fn operands<'a>(v: &'a Validated, bufs: &'a [Vec<f32>], args: &[BufId]) -> ([&'a [f32]; 3], [&'a [usize]; 3]) {
+    let mut ops: [&[f32]; 3] = [&[]; 3];
+    let mut shapes: [&[usize]; 3] = [&[]; 3];
+    for (i, b) in args.iter().enumerate().take(3) {
+        ops[i] = &bufs[b.idx()];
+        shapes[i] = v.shape(*b);
+    }
+    (ops, shapes)
 }
 
 fn emit(v: &Validated, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: BufId, mode: Mode) {
@@ -446,6 +594,27 @@ fn emit(v: &Validated, t: &mut dyn Tracer, step: u32, op: Option<OpId>, buf: Buf
         addr: v.offset(buf) as u64,
         len: v.size(buf) as u64,
     });
+}
+
+/// Emits an op's access: one event for a whole buffer, or one range event per
+/// contiguous run of a sliced operand's region, in ascending element order.
+fn emit_access(v: &Validated, t: &mut dyn Tracer, step: u32, id: OpId, a: &Access) {
+    match a.slice.and_then(|slot| v.region(id, slot)) {
+        Some(r) => {
+            let base = v.offset(a.buf) as u64;
+            for (start, len) in &r.runs {
+                t.access(&Event {
+                    step,
+                    op: Some(id),
+                    buf: a.buf,
+                    mode: a.mode,
+                    addr: base + *start as u64,
+                    len: *len as u64,
+                });
+            }
+        }
+        None => emit(v, t, step, Some(id), a.buf, a.mode),
+    }
 }
 
 /// Emits the step-start writes of a program: params and state in declaration order
@@ -474,7 +643,7 @@ pub fn trace_order(v: &Validated, order: &[OpId], t: &mut dyn Tracer) {
     start_events(v, t, 0, StartWrites::All);
     for &id in order {
         for a in effects(&v.program().op(id).kind) {
-            emit(v, t, 0, Some(id), a.buf, a.mode);
+            emit_access(v, t, 0, id, &a);
         }
     }
 }

@@ -73,6 +73,19 @@ impl Expr {
         })
     }
 
+    /// Calls `f` on every name in the expression, left to right.
+    pub fn visit_names(&self, f: &mut dyn FnMut(&str, Span)) {
+        match self {
+            Expr::Num { .. } => {}
+            Expr::Name { name, span } => f(name, *span),
+            Expr::Neg { inner, .. } | Expr::Sqrt { inner, .. } => inner.visit_names(f),
+            Expr::Bin { lhs, rhs, .. } => {
+                lhs.visit_names(f);
+                rhs.visit_names(f);
+            }
+        }
+    }
+
     fn prec(&self) -> u8 {
         match self {
             Expr::Bin { op: '+' | '-', .. } => 1,

@@ -11,11 +11,14 @@ pub mod grad;
 pub mod prim;
 pub mod print;
 pub mod program;
+pub mod unroll;
 
 pub use effects::{Access, Mode, effects};
 pub use expr::Expr;
 pub use prim::Prim;
-pub use program::{Buffer, Init, Op, OpKind, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+pub use program::{
+    Buffer, Init, Op, OpKind, Program, Range, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, Stmt, Trivia,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -28,13 +28,13 @@ pub enum Prim {
     MatVecT,
     /// `c = outer(a, b)`: a[m], b[n] → [m,n]; or a[B,m], b[B,n] → Σ_rows aᵀ⊗b [m,n].
     Outer,
-    /// `c = add(a, b)`: elementwise; b may have a's trailing shape (row broadcast).
+    /// `c = add(a, b)`: elementwise, with broadcasting (see `Family::Elementwise`).
     Add,
     /// `c = sub(a, b)`: elementwise a − b, broadcast as `add`.
     Sub,
     /// `c = mul(a, b)`: elementwise product, broadcast as `add`.
     Mul,
-    /// `c = scale(a, s)`: s·a for a scalar expression s.
+    /// `c = scale(a, s)`: s·a for a scalar s (an expression or a `[1]` buffer).
     Scale,
     /// `c = sign(a)`: −1, 0 or +1 (sign(±0) = 0).
     Sign,
@@ -54,6 +54,102 @@ pub enum Prim {
     Mse,
     /// `dpred = mse_grad(pred, y)`: 2·(pred − y)/N.
     MseGrad,
+    /// `c = exp(a)`.
+    Exp,
+    /// `c = log(a)`: natural logarithm.
+    Log,
+    /// `c = tanh(a)`.
+    Tanh,
+    /// `c = sigmoid(a)`: 1 / (1 + e^−a).
+    Sigmoid,
+    /// `c = softplus(a)`: ln(1 + e^a).
+    Softplus,
+    /// `c = abs(a)`.
+    Abs,
+    /// `c = sqrt(a)`.
+    Sqrt,
+    /// `c = square(a)`: a·a.
+    Square,
+    /// `c = neg(a)`: −a.
+    Neg,
+    /// `c = div(a, b)`: a / b elementwise.
+    Div,
+    /// `c = max(a, b)`: the elementwise maximum (a where a ≥ b).
+    Max,
+    /// `c = min(a, b)`: the elementwise minimum (a where a ≤ b).
+    Min,
+    /// `c = pow(a, p)`: a^p for a scalar p.
+    Pow,
+    /// `c = gt(a, b)`: 1 where a > b, else 0.
+    Gt,
+    /// `c = ge(a, b)`: 1 where a ≥ b, else 0.
+    Ge,
+    /// `c = lt(a, b)`: 1 where a < b, else 0.
+    Lt,
+    /// `c = le(a, b)`: 1 where a ≤ b, else 0.
+    Le,
+    /// `c = eq(a, b)`: 1 where a = b, else 0.
+    Eq,
+    /// `c = select(cond, a, b)`: a where cond > 0, else b.
+    Select,
+    /// `c = clamp(a, lo, hi)`: a limited to [lo, hi] (scalars).
+    Clamp,
+    /// `c = xor(a, b)`: 1 where exactly one of a, b is nonzero, else 0.
+    Xor,
+    /// `c = and(a, b)`: 1 where both are nonzero, else 0.
+    And,
+    /// `c = or(a, b)`: 1 where either is nonzero, else 0.
+    Or,
+    /// `c = not(a)`: 1 where a = 0, else 0.
+    Not,
+    /// `dx = tanh_grad(dy, y)`: dy·(1 − y·y) for y = tanh(x).
+    TanhGrad,
+    /// `dx = sigmoid_grad(dy, y)`: (dy·y)·(1 − y) for y = sigmoid(x).
+    SigmoidGrad,
+    /// `dx = clamp_grad(dy, a, lo, hi)`: dy where lo ≤ a ≤ hi, else 0.
+    ClampGrad,
+    /// `c = sum_all(a)`: the sum of every element, in index order, shape [1].
+    SumAll,
+    /// `c = sum_axis(a, k)`: sums over axis k (the axis disappears; [1] if none is left).
+    SumAxis,
+    /// `c = mean_axis(a, k)`: the sum over axis k divided by its extent.
+    MeanAxis,
+    /// `c = max_axis(a, k)`: the largest value along axis k.
+    MaxAxis,
+    /// `c = min_axis(a, k)`: the smallest value along axis k.
+    MinAxis,
+    /// `c = prod_axis(a, k)`: the product along axis k.
+    ProdAxis,
+    /// `c = argmax(a, k)`: the first index of the largest value along axis k.
+    ArgMax,
+    /// `c = argmin(a, k)`: the first index of the smallest value along axis k.
+    ArgMin,
+    /// `c = expand(a, k, n)`: repeats a n times along a new axis k.
+    Expand,
+    /// `c = onehot(i, n)`: i[…] → [… , n] with 1 at each index.
+    OneHot,
+    /// `c = reshape(a, d1, …)`: the same elements in a new shape.
+    Reshape,
+    /// `c = transpose(a)`: a[m,n] → [n,m].
+    Transpose,
+    /// `c = concat(a, b, k)`: a then b along axis k.
+    Concat,
+}
+
+/// How the validator checks a primitive's operands and the driver groups it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Matrix products (`affine`, `matmul`, `matvec`, `outer` and their gradients).
+    Linear,
+    /// Elementwise: every operand broadcasts onto the output (equal shape, one
+    /// element, or the output's trailing shape).
+    Elementwise,
+    /// Reductions to fewer elements (`sum`, `sum_all`, the `*_axis` ops, `argmax`, `argmin`).
+    Reduce,
+    /// Moving elements without arithmetic (`expand`, `onehot`, `reshape`, `transpose`, `concat`).
+    Layout,
+    /// Losses and their gradient seeds.
+    Loss,
 }
 
 /// Static facts about a primitive.
@@ -63,8 +159,10 @@ pub struct PrimInfo {
     pub name: &'static str,
     /// Buffer arguments.
     pub args: usize,
-    /// Whether a scalar expression follows the buffer arguments.
-    pub scalar: bool,
+    /// Scalar operands after the buffer arguments (an expression or a `[1]` buffer each).
+    pub scalars: usize,
+    /// Whether more scalar operands may follow (`reshape`'s extents).
+    pub more: bool,
     /// Outputs.
     pub outs: usize,
     /// One-line semantics, shown by docs and `--help`.
@@ -73,7 +171,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 22] = [
+    pub const ALL: [Prim; 62] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -96,14 +194,55 @@ impl Prim {
         Prim::HingeGrad,
         Prim::Mse,
         Prim::MseGrad,
+        Prim::Exp,
+        Prim::Log,
+        Prim::Tanh,
+        Prim::Sigmoid,
+        Prim::Softplus,
+        Prim::Abs,
+        Prim::Sqrt,
+        Prim::Square,
+        Prim::Neg,
+        Prim::Div,
+        Prim::Max,
+        Prim::Min,
+        Prim::Pow,
+        Prim::Gt,
+        Prim::Ge,
+        Prim::Lt,
+        Prim::Le,
+        Prim::Eq,
+        Prim::Select,
+        Prim::Clamp,
+        Prim::Xor,
+        Prim::And,
+        Prim::Or,
+        Prim::Not,
+        Prim::TanhGrad,
+        Prim::SigmoidGrad,
+        Prim::ClampGrad,
+        Prim::SumAll,
+        Prim::SumAxis,
+        Prim::MeanAxis,
+        Prim::MaxAxis,
+        Prim::MinAxis,
+        Prim::ProdAxis,
+        Prim::ArgMax,
+        Prim::ArgMin,
+        Prim::Expand,
+        Prim::OneHot,
+        Prim::Reshape,
+        Prim::Transpose,
+        Prim::Concat,
     ];
 
     /// The static facts.
     pub fn info(self) -> PrimInfo {
-        let i = |name, args, scalar, outs, doc| PrimInfo {
+        let i = |name, args, scalars: bool, outs, doc| PrimInfo {
             name,
             args,
-            scalar,
+            scalars: usize::from(scalars),
+            more: false,
             outs,
             doc,
         };
@@ -134,11 +273,17 @@ impl Prim {
                 2,
                 false,
                 1,
-                "a + b elementwise (b may be a's trailing shape, broadcast over rows)",
+                "a + b elementwise (broadcast: an operand of one element or of the other's trailing shape repeats)",
             ),
             Prim::Sub => i("sub", 2, false, 1, "a - b elementwise (broadcast as add)"),
             Prim::Mul => i("mul", 2, false, 1, "a * b elementwise (broadcast as add)"),
-            Prim::Scale => i("scale", 1, true, 1, "s·a for a scalar expression s"),
+            Prim::Scale => i(
+                "scale",
+                1,
+                true,
+                1,
+                "s·a for a scalar s (an expression or a [1] buffer)",
+            ),
             Prim::Sign => i("sign", 1, false, 1, "-1, 0 or +1 elementwise; sign(±0) = 0"),
             Prim::Relu => i("relu", 1, false, 1, "max(a, 0) elementwise"),
             Prim::ReluGrad => i("relu_grad", 2, false, 1, "dy where pre > 0, else 0"),
@@ -154,6 +299,110 @@ impl Prim {
             Prim::HingeGrad => i("hinge_grad", 2, false, 1, "pred, y -> -y/N where y·pred < 1, else 0"),
             Prim::Mse => i("mse", 2, false, 1, "pred, y -> mean (pred - y)² [1]"),
             Prim::MseGrad => i("mse_grad", 2, false, 1, "pred, y -> 2·(pred - y)/N"),
+            Prim::Exp => i("exp", 1, false, 1, "e^a elementwise"),
+            Prim::Log => i("log", 1, false, 1, "natural log of a elementwise"),
+            Prim::Tanh => i("tanh", 1, false, 1, "tanh(a) elementwise"),
+            Prim::Sigmoid => i("sigmoid", 1, false, 1, "1 / (1 + e^-a) elementwise"),
+            Prim::Softplus => i("softplus", 1, false, 1, "ln(1 + e^a) elementwise"),
+            Prim::Abs => i("abs", 1, false, 1, "|a| elementwise"),
+            Prim::Sqrt => i("sqrt", 1, false, 1, "√a elementwise"),
+            Prim::Square => i("square", 1, false, 1, "a·a elementwise"),
+            Prim::Neg => i("neg", 1, false, 1, "-a elementwise"),
+            Prim::Div => i("div", 2, false, 1, "a / b elementwise (broadcast)"),
+            Prim::Max => i(
+                "max",
+                2,
+                false,
+                1,
+                "elementwise maximum: a where a ≥ b, else b (broadcast)",
+            ),
+            Prim::Min => i(
+                "min",
+                2,
+                false,
+                1,
+                "elementwise minimum: a where a ≤ b, else b (broadcast)",
+            ),
+            Prim::Pow => i("pow", 1, true, 1, "a^p elementwise for a scalar p"),
+            Prim::Gt => i("gt", 2, false, 1, "1 where a > b, else 0 (broadcast)"),
+            Prim::Ge => i("ge", 2, false, 1, "1 where a ≥ b, else 0 (broadcast)"),
+            Prim::Lt => i("lt", 2, false, 1, "1 where a < b, else 0 (broadcast)"),
+            Prim::Le => i("le", 2, false, 1, "1 where a ≤ b, else 0 (broadcast)"),
+            Prim::Eq => i("eq", 2, false, 1, "1 where a = b, else 0 (broadcast)"),
+            Prim::Select => i(
+                "select",
+                3,
+                false,
+                1,
+                "cond, a, b -> a where cond > 0, else b (broadcast)",
+            ),
+            Prim::Clamp => PrimInfo {
+                name: "clamp",
+                args: 1,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "a limited to [lo, hi] for scalars lo, hi",
+            },
+            Prim::Xor => i("xor", 2, false, 1, "1 where exactly one of a, b is nonzero, else 0"),
+            Prim::And => i("and", 2, false, 1, "1 where a and b are nonzero, else 0"),
+            Prim::Or => i("or", 2, false, 1, "1 where a or b is nonzero, else 0"),
+            Prim::Not => i("not", 1, false, 1, "1 where a = 0, else 0"),
+            Prim::TanhGrad => i("tanh_grad", 2, false, 1, "dy, y -> dy·(1 - y·y)"),
+            Prim::SigmoidGrad => i("sigmoid_grad", 2, false, 1, "dy, y -> (dy·y)·(1 - y)"),
+            Prim::ClampGrad => PrimInfo {
+                name: "clamp_grad",
+                args: 2,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "dy, a, lo, hi -> dy where lo ≤ a ≤ hi, else 0",
+            },
+            Prim::SumAll => i("sum_all", 1, false, 1, "sum of every element, in index order -> [1]"),
+            Prim::SumAxis => i(
+                "sum_axis",
+                1,
+                true,
+                1,
+                "sum along axis k, which disappears ([1] if none is left)",
+            ),
+            Prim::MeanAxis => i("mean_axis", 1, true, 1, "sum along axis k divided by its extent"),
+            Prim::MaxAxis => i("max_axis", 1, true, 1, "the largest value along axis k"),
+            Prim::MinAxis => i("min_axis", 1, true, 1, "the smallest value along axis k"),
+            Prim::ProdAxis => i("prod_axis", 1, true, 1, "the product along axis k, in index order"),
+            Prim::ArgMax => i(
+                "argmax",
+                1,
+                true,
+                1,
+                "the first index of the largest value along axis k",
+            ),
+            Prim::ArgMin => i(
+                "argmin",
+                1,
+                true,
+                1,
+                "the first index of the smallest value along axis k",
+            ),
+            Prim::Expand => PrimInfo {
+                name: "expand",
+                args: 1,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "a repeated n times along a new axis k (a [1] buffer becomes [n])",
+            },
+            Prim::OneHot => i("onehot", 1, true, 1, "i[…] -> […, n]: 1 at position i, else 0"),
+            Prim::Reshape => PrimInfo {
+                name: "reshape",
+                args: 1,
+                scalars: 1,
+                more: true,
+                outs: 1,
+                doc: "the same elements, row-major, in shape [d1, …]",
+            },
+            Prim::Transpose => i("transpose", 1, false, 1, "a[m,n] -> [n,m]"),
+            Prim::Concat => i("concat", 2, true, 1, "a then b along axis k (other extents equal)"),
         }
     }
 
@@ -165,6 +414,33 @@ impl Prim {
     /// Looks a primitive up by its `.sutro` name.
     pub fn from_name(name: &str) -> Option<Prim> {
         Prim::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// How the validator checks the operands.
+    pub fn family(self) -> Family {
+        match self {
+            Prim::Affine
+            | Prim::AffineGrad
+            | Prim::AffineGradX
+            | Prim::MatMul
+            | Prim::MatMulNt
+            | Prim::MatMulTn
+            | Prim::MatVec
+            | Prim::MatVecT
+            | Prim::Outer => Family::Linear,
+            Prim::Sum
+            | Prim::SumAll
+            | Prim::SumAxis
+            | Prim::MeanAxis
+            | Prim::MaxAxis
+            | Prim::MinAxis
+            | Prim::ProdAxis
+            | Prim::ArgMax
+            | Prim::ArgMin => Family::Reduce,
+            Prim::Expand | Prim::OneHot | Prim::Reshape | Prim::Transpose | Prim::Concat => Family::Layout,
+            Prim::Hinge | Prim::HingeGrad | Prim::Mse | Prim::MseGrad => Family::Loss,
+            _ => Family::Elementwise,
+        }
     }
 
     /// Primitives that may stand as a fused gradient source in `update … with P(args)`.
@@ -196,6 +472,9 @@ target y[b]
 state dy[b, o] = normal(1)
 state pre[b, o] = normal(1)
 state p[b, 1] = normal(1)
+state pos[b, o] = uniform(0.5, 2)
+state s[1] = const(0.5)
+state idx[b] = iota
 ";
 
 impl Prim {
@@ -213,18 +492,63 @@ impl Prim {
             Prim::Outer => {
                 "vectors: da = matvec(dy, b), db = matvec_t(dy, a); rows: da = matmul_nt(b, dy), db = matmul(a, dy)"
             }
-            Prim::Add => "da = dy; db = dy (db = sum(dy) when b is broadcast over rows)",
-            Prim::Sub => "da = dy; db = scale(dy, -1)",
-            Prim::Mul => "da = mul(dy, b); db = mul(dy, a)",
-            Prim::Scale => "da = scale(dy, s)",
-            Prim::Sign => "no gradient (flat almost everywhere)",
+            Prim::Add => {
+                "da = dy; db = dy (a broadcast operand's gradient is summed: sum over rows, sum_all for one element)"
+            }
+            Prim::Sub => "da = dy; db = scale(dy, -1) (broadcast operands summed as add)",
+            Prim::Mul => "da = mul(dy, b); db = mul(dy, a) (broadcast operands summed as add)",
+            Prim::Scale => "da = scale(dy, s); for a buffer s, ds = sum_all(mul(dy, a))",
+            Prim::Exp => "da = mul(dy, c)",
+            Prim::Log => "da = div(dy, a)",
+            Prim::Tanh => "da = tanh_grad(dy, c)",
+            Prim::Sigmoid => "da = sigmoid_grad(dy, c)",
+            Prim::Softplus => "t = sigmoid(a); da = mul(dy, t)",
+            Prim::Abs => "t = sign(a); da = mul(dy, t)",
+            Prim::Sqrt => "t = div(dy, c); da = scale(t, 0.5)",
+            Prim::Square => "t = mul(dy, a); da = scale(t, 2)",
+            Prim::Neg => "da = neg(dy)",
+            Prim::Div => "da = div(dy, b); t = mul(da, c); db = neg(t) (broadcast operands summed as add)",
+            Prim::Max => "m = ge(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
+            Prim::Min => "m = le(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
+            Prim::Pow => "t = pow(a, p - 1); u = mul(dy, t); da = scale(u, p) (p an expression)",
+            Prim::Select => "da = relu_grad(dy, cond); db = sub(dy, da); none to cond",
+            Prim::Clamp => "da = clamp_grad(dy, a, lo, hi)",
+            Prim::SumAxis => "da = expand(dy, k, n)",
+            Prim::MeanAxis => "t = expand(dy, k, n); da = scale(t, 1 / n)",
+            Prim::Expand => "da = sum_axis(dy, k)",
+            Prim::Reshape => "da = reshape(dy, a's extents)",
+            Prim::Transpose => "da = transpose(dy)",
+            Prim::MaxAxis
+            | Prim::MinAxis
+            | Prim::ProdAxis
+            | Prim::ArgMax
+            | Prim::ArgMin
+            | Prim::OneHot
+            | Prim::Concat => "none: `grad` stops with an error at this op",
+            Prim::Sign
+            | Prim::Gt
+            | Prim::Ge
+            | Prim::Lt
+            | Prim::Le
+            | Prim::Eq
+            | Prim::Xor
+            | Prim::And
+            | Prim::Or
+            | Prim::Not => "no gradient (flat almost everywhere)",
             Prim::Relu => "da = relu_grad(dy, a)",
             Prim::Copy => "da = dy",
             Prim::Hinge => "as the loss: dpred = hinge_grad(pred, y)",
             Prim::Mse => "as the loss: dpred = mse_grad(pred, y)",
-            Prim::Sum | Prim::AffineGrad | Prim::AffineGradX | Prim::ReluGrad | Prim::HingeGrad | Prim::MseGrad => {
-                "none: `grad` stops with an error at this op"
-            }
+            Prim::Sum
+            | Prim::SumAll
+            | Prim::AffineGrad
+            | Prim::AffineGradX
+            | Prim::ReluGrad
+            | Prim::HingeGrad
+            | Prim::MseGrad
+            | Prim::TanhGrad
+            | Prim::SigmoidGrad
+            | Prim::ClampGrad => "none: `grad` stops with an error at this op",
         }
     }
 
@@ -253,6 +577,46 @@ impl Prim {
             Prim::HingeGrad => "dp = hinge_grad(p, y)",
             Prim::Mse => "loss = mse(p, y)",
             Prim::MseGrad => "dp = mse_grad(p, y)",
+            Prim::Exp => "c = exp(dy)",
+            Prim::Log => "c = log(pos)",
+            Prim::Tanh => "c = tanh(dy)",
+            Prim::Sigmoid => "c = sigmoid(dy)",
+            Prim::Softplus => "c = softplus(dy)",
+            Prim::Abs => "c = abs(dy)",
+            Prim::Sqrt => "c = sqrt(pos)",
+            Prim::Square => "c = square(dy)",
+            Prim::Neg => "c = neg(dy)",
+            Prim::Div => "c = div(dy, pos)",
+            Prim::Max => "c = max(dy, pre)",
+            Prim::Min => "c = min(dy, s)",
+            Prim::Pow => "c = pow(pos, 1.5)",
+            Prim::Gt => "c = gt(dy, pre)",
+            Prim::Ge => "c = ge(dy, s)",
+            Prim::Lt => "c = lt(dy, pre)",
+            Prim::Le => "c = le(dy, pre)",
+            Prim::Eq => "c = eq(dy, dy)",
+            Prim::Select => "c = select(pre, dy, s)",
+            Prim::Clamp => "c = clamp(dy, -0.5, 0.5)",
+            Prim::Xor => "c = xor(dy, pre)",
+            Prim::And => "c = and(dy, pre)",
+            Prim::Or => "c = or(dy, pre)",
+            Prim::Not => "c = not(dy)",
+            Prim::TanhGrad => "c = tanh_grad(dy, pre)",
+            Prim::SigmoidGrad => "c = sigmoid_grad(dy, pre)",
+            Prim::ClampGrad => "c = clamp_grad(dy, pre, -1, 1)",
+            Prim::SumAll => "c = sum_all(x)",
+            Prim::SumAxis => "c = sum_axis(dy, 1)",
+            Prim::MeanAxis => "c = mean_axis(dy, 0)",
+            Prim::MaxAxis => "c = max_axis(dy, 1)",
+            Prim::MinAxis => "c = min_axis(dy, 1)",
+            Prim::ProdAxis => "c = prod_axis(dy, 1)",
+            Prim::ArgMax => "c = argmax(dy, 1)",
+            Prim::ArgMin => "c = argmin(dy, 1)",
+            Prim::Expand => "c = expand(u, 0, 2)",
+            Prim::OneHot => "c = onehot(idx, 5)",
+            Prim::Reshape => "c = reshape(dy, 4, 2)",
+            Prim::Transpose => "c = transpose(dy)",
+            Prim::Concat => "c = concat(dy, pre, 0)",
         }
     }
 

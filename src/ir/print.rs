@@ -6,29 +6,38 @@
 //! canonical text.
 
 use super::expr::fmt_num;
-use super::{Init, Op, OpKind, Program, Rule, ShapeDim, Src, Stmt, Trivia};
+use super::{Init, Op, OpKind, Program, Range, Rule, Scalar, ShapeDim, Slice, Slot, Src, Stmt, Trivia};
 use std::fmt::{self, Write};
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         let mut order = self.order.iter();
+        // Loop bodies are indented four spaces per level.
+        let mut depth = 0usize;
         for (stmt, trivia) in &self.stmts {
+            if let Stmt::End = stmt {
+                depth = depth.saturating_sub(1);
+            }
+            let pad = "    ".repeat(depth);
             match stmt {
                 Stmt::Op => {
                     if let Some(id) = order.next() {
                         let op = self.op(*id);
-                        self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+                        self.write_trivia(&mut out, &op.trivia, &pad, |s| self.op_line(s, op))?;
                     }
                 }
-                _ => self.write_trivia(&mut out, trivia, |s| self.stmt_line(s, stmt))?,
+                _ => self.write_trivia(&mut out, trivia, &pad, |s| self.stmt_line(s, stmt))?,
+            }
+            if let Stmt::Loop { .. } = stmt {
+                depth += 1;
             }
         }
         for id in order {
             let op = self.op(*id);
-            self.write_trivia(&mut out, &op.trivia, |s| self.op_line(s, op))?;
+            self.write_trivia(&mut out, &op.trivia, "", |s| self.op_line(s, op))?;
         }
-        write_leading(&mut out, &self.tail);
+        write_leading(&mut out, &self.tail, "");
         // Canonical text ends with exactly one newline and no trailing blank lines.
         let trimmed = out.trim_end_matches('\n');
         f.write_str(trimmed)?;
@@ -36,7 +45,7 @@ impl fmt::Display for Program {
     }
 }
 
-fn write_leading(out: &mut String, leading: &[Option<String>]) {
+fn write_leading(out: &mut String, leading: &[Option<String>], pad: &str) {
     for l in leading {
         match l {
             None => {
@@ -46,6 +55,7 @@ fn write_leading(out: &mut String, leading: &[Option<String>]) {
                 }
             }
             Some(c) => {
+                out.push_str(pad);
                 out.push_str(&comment(c));
                 out.push('\n');
             }
@@ -66,9 +76,11 @@ impl Program {
         &self,
         out: &mut String,
         trivia: &Trivia,
+        pad: &str,
         line: impl FnOnce(&mut String) -> fmt::Result,
     ) -> fmt::Result {
-        write_leading(out, &trivia.leading);
+        write_leading(out, &trivia.leading, pad);
+        out.push_str(pad);
         line(out)?;
         if let Some(c) = &trivia.trailing {
             write!(out, "  {}", comment(c))?;
@@ -79,10 +91,10 @@ impl Program {
 
     fn stmt_line(&self, out: &mut String, stmt: &Stmt) -> fmt::Result {
         match stmt {
-            Stmt::Dim(name) => {
-                let v = self.dims.get(name).map_or(0, |d| d.0);
-                write!(out, "dim {name} = {v}")
-            }
+            Stmt::Dim(name) => match self.dims.get(name) {
+                Some((e, _)) => write!(out, "dim {name} = {e}"),
+                None => Ok(()),
+            },
             Stmt::Hyper(name) => match self.hypers.get(name) {
                 Some(e) => write!(out, "hyper {name} = {e}"),
                 None => Ok(()),
@@ -99,6 +111,7 @@ impl Program {
                         match d {
                             ShapeDim::Lit(n) => write!(out, "{n}")?,
                             ShapeDim::Name(n) => out.push_str(n),
+                            ShapeDim::Expr(e) => write!(out, "{e}")?,
                         }
                     }
                     out.push(']');
@@ -109,12 +122,17 @@ impl Program {
                     Some(Init::Normal(e)) => write!(out, " = normal({e})"),
                     Some(Init::Uniform(a, c)) => write!(out, " = uniform({a}, {c})"),
                     Some(Init::Const(e)) => write!(out, " = const({e})"),
+                    Some(Init::Eye) => write!(out, " = eye"),
+                    Some(Init::Iota) => write!(out, " = iota"),
+                    Some(Init::Bernoulli(e)) => write!(out, " = bernoulli({e})"),
                 }
             }
             Stmt::Predict => match self.predict {
                 Some((b, _)) => write!(out, "predict {}", self.buf(b).name),
                 None => Ok(()),
             },
+            Stmt::Loop { var, lo, hi } => write!(out, "for {var} in {lo}..{hi} {{"),
+            Stmt::End => write!(out, "}}"),
             Stmt::Op => Ok(()),
         }
     }
@@ -139,31 +157,47 @@ impl Program {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let call = |prim: super::Prim, args: &[super::BufId], scalar: &Option<super::Expr>| {
-            let mut s = format!("{prim}({}", names(args));
-            if let Some(e) = scalar {
-                if !args.is_empty() {
-                    s.push_str(", ");
-                }
-                s.push_str(&e.to_string());
+        let no_slices: &[Slice] = &[];
+        let sliced = |b: super::BufId, slot: Slot, slices: &[Slice]| {
+            let mut s = self.buf(b).name.clone();
+            if let Some(sl) = slices.iter().find(|x| x.slot == slot) {
+                let axes: Vec<String> = sl.axes.iter().map(range_text).collect();
+                s.push_str(&format!("[{}]", axes.join(", ")));
             }
-            s.push(')');
             s
+        };
+        let call = |prim: super::Prim, args: &[super::BufId], scalars: &[Scalar], slices: &[Slice]| {
+            let mut parts: Vec<String> = args
+                .iter()
+                .enumerate()
+                .map(|(i, b)| sliced(*b, Slot::Arg(i), slices))
+                .collect();
+            parts.extend(scalars.iter().map(|sc| match sc {
+                Scalar::Expr(e) => e.to_string(),
+                Scalar::Buf(b) => self.buf(*b).name.clone(),
+            }));
+            format!("{prim}({})", parts.join(", "))
         };
         match &op.kind {
             OpKind::Call {
                 prim,
                 outs,
                 args,
-                scalar,
+                scalars,
+                slices,
             } => {
-                write!(out, "{} = {}", names(outs), call(*prim, args, scalar))
+                let outs: Vec<String> = outs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| sliced(*b, Slot::Out(i), slices))
+                    .collect();
+                write!(out, "{} = {}", outs.join(", "), call(*prim, args, scalars, slices))
             }
             OpKind::Update { param, rule, src } => {
                 let Rule::Sgd { lr, wd } = rule;
                 let src = match src {
                     Src::Buf(b) => self.buf(*b).name.clone(),
-                    Src::Fused { prim, args, scalar } => call(*prim, args, scalar),
+                    Src::Fused { prim, args, scalars } => call(*prim, args, scalars, no_slices),
                 };
                 write!(out, "update {} sgd({lr}, {wd}) with {src}", self.buf(*param).name)
             }
@@ -171,6 +205,15 @@ impl Program {
                 write!(out, "grad {} wrt {}", self.buf(*loss).name, names(wrt))
             }
         }
+    }
+}
+
+/// A slice axis as written: `:`, `E` or `LO:HI`.
+fn range_text(r: &Range) -> String {
+    match r {
+        Range::All => ":".to_string(),
+        Range::Index(e) => e.to_string(),
+        Range::Span(a, b) => format!("{a}:{b}"),
     }
 }
 

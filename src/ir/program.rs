@@ -44,6 +44,8 @@ pub enum ShapeDim {
     Lit(u64),
     /// A declared dim (or `batch`).
     Name(String),
+    /// An expression of dims (`n * n`), a positive integer once resolved.
+    Expr(Expr),
 }
 
 /// How a param or state buffer starts.
@@ -57,6 +59,12 @@ pub enum Init {
     Uniform(Expr, Expr),
     /// Every element the same value.
     Const(Expr),
+    /// 1 where the first two indices are equal, else 0 (the identity for a square matrix).
+    Eye,
+    /// 0, 1, 2, … in row-major order.
+    Iota,
+    /// 1 with probability p, else 0.
+    Bernoulli(Expr),
 }
 
 /// A buffer declaration (explicit, or implied by an op's output).
@@ -81,6 +89,62 @@ pub enum Rule {
     Sgd { lr: Expr, wd: Expr },
 }
 
+/// A scalar operand of an op: an expression, or a one-element buffer read at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    /// A scalar expression over numbers, dims and hypers.
+    Expr(Expr),
+    /// A buffer of one element (`[1]`), read by the op after its buffer arguments.
+    Buf(BufId),
+}
+
+impl Scalar {
+    /// The buffer, for a buffer scalar.
+    pub fn buf(&self) -> Option<BufId> {
+        match self {
+            Scalar::Buf(b) => Some(*b),
+            Scalar::Expr(_) => None,
+        }
+    }
+
+    /// The expression, for an expression scalar.
+    pub fn expr(&self) -> Option<&Expr> {
+        match self {
+            Scalar::Expr(e) => Some(e),
+            Scalar::Buf(_) => None,
+        }
+    }
+}
+
+/// One axis of a slice.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Range {
+    /// `:` — the whole axis.
+    All,
+    /// `E` — one index; the axis disappears from the slice's shape.
+    Index(Expr),
+    /// `LO:HI` — indices LO ≤ j < HI.
+    Span(Expr, Expr),
+}
+
+/// Which operand of a call a slice applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// The i-th buffer argument.
+    Arg(usize),
+    /// The i-th output.
+    Out(usize),
+}
+
+/// A slice of one operand: `NAME[r0, r1, …]`, one range per axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice {
+    /// The operand.
+    pub slot: Slot,
+    /// One range per axis of the buffer.
+    pub axes: Vec<Range>,
+}
+
 /// The gradient an `update` applies: a buffer, or a primitive fused into the update.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Src {
@@ -90,19 +154,21 @@ pub enum Src {
     Fused {
         prim: Prim,
         args: Vec<BufId>,
-        scalar: Option<Expr>,
+        scalars: Vec<Scalar>,
     },
 }
 
 /// What an op does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpKind {
-    /// `outs = prim(args[, scalar])`.
+    /// `outs = prim(args[, scalars])`. An output that names a param or state
+    /// buffer is written in place; `slices` restrict operands to regions.
     Call {
         prim: Prim,
         outs: Vec<BufId>,
         args: Vec<BufId>,
-        scalar: Option<Expr>,
+        scalars: Vec<Scalar>,
+        slices: Vec<Slice>,
     },
     /// `update param rule with src`: in place.
     Update { param: BufId, rule: Rule, src: Src },
@@ -145,6 +211,10 @@ pub enum Stmt {
     Op,
     /// `predict NAME`.
     Predict,
+    /// `for VAR in LO..HI {`: the statements up to the matching `End` repeat.
+    Loop { var: String, lo: Expr, hi: Expr },
+    /// `}`.
+    End,
 }
 
 /// A parsed `.sutro` program.
@@ -152,8 +222,9 @@ pub enum Stmt {
 pub struct Program {
     /// Program name (the file stem).
     pub name: String,
-    /// Declared dims with their default values and spans.
-    pub dims: IndexMap<String, (u64, Span)>,
+    /// Declared dims with their defining expressions (an integer literal, or an
+    /// expression of earlier dims) and spans.
+    pub dims: IndexMap<String, (Expr, Span)>,
     /// Declared hypers with their default expressions.
     pub hypers: IndexMap<String, Expr>,
     /// Every buffer; a `BufId` is an index here.
@@ -186,16 +257,26 @@ impl Program {
         &self.ops[id.idx()]
     }
 
-    /// An op's stable name: its label, else `update_<P>` or its first output.
+    /// An op's stable name: its label, else `update_<P>`, `set_<P>` (an in-place
+    /// call) or its first output.
     pub fn op_name(&self, id: OpId) -> String {
         let op = self.op(id);
         if let Some(l) = &op.label {
             return l.clone();
         }
         match &op.kind {
-            OpKind::Call { outs, .. } => outs
-                .first()
-                .map_or_else(|| format!("op{}", id.0), |b| self.buf(*b).name.clone()),
+            OpKind::Call { outs, .. } => outs.first().map_or_else(
+                || format!("op{}", id.0),
+                |b| {
+                    let buf = self.buf(*b);
+                    // An in-place write is named like an update.
+                    if buf.role.persists() {
+                        format!("set_{}", buf.name)
+                    } else {
+                        buf.name.clone()
+                    }
+                },
+            ),
             OpKind::Update { param, .. } => format!("update_{}", self.buf(*param).name),
             OpKind::Grad { loss, .. } => format!("grad_{}", self.buf(*loss).name),
         }
@@ -216,12 +297,18 @@ impl Program {
         id
     }
 
+    /// Every buffer id, in declaration order (a `BufId` is the declaration index).
+    pub fn buffer_ids(&self) -> impl Iterator<Item = BufId> + use<> {
+        (0..self.buffers.len() as u32).map(BufId)
+    }
+
+    /// Every op id, in op-table order (not the schedule).
+    pub fn op_ids(&self) -> impl Iterator<Item = OpId> + use<> {
+        (0..self.ops.len() as u32).map(OpId)
+    }
+
     /// Buffers with a given role, in declaration order.
     pub fn with_role(&self, role: Role) -> impl Iterator<Item = BufId> + '_ {
-        self.buffers
-            .values()
-            .enumerate()
-            .filter(move |(_, b)| b.role == role)
-            .map(|(i, _)| BufId(i as u32))
+        self.buffer_ids().filter(move |b| self.buf(*b).role == role)
     }
 }

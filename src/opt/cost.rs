@@ -15,8 +15,9 @@
 //! exact, and the lower bounds, are in `docs/optimizer.md` and on the methods.
 
 use super::OptError;
-use crate::analysis::{ArdReport, Cold, Metric, Reuse, ReuseKind};
-use crate::interp::trace_order;
+pub use crate::analysis::Field;
+use crate::analysis::{ArdReport, Cold, Metric, Reuse, ReuseKind, Values};
+use crate::interp::{layout_header, trace_order};
 use crate::ir::{BufId, Mode, OpId, Role, effects};
 use crate::trace::{TraceHeader, Tracer};
 use crate::valid::Validated;
@@ -30,88 +31,12 @@ pub trait CostFunction {
     fn cost(&mut self, v: &Validated, order: &[OpId]) -> Self::Cost;
 }
 
-/// The field an objective uses when none is given (the metric's headline).
-pub fn headline(m: Metric) -> Field {
-    match m {
-        Metric::ArdWrite | Metric::ArdAccess => Field::PerRead,
-        Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack | Metric::Dally => Field::Total,
-        Metric::EnergyPj => Field::TotalPj,
-    }
-}
-
 /// The clock analyzer kind of a clock metric.
 pub fn reuse_kind(m: Metric) -> Option<ReuseKind> {
     match m {
         Metric::ArdWrite => Some(ReuseKind::Write),
         Metric::ArdAccess => Some(ReuseKind::Access),
         _ => None,
-    }
-}
-
-/// A report field that depends on the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
-    /// Σ d / reads (clock metrics).
-    PerRead,
-    /// Σ s·d / floats read (clock metrics).
-    PerFloat,
-    /// Σ d (clock metrics).
-    SumD,
-    /// Σ s·d (clock metrics).
-    SumSd,
-    /// The total of `dmd` or `bytedmd_v2`.
-    Total,
-    /// The total of `energy_pj`.
-    TotalPj,
-}
-
-impl Field {
-    /// Every field, in report order.
-    pub const ALL: [Field; 6] = [
-        Field::PerRead,
-        Field::PerFloat,
-        Field::SumD,
-        Field::SumSd,
-        Field::Total,
-        Field::TotalPj,
-    ];
-
-    /// The JSON key.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::PerRead => "per_read",
-            Field::PerFloat => "per_float",
-            Field::SumD => "sum_d",
-            Field::SumSd => "sum_sd",
-            Field::Total => "total",
-            Field::TotalPj => "total_pj",
-        }
-    }
-
-    /// The fields a metric's objective may use.
-    pub fn of_metric(m: Metric) -> &'static [Field] {
-        match m {
-            Metric::ArdWrite | Metric::ArdAccess => &[Field::PerRead, Field::PerFloat, Field::SumD, Field::SumSd],
-            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => &[Field::Total],
-            Metric::EnergyPj => &[Field::TotalPj],
-            Metric::LruStack => &[],
-        }
-    }
-
-    /// Whether each read is weighted by its size.
-    pub fn by_size(self) -> bool {
-        matches!(self, Field::PerFloat | Field::SumSd)
-    }
-
-    /// The field's value in a clock report (0 for the other metrics' fields).
-    pub fn of(self, r: &ArdReport) -> f64 {
-        match self {
-            Field::PerRead => r.per_read,
-            Field::PerFloat => r.per_float,
-            Field::SumD => r.sum_d as f64,
-            Field::SumSd => r.sum_sd as f64,
-            Field::Total | Field::TotalPj => 0.0,
-        }
     }
 }
 
@@ -204,14 +129,14 @@ impl Objective {
         let Some(metric) = Metric::from_name(m) else {
             return Err(OptError::Objective(format!("unknown metric `{m}` (known: {known})")));
         };
-        let allowed = Field::of_metric(metric);
+        let allowed = metric.objective_fields();
         if allowed.is_empty() {
             return Err(OptError::Objective(format!(
                 "`{m}` has no single total to minimize; use ard_write, ard_access, dmd, bytedmd_v2 or energy_pj"
             )));
         }
         let field = match f {
-            None => headline(metric),
+            None => metric.headline(),
             Some(f) => allowed.iter().copied().find(|x| x.name() == f).ok_or_else(|| {
                 OptError::Objective(format!(
                     "unknown field `{f}` of {m} (schedule-dependent fields: {})",
@@ -277,35 +202,83 @@ pub fn ard_report(v: &Validated, order: &[OpId], objective: &Objective, named: b
 }
 
 /// The default cost function: an objective's field on the trace-only first step.
-#[derive(Clone, Copy, Debug)]
-pub struct MetricCost(pub Objective);
+///
+/// The analyzers of the non-clock metrics need a trace header (buffer sizes, op
+/// count). It is built once per program the cost function meets — without the
+/// hash, so the program is never printed — and reused while the same op and
+/// buffer tables are scored (a reorder search scores one program in many orders).
+#[derive(Clone, Debug)]
+pub struct MetricCost {
+    objective: Objective,
+    header: Option<(TableKey, TraceHeader)>,
+}
+
+/// What a cached header depends on: the buffer table with its layout and the
+/// op names.
+type TableKey = (Vec<(String, u64, u64)>, Vec<String>);
+
+impl MetricCost {
+    /// A cost function for an objective.
+    pub fn new(objective: Objective) -> MetricCost {
+        MetricCost {
+            objective,
+            header: None,
+        }
+    }
+
+    /// The objective.
+    pub fn objective(&self) -> &Objective {
+        &self.objective
+    }
+
+    fn header(&mut self, v: &Validated) -> Option<&TraceHeader> {
+        let p = v.program();
+        let key: TableKey = (
+            p.buffer_ids()
+                .map(|b| (p.buf(b).name.clone(), v.offset(b) as u64, v.size(b) as u64))
+                .collect(),
+            p.op_ids().map(|o| p.op_name(o)).collect(),
+        );
+        if self.header.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.header = Some((key, layout_header(v)));
+        }
+        self.header.as_ref().map(|(_, h)| h)
+    }
+}
 
 impl CostFunction for MetricCost {
     type Cost = f64;
     fn cost(&mut self, v: &Validated, order: &[OpId]) -> f64 {
-        self.0.terms().iter().map(|t| t.weight * term_value(v, order, t)).sum()
+        let terms = self.objective.terms();
+        terms.iter().map(|t| t.weight * self.term_value(v, order, t)).sum()
     }
 }
 
-/// One term's value on the trace-only first step of `v` in `order`.
-fn term_value(v: &Validated, order: &[OpId], t: &Term) -> f64 {
-    if reuse_kind(t.metric).is_some() {
-        return t
-            .field
-            .of(&ard_report(v, order, &Objective::single(t.metric, t.field), false));
+impl MetricCost {
+    /// One term's value on the trace-only first step of `v` in `order`.
+    fn term_value(&mut self, v: &Validated, order: &[OpId], t: &Term) -> f64 {
+        if reuse_kind(t.metric).is_some() {
+            let r = ard_report(v, order, &Objective::single(t.metric, t.field), false);
+            return r.value(t.field).unwrap_or(f64::INFINITY);
+        }
+        // The other metrics run their analyzer with default options.
+        let Ok(resolved) = crate::analysis::resolve::<&str>(&[t.metric], &[], None) else {
+            return f64::INFINITY;
+        };
+        let Some(mut a) = resolved.first().map(crate::analysis::MetricOptions::build) else {
+            return f64::INFINITY;
+        };
+        let Some(header) = self.header(v) else {
+            return f64::INFINITY;
+        };
+        let tr = a.as_tracer();
+        tr.begin(header);
+        trace_order(v, order, tr);
+        tr.end();
+        // Objective fields are checked against the metric when parsed, so a
+        // value is always there; a non-finite one never wins.
+        a.value(t.field).unwrap_or(f64::INFINITY)
     }
-    // The other metrics run their analyzer with default options.
-    let Ok(resolved) = crate::analysis::resolve::<&str>(&[t.metric], &[], None) else {
-        return f64::INFINITY;
-    };
-    let Some(mut a) = resolved.first().map(crate::analysis::MetricOptions::build) else {
-        return f64::INFINITY;
-    };
-    let tr = a.as_tracer();
-    tr.begin(&crate::interp::header(v));
-    trace_order(v, order, tr);
-    tr.end();
-    a.report_json()[t.field.name()].as_f64().unwrap_or(f64::INFINITY)
 }
 
 /// One event of an op in the clock model.

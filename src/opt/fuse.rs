@@ -125,11 +125,15 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         prim,
         outs,
         args,
-        scalar,
+        scalars,
+        slices,
     } = &p.op(producer).kind
     else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let [g] = outs.as_slice() else { return None };
     if !prim.fusible() {
         return None;
@@ -139,7 +143,12 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         return None;
     };
     let (i, j) = (pos(p, producer)?, pos(p, u)?);
-    if i >= j || args.contains(param) || written_between(p, i, j, args) {
+    let ins: Vec<BufId> = args
+        .iter()
+        .copied()
+        .chain(scalars.iter().filter_map(crate::ir::Scalar::buf))
+        .collect();
+    if i >= j || ins.contains(param) || written_between(p, i, j, &ins) {
         return None;
     }
     let mut q = p.clone();
@@ -147,7 +156,7 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
         *src = Src::Fused {
             prim: *prim,
             args: args.clone(),
-            scalar: scalar.clone(),
+            scalars: scalars.clone(),
         };
     }
     unschedule(&mut q, producer);
@@ -156,9 +165,19 @@ pub fn fold_grad(p: &Program, producer: OpId) -> Option<Program> {
 
 /// Rule (c): folds a copy gradient (`copy`, or `sum` over a single row) into its update.
 pub fn fold_copy(v: &Validated, p: &Program, producer: OpId) -> Option<Program> {
-    let OpKind::Call { prim, outs, args, .. } = &p.op(producer).kind else {
+    let OpKind::Call {
+        prim,
+        outs,
+        args,
+        slices,
+        ..
+    } = &p.op(producer).kind
+    else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let ([g], [a]) = (outs.as_slice(), args.as_slice()) else {
         return None;
     };
@@ -196,11 +215,15 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
         prim: Prim::AffineGrad,
         outs,
         args,
+        slices,
         ..
     } = &p.op(op).kind
     else {
         return None;
     };
+    if !slices.is_empty() {
+        return None;
+    }
     let ([dw, db], [dy, x]) = (outs.as_slice(), args.as_slice()) else {
         return None;
     };
@@ -211,7 +234,8 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
         prim: Prim::Outer,
         outs: vec![*dw],
         args: vec![*dy, *x],
-        scalar: None,
+        scalars: Vec::new(),
+        slices: Vec::new(),
     };
     q.ops[op.idx()].label = label.as_ref().map(|l| format!("{l}_outer"));
     let new = OpId(q.ops.len() as u32);
@@ -221,7 +245,8 @@ pub fn split_multi(p: &Program, op: OpId) -> Option<(Program, OpId, OpId)> {
             prim: Prim::Sum,
             outs: vec![*db],
             args: vec![*dy],
-            scalar: None,
+            scalars: Vec::new(),
+            slices: Vec::new(),
         },
         span: p.op(op).span,
         trivia: Trivia::default(),
@@ -297,7 +322,7 @@ fn candidates(v: &Validated) -> Vec<(String, Program)> {
 
 /// Runs the fuse pass: applies rewrites while they do not worsen the objective.
 pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Objective) -> Result<Fused, OptError> {
-    let mut cost = MetricCost(*objective);
+    let mut cost = MetricCost::new(*objective);
     let mut cur = v.clone();
     let mut cur_cost = cost.cost(&cur, &cur.program().order);
     let mut kept = Vec::new();

@@ -14,11 +14,13 @@ pub mod depgraph;
 pub mod floor;
 pub mod fuse;
 pub mod reorder;
+pub mod tables;
 pub mod verify;
 
 use crate::interp::InterpError;
 use crate::valid::{self, Settings, Validated};
-use cost::{ClockModel, CostFunction, MetricCost, Objective};
+pub use cost::Objective;
+use cost::{ClockModel, CostFunction, MetricCost};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -67,16 +69,20 @@ impl Pass {
         }
     }
 
+    /// Every pass.
+    pub const ALL: [Pass; 2] = [Pass::Reorder, Pass::Fuse];
+
+    /// The pass of a `--passes` name.
+    pub fn from_name(s: &str) -> Option<Pass> {
+        Pass::ALL.into_iter().find(|p| p.name() == s)
+    }
+
     /// Parses a comma-separated `--passes` list.
     pub fn parse_list(s: &str) -> Result<Vec<Pass>, OptError> {
         s.split(',')
             .map(str::trim)
             .filter(|x| !x.is_empty())
-            .map(|x| match x {
-                "reorder" => Ok(Pass::Reorder),
-                "fuse" => Ok(Pass::Fuse),
-                _ => Err(OptError::UnknownPass(x.to_string())),
-            })
+            .map(|x| Pass::from_name(x).ok_or_else(|| OptError::UnknownPass(x.to_string())))
             .collect()
     }
 }
@@ -191,7 +197,7 @@ pub fn run_reorder(
             // No exact model (stack metrics, mixes): beam search over legal orders,
             // keeping the input order unless the beam found a cheaper one.
             let g = depgraph::DepGraph::build(v.program());
-            let mut cost = MetricCost(*objective);
+            let mut cost = MetricCost::new(*objective);
             let width = search.beam_width.min(8);
             let cand = reorder::beam_generic(v, &g, &mut cost, width);
             let order = if cost.cost(v, &cand) < cost.cost(v, &v.program().order) {
@@ -232,7 +238,7 @@ pub fn run_pipeline(
     cfg: &OptConfig,
     check: &mut dyn FnMut(Pass, &Validated) -> Result<(), OptError>,
 ) -> Result<(Validated, OptReport), OptError> {
-    let mut cost = MetricCost(cfg.objective);
+    let mut cost = MetricCost::new(cfg.objective);
     let mut cur = v.clone();
     let before = cost.cost(&cur, &cur.program().order);
     let mut report = OptReport {
@@ -309,6 +315,12 @@ pub fn run_pipeline(
     }
     report.after = cost.cost(&cur, &cur.program().order);
     Ok((cur, report))
+}
+
+/// The hazard graph of a program as text, one edge per line, or as Graphviz DOT.
+pub fn deps(p: &crate::ir::Program, dot: bool) -> String {
+    let g = depgraph::DepGraph::build(p);
+    if dot { g.to_dot(p) } else { g.to_text(p) }
 }
 
 /// An objective value for people: thousands separators and up to three decimals

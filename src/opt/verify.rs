@@ -4,15 +4,15 @@
 //! program the pass started from: same op table, and the new schedule a
 //! topological order. `classify` says whether one program is a legal reordering
 //! of another when they were loaded separately (ops are matched by their
-//! statement text, since buffer ids may differ). `compare_runs` runs two programs
-//! from the same initial parameters on the same batches and compares every
-//! `param` and `state` buffer bit for bit (`f32::to_bits`) after every step;
-//! temporaries are not compared (they may differ in the sign of zero).
+//! statement text, since buffer ids may differ). `Pairs` compares every `param`
+//! and `state` buffer of two runs bit for bit (`f32::to_bits`); the runs
+//! themselves are driven by `Session::verify`. Temporaries are not compared
+//! (they may differ in the sign of zero).
 
 use super::OptError;
 use super::depgraph::{DepGraph, Violation};
 use crate::interp::Interp;
-use crate::ir::{BufId, OpId, Program, Role};
+use crate::ir::{BufId, OpId, Program};
 use crate::valid::Validated;
 
 /// How program B relates to program A.
@@ -26,6 +26,20 @@ pub enum Reordering {
     Illegal(String),
     /// Different ops; the text says which op differs.
     NotReordering(String),
+}
+
+impl Reordering {
+    /// The relation in a sentence, as `sutro verify` prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            Reordering::Same => "B has the same ops in the same order as A".to_string(),
+            Reordering::Legal => {
+                "B is a legal reordering of A (its order is a topological order of A's hazard graph)".into()
+            }
+            Reordering::Illegal(why) => format!("B is an illegal reordering of A: {why}"),
+            Reordering::NotReordering(why) => format!("B is not a reordering of A: {why}"),
+        }
+    }
 }
 
 /// Checks that `after` only permutes the schedule of `before` and that the new
@@ -117,62 +131,48 @@ impl Mismatch {
     }
 }
 
-fn persistent(p: &Program) -> Vec<(String, BufId)> {
-    p.buffers
-        .values()
-        .enumerate()
-        .filter(|(_, b)| b.role.persists())
-        .map(|(i, b)| (b.name.clone(), BufId(i as u32)))
-        .collect()
-}
+/// The param and state buffers two programs share, paired by name: what a
+/// bit-exact comparison of two runs compares.
+#[derive(Clone, Debug)]
+pub struct Pairs(Vec<(String, BufId, BufId)>);
 
-fn port(v: &Validated, role: Role) -> Result<BufId, OptError> {
-    let ids: Vec<BufId> = v.program().with_role(role).collect();
-    match ids.as_slice() {
-        [b] => Ok(*b),
-        _ => Err(OptError::NotComparable(format!(
-            "`{}` needs exactly one `{}` buffer to be run, it has {}",
-            v.program().name,
-            role.keyword(),
-            ids.len()
-        ))),
-    }
-}
-
-/// Runs A and B from the parameters drawn from `init_seed`, one step per batch
-/// (`(x, y)` contents), and returns the first param or state element whose bits
-/// differ, checking the initial values and then after every step.
-pub fn compare_runs(
-    a: &Validated,
-    b: &Validated,
-    init_seed: u64,
-    batches: &[(Vec<f32>, Vec<f32>)],
-) -> Result<Option<Mismatch>, OptError> {
-    let (pa, pb) = (persistent(a.program()), persistent(b.program()));
-    let mut pairs = Vec::with_capacity(pa.len());
-    for (name, ia) in &pa {
-        match pb.iter().find(|(n, _)| n == name) {
-            Some((_, ib)) if a.size(*ia) == b.size(*ib) => pairs.push((name.clone(), *ia, *ib)),
-            _ => {
-                return Err(OptError::NotComparable(format!(
-                    "`{name}` is not a param or state of the same size in both programs"
-                )));
+impl Pairs {
+    /// Pairs A's params and state with B's; an error unless both have the same
+    /// names with the same sizes.
+    pub fn new(a: &Validated, b: &Validated) -> Result<Pairs, OptError> {
+        let persistent = |p: &Program| -> Vec<(String, BufId)> {
+            p.buffers
+                .values()
+                .zip(p.buffer_ids())
+                .filter(|(b, _)| b.role.persists())
+                .map(|(b, id)| (b.name.clone(), id))
+                .collect()
+        };
+        let (pa, pb) = (persistent(a.program()), persistent(b.program()));
+        let mut pairs = Vec::with_capacity(pa.len());
+        for (name, ia) in &pa {
+            match pb.iter().find(|(n, _)| n == name) {
+                Some((_, ib)) if a.size(*ia) == b.size(*ib) => pairs.push((name.clone(), *ia, *ib)),
+                _ => {
+                    return Err(OptError::NotComparable(format!(
+                        "`{name}` is not a param or state of the same size in both programs"
+                    )));
+                }
             }
         }
+        if pb.len() != pa.len() {
+            return Err(OptError::NotComparable(
+                "the programs have different params or state".into(),
+            ));
+        }
+        Ok(Pairs(pairs))
     }
-    if pb.len() != pa.len() {
-        return Err(OptError::NotComparable(
-            "the programs have different params or state".into(),
-        ));
-    }
-    let ports = [
-        (port(a, Role::Input)?, port(a, Role::Target)?),
-        (port(b, Role::Input)?, port(b, Role::Target)?),
-    ];
-    let mut runs = [Interp::new(a, init_seed), Interp::new(b, init_seed)];
-    let diff = |runs: &[Interp<'_>; 2], step: u64| -> Option<Mismatch> {
-        for (name, ia, ib) in &pairs {
-            let (xa, xb) = (runs[0].buffer(*ia), runs[1].buffer(*ib));
+
+    /// The first paired element whose bits differ between two interpreters,
+    /// reported as after `step` steps.
+    pub fn first_difference(&self, a: &Interp<'_>, b: &Interp<'_>, step: u64) -> Option<Mismatch> {
+        for (name, ia, ib) in &self.0 {
+            let (xa, xb) = (a.buffer(*ia), b.buffer(*ib));
             if let Some((i, (u, w))) = xa
                 .iter()
                 .zip(xb)
@@ -189,28 +189,5 @@ pub fn compare_runs(
             }
         }
         None
-    };
-    if let Some(m) = diff(&runs, 0) {
-        return Ok(Some(m));
     }
-    for (k, (x, y)) in batches.iter().enumerate() {
-        for (it, (px, py)) in runs.iter_mut().zip(ports) {
-            for (buf, data) in [(px, x), (py, y)] {
-                let dst = it.buffer_mut(buf);
-                if dst.len() != data.len() {
-                    return Err(OptError::NotComparable(format!(
-                        "a batch has {} values for a buffer of {} elements",
-                        data.len(),
-                        dst.len()
-                    )));
-                }
-                dst.copy_from_slice(data);
-            }
-            it.step(k as u32, None).map_err(OptError::Interp)?;
-        }
-        if let Some(m) = diff(&runs, k as u64 + 1) {
-            return Ok(Some(m));
-        }
-    }
-    Ok(None)
 }

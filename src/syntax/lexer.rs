@@ -9,8 +9,10 @@ pub enum Tok {
     Ident(String),
     /// A non-negative number literal.
     Num(f64),
-    /// One of `= , ( ) [ ] : + - * /`.
+    /// One of `= , ( ) [ ] : + - * / { }`.
     Punct(char),
+    /// `..` in a loop range.
+    DotDot,
     /// A comment's text (without `#` and one following space).
     Comment(String),
     /// End of a line.
@@ -64,7 +66,14 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
                 });
                 i = end;
             }
-            b'=' | b',' | b'(' | b')' | b'[' | b']' | b':' | b'+' | b'-' | b'*' | b'/' => {
+            b'.' if bytes.get(i + 1) == Some(&b'.') => {
+                toks.push(Token {
+                    tok: Tok::DotDot,
+                    span: Span::new(i, i + 2),
+                });
+                i += 2;
+            }
+            b'=' | b',' | b'(' | b')' | b'[' | b']' | b':' | b'+' | b'-' | b'*' | b'/' | b'{' | b'}' => {
                 toks.push(Token {
                     tok: Tok::Punct(c as char),
                     span: Span::new(i, i + 1),
@@ -72,7 +81,10 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
                 i += 1;
             }
             b'0'..=b'9' | b'.' => {
-                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                // A `..` ends the number (`0..n`).
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_digit() || (bytes[i] == b'.' && bytes.get(i + 1) != Some(&b'.')))
+                {
                     i += 1;
                 }
                 if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {

@@ -7,4 +7,4 @@
 pub mod lexer;
 pub mod parser;
 
-pub use parser::{ParseError, parse};
+pub use parser::{MAX_EXPR_DEPTH, ParseError, parse};

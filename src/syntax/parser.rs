@@ -3,12 +3,13 @@
 //! Grammar (one statement per line; `#` starts a comment):
 //!
 //! ```text
-//! dim NAME = INT
+//! dim NAME = INT | EXPR of dims
 //! hyper NAME = EXPR
 //! (param|state) NAME[DIM, …] = zeros | normal(EXPR) | uniform(EXPR, EXPR) | const(EXPR)
+//!                               | eye | iota | bernoulli(EXPR)            DIM = INT | NAME | EXPR of dims
 //! (input|target) NAME[DIM, …]
 //! predict NAME
-//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, EXPR])
+//! [LABEL:] OUT[, OUT…] = PRIM(ARG, …[, SCALAR, …])    SCALAR = EXPR | NAME of a [1] buffer
 //! [LABEL:] update NAME sgd(EXPR, EXPR) with (NAME | PRIM(ARG, …))
 //! [LABEL:] grad NAME wrt NAME[, NAME…]
 //! ```
@@ -18,14 +19,17 @@
 
 use super::lexer::{LexError, Tok, Token, lex};
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Role, Rule, ShapeDim, Src, Stmt, Trivia};
+use crate::ir::{
+    BufId, Buffer, Expr, Init, Op, OpKind, Prim, Program, Range, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, Stmt,
+    Trivia,
+};
 use crate::span::Span;
 use thiserror::Error;
 
 /// Words that cannot name a dim, hyper, buffer or label.
-pub const KEYWORDS: [&str; 18] = [
+pub const KEYWORDS: [&str; 20] = [
     "dim", "hyper", "param", "state", "input", "target", "temp", "predict", "grad", "wrt", "update", "with", "sgd",
-    "zeros", "normal", "uniform", "const", "sqrt",
+    "zeros", "normal", "uniform", "const", "sqrt", "for", "in",
 ];
 
 /// A syntax or name-resolution error.
@@ -78,6 +82,9 @@ pub fn parse(name: &str, text: &str) -> Result<Program, Vec<ParseError>> {
             ..Program::default()
         },
         errors: Vec::new(),
+        loops: Vec::new(),
+        hidden: Vec::new(),
+        loop_ops: Vec::new(),
     };
     let mut leading: Vec<Option<String>> = Vec::new();
     for line in toks.split(|t| t.tok == Tok::Newline || t.tok == Tok::Eof) {
@@ -112,6 +119,13 @@ pub fn parse(name: &str, text: &str) -> Result<Program, Vec<ParseError>> {
         leading.pop();
     }
     p.prog.tail = leading;
+    for frame in std::mem::take(&mut p.loops) {
+        p.errors.push(ParseError::new(
+            format!("the loop over `{}` is not closed", frame.var),
+            frame.span,
+            "add a line `}` after its body",
+        ));
+    }
     p.check_op_names();
     if p.errors.is_empty() { Ok(p.prog) } else { Err(p.errors) }
 }
@@ -216,13 +230,55 @@ impl Cursor<'_> {
     }
 }
 
+fn unknown_dim(name: &str, span: Span) -> ParseError {
+    ParseError::new(
+        format!("unknown dim `{name}`"),
+        span,
+        "declare it with `dim NAME = N` first",
+    )
+}
+
+/// Whether a literal is a valid extent: a positive integer that f64 holds exactly.
+fn is_extent(v: f64) -> bool {
+    (1.0..=9.007e15).contains(&v) && v.fract() == 0.0
+}
+
+/// An op call where an operand belongs is an error at the inner call.
+fn nested_call(c: &Cursor) -> Result<(), ParseError> {
+    if let (Some(Tok::Ident(_)), Some(Tok::Punct('('))) = (c.peek(), c.peek_at(1)) {
+        return Err(ParseError::new(
+            "nested calls are not allowed; assign the inner call to a name first",
+            c.span(),
+            "a call inside a call",
+        ));
+    }
+    Ok(())
+}
+
+/// An open `for` block.
+struct LoopFrame {
+    var: String,
+    span: Span,
+    /// Temporaries the body defines (not visible after the block).
+    temps: Vec<BufId>,
+}
+
 struct Parser {
     prog: Program,
     errors: Vec<ParseError>,
+    /// Open loops, innermost last.
+    loops: Vec<LoopFrame>,
+    /// Temporaries of closed loops.
+    hidden: Vec<BufId>,
+    /// Ops inside loops (named per iteration when unrolled).
+    loop_ops: Vec<usize>,
 }
 
 impl Parser {
     fn statement(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        if c.peek() == Some(&Tok::Punct('}')) {
+            return self.close_loop(c, trivia);
+        }
         let first = match c.peek() {
             Some(Tok::Ident(s)) => s.clone(),
             _ => {
@@ -233,22 +289,42 @@ impl Parser {
                 ));
             }
         };
+        if matches!(
+            first.as_str(),
+            "dim" | "hyper" | "param" | "state" | "input" | "target" | "predict" | "update" | "grad"
+        ) && let Some(frame) = self.loops.last()
+        {
+            let mut e = ParseError::new(
+                format!("`{first}` is not allowed inside a loop"),
+                c.span(),
+                "only ops repeat",
+            );
+            e.related = Some((frame.span, "the loop starts here".into()));
+            return Err(e);
+        }
         match first.as_str() {
+            "for" => return self.open_loop(c, trivia),
             "dim" => {
                 c.bump();
                 let (name, span) = self.new_name(c, "a dim name")?;
                 c.punct('=')?;
                 let vspan = c.span();
-                let v = match c.bump().map(|t| &t.tok) {
-                    Some(Tok::Num(v)) if *v >= 1.0 && v.fract() == 0.0 && *v <= 9.007e15 => *v as u64,
-                    _ => {
-                        return Err(ParseError::new(
-                            format!("dim `{name}` needs a positive integer"),
-                            vspan,
-                            "expected a positive integer",
-                        ));
-                    }
+                let bad = || {
+                    ParseError::new(
+                        format!("dim `{name}` needs a positive integer"),
+                        vspan,
+                        "expected a positive integer or an expression of dims",
+                    )
                 };
+                let v = match c.peek() {
+                    Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(' | '-')) => self.dim_expr(c)?,
+                    _ => return Err(bad()),
+                };
+                if let Expr::Num { value, .. } = v
+                    && !is_extent(value)
+                {
+                    return Err(bad());
+                }
                 c.done()?;
                 self.prog.dims.insert(name.clone(), (v, span));
                 self.prog.stmts.push((Stmt::Dim(name), trivia));
@@ -329,6 +405,9 @@ impl Parser {
                 };
                 let kind = self.op(c)?;
                 c.done()?;
+                if !self.loops.is_empty() {
+                    self.loop_ops.push(self.prog.ops.len());
+                }
                 self.prog.push_op(Op {
                     label,
                     kind,
@@ -362,7 +441,14 @@ impl Parser {
                 c.punct(')')?;
                 c.keyword("with")?;
                 let src = if c.peek_at(1) == Some(&Tok::Punct('(')) {
-                    let (prim, pspan, args, scalar) = self.call(c)?;
+                    let (prim, pspan, args, scalars, slices) = self.call(c)?;
+                    if !slices.is_empty() {
+                        return Err(ParseError::new(
+                            "a fused update cannot read a slice; compute it on its own line first",
+                            pspan,
+                            "a slice in a fused update",
+                        ));
+                    }
                     if !prim.fusible() || prim.info().outs != 1 {
                         return Err(ParseError::new(
                             format!("`{prim}` cannot be fused into an update"),
@@ -370,7 +456,7 @@ impl Parser {
                             "fusible: outer, sum, sign, copy, scale, matmul_nt, matmul_tn",
                         ));
                     }
-                    Src::Fused { prim, args, scalar }
+                    Src::Fused { prim, args, scalars }
                 } else {
                     Src::Buf(self.buffer_ref(c)?.0)
                 };
@@ -413,58 +499,181 @@ impl Parser {
                     wrt: wrt.into_iter().map(|w| w.0).collect(),
                 })
             }
-            _ => {
-                let mut outs = vec![c.ident("an output name or `update`")?];
-                while c.eat(',') {
-                    outs.push(c.ident("an output name")?);
-                }
-                c.punct('=')?;
-                let (prim, pspan, args, scalar) = self.call(c)?;
-                if outs.len() != prim.info().outs {
-                    return Err(ParseError::new(
-                        format!("`{prim}` has {} output(s), {} given", prim.info().outs, outs.len()),
-                        pspan,
-                        "wrong number of outputs",
-                    ));
-                }
-                let line = c.line_span();
-                let mut ids = Vec::new();
-                for (i, (name, span)) in outs.iter().enumerate() {
-                    self.check_fresh(name, *span)?;
-                    if outs[..i].iter().any(|(n, _)| n == name) {
-                        return Err(ParseError::new(
-                            format!("duplicate name `{name}`"),
-                            *span,
-                            "given twice",
-                        ));
-                    }
-                    ids.push((name.clone(), *span));
-                }
-                let outs = ids
-                    .into_iter()
-                    .map(|(name, span)| {
-                        let _ = span;
-                        self.prog.add_buffer(Buffer {
-                            name,
-                            role: Role::Temp,
-                            shape: None,
-                            init: None,
-                            span: line,
-                        })
-                    })
-                    .collect();
-                Ok(OpKind::Call {
-                    prim,
-                    outs,
-                    args,
-                    scalar,
-                })
-            }
+            _ => self.call_op(c),
         }
     }
 
-    #[allow(clippy::type_complexity)] // A parsed call is exactly these four parts.
-    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Option<Expr>), ParseError> {
+    /// `for VAR in LO..HI {`: bounds are expressions of dims and enclosing loop indices.
+    fn open_loop(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        c.bump();
+        let (var, span) = self.new_name(c, "a loop index name")?;
+        if self.loops.iter().any(|f| f.var == var) {
+            return Err(ParseError::new(
+                format!("duplicate name `{var}`"),
+                span,
+                "an enclosing loop uses this index",
+            ));
+        }
+        c.keyword("in")?;
+        let lo = self.bound(c)?;
+        if c.peek() != Some(&Tok::DotDot) {
+            return Err(ParseError::new("expected `..`", c.span(), "a loop range is LO..HI"));
+        }
+        c.bump();
+        let hi = self.bound(c)?;
+        c.punct('{')?;
+        c.done()?;
+        self.loops.push(LoopFrame {
+            var: var.clone(),
+            span,
+            temps: Vec::new(),
+        });
+        self.prog.stmts.push((Stmt::Loop { var, lo, hi }, trivia));
+        Ok(())
+    }
+
+    /// A loop bound: names are dims or enclosing loop indices.
+    fn bound(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let e = self.expr(c)?;
+        let mut bad = None;
+        e.visit_names(&mut |name, span| {
+            let ok = name == "batch" || self.prog.dims.contains_key(name) || self.loops.iter().any(|f| f.var == name);
+            if bad.is_none() && !ok {
+                bad = Some((name.to_string(), span));
+            }
+        });
+        match bad {
+            Some((name, span)) => Err(ParseError::new(
+                format!("a loop bound may use dims and loop indices, not `{name}`"),
+                span,
+                "trip counts are static",
+            )),
+            None => Ok(e),
+        }
+    }
+
+    fn close_loop(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        let span = c.span();
+        c.bump();
+        c.done()?;
+        let Some(frame) = self.loops.pop() else {
+            return Err(ParseError::new("`}` without a loop", span, "no open `for`"));
+        };
+        self.hidden.extend(frame.temps.iter().copied());
+        if let Some(outer) = self.loops.last_mut() {
+            outer.temps.extend(frame.temps);
+        }
+        self.prog.stmts.push((Stmt::End, trivia));
+        Ok(())
+    }
+
+    /// `OUT[, OUT] = PRIM(ARGS)`: each output a new temporary, or a param or
+    /// state buffer (or a slice of one) written in place.
+    fn call_op(&mut self, c: &mut Cursor) -> Result<OpKind, ParseError> {
+        let mut outs = vec![self.out_ref(c, "an output name or `update`")?];
+        while c.eat(',') {
+            outs.push(self.out_ref(c, "an output name")?);
+        }
+        c.punct('=')?;
+        let (prim, pspan, args, scalars, mut slices) = self.call(c)?;
+        if outs.len() != prim.info().outs {
+            return Err(ParseError::new(
+                format!("`{prim}` has {} output(s), {} given", prim.info().outs, outs.len()),
+                pspan,
+                "wrong number of outputs",
+            ));
+        }
+        let line = c.line_span();
+        let mut ids = Vec::new();
+        for (i, (name, span, axes)) in outs.iter().enumerate() {
+            if outs[..i].iter().any(|(n, _, _)| n == name) {
+                return Err(ParseError::new(
+                    format!("duplicate name `{name}`"),
+                    *span,
+                    "given twice",
+                ));
+            }
+            let existing = self.prog.buf_id(name).filter(|b| self.prog.buf(*b).role.persists());
+            let id = match existing {
+                Some(b) => b,
+                None => {
+                    if axes.is_some() {
+                        return Err(ParseError::new(
+                            format!(
+                                "only a param or state buffer can be written through a slice, and `{name}` is not one"
+                            ),
+                            *span,
+                            "not a param or state buffer",
+                        ));
+                    }
+                    self.check_fresh(name, *span)?;
+                    let id = self.prog.add_buffer(Buffer {
+                        name: name.clone(),
+                        role: Role::Temp,
+                        shape: None,
+                        init: None,
+                        span: line,
+                    });
+                    if let Some(frame) = self.loops.last_mut() {
+                        frame.temps.push(id);
+                    }
+                    id
+                }
+            };
+            if let Some(axes) = axes {
+                slices.push(Slice {
+                    slot: Slot::Out(i),
+                    axes: axes.clone(),
+                });
+            }
+            ids.push(id);
+        }
+        Ok(OpKind::Call {
+            prim,
+            outs: ids,
+            args,
+            scalars,
+            slices,
+        })
+    }
+
+    /// An output: a name, with a slice if `[` follows.
+    #[allow(clippy::type_complexity)] // Name, span and optional slice axes.
+    fn out_ref(&mut self, c: &mut Cursor, what: &str) -> Result<(String, Span, Option<Vec<Range>>), ParseError> {
+        let (name, span) = c.ident(what)?;
+        let axes = if c.peek() == Some(&Tok::Punct('[')) {
+            Some(self.ranges(c)?)
+        } else {
+            None
+        };
+        Ok((name, span, axes))
+    }
+
+    /// `[r0, r1, …]` with each range `:`, `E` or `LO:HI`.
+    fn ranges(&mut self, c: &mut Cursor) -> Result<Vec<Range>, ParseError> {
+        c.punct('[')?;
+        let mut axes = Vec::new();
+        loop {
+            if c.eat(':') {
+                axes.push(Range::All);
+            } else {
+                let lo = self.expr(c)?;
+                if c.eat(':') {
+                    let hi = self.expr(c)?;
+                    axes.push(Range::Span(lo, hi));
+                } else {
+                    axes.push(Range::Index(lo));
+                }
+            }
+            if c.eat(']') {
+                return Ok(axes);
+            }
+            c.punct(',')?;
+        }
+    }
+
+    #[allow(clippy::type_complexity)] // A parsed call is exactly these five parts.
+    fn call(&mut self, c: &mut Cursor) -> Result<(Prim, Span, Vec<BufId>, Vec<Scalar>, Vec<Slice>), ParseError> {
         let (name, pspan) = c.ident("an op name")?;
         let Some(prim) = Prim::from_name(&name) else {
             return Err(ParseError::new(
@@ -476,30 +685,56 @@ impl Parser {
         let info = prim.info();
         c.punct('(')?;
         let mut args = Vec::new();
+        let mut slices = Vec::new();
         for i in 0..info.args {
             if i > 0 {
                 c.punct(',')?;
             }
+            nested_call(c)?;
             args.push(self.buffer_ref(c)?.0);
+            if c.peek() == Some(&Tok::Punct('[')) {
+                slices.push(Slice {
+                    slot: Slot::Arg(i),
+                    axes: self.ranges(c)?,
+                });
+            }
         }
-        let scalar = if info.scalar {
-            if info.args > 0 {
+        let mut scalars = Vec::new();
+        for i in 0..info.scalars {
+            if info.args + i > 0 {
                 c.punct(',')?;
             }
-            Some(self.expr(c)?)
-        } else {
-            None
-        };
+            scalars.push(self.scalar(c)?);
+        }
+        while info.more && c.eat(',') {
+            scalars.push(self.scalar(c)?);
+        }
         if c.peek() != Some(&Tok::Punct(')')) {
-            let n = info.args + usize::from(info.scalar);
+            let n = info.args + info.scalars;
+            let more = if info.more { " or more" } else { "" };
             return Err(ParseError::new(
-                format!("`{name}` takes {n} argument(s)"),
+                format!("`{name}` takes {n}{more} argument(s)"),
                 c.span(),
                 "expected `)`",
             ));
         }
         c.bump();
-        Ok((prim, pspan, args, scalar))
+        Ok((prim, pspan, args, scalars, slices))
+    }
+
+    /// A scalar operand: a one-element buffer by name, or an expression.
+    fn scalar(&mut self, c: &mut Cursor) -> Result<Scalar, ParseError> {
+        if let (Some(Tok::Ident(name)), Some(Tok::Punct(',' | ')'))) = (c.peek(), c.peek_at(1))
+            && let Some(id) = self.prog.buf_id(name)
+        {
+            c.bump();
+            return Ok(Scalar::Buf(id));
+        }
+        // `sqrt(…)` is the one function an expression may call.
+        if !matches!(c.peek(), Some(Tok::Ident(n)) if n == "sqrt") {
+            nested_call(c)?;
+        }
+        Ok(Scalar::Expr(self.expr(c)?))
     }
 
     fn new_name(&mut self, c: &mut Cursor, what: &str) -> Result<(String, Span), ParseError> {
@@ -534,6 +769,13 @@ impl Parser {
     fn buffer_ref(&mut self, c: &mut Cursor) -> Result<(BufId, Span), ParseError> {
         let (name, span) = c.ident("a buffer name")?;
         if let Some(id) = self.prog.buf_id(&name) {
+            if self.hidden.contains(&id) {
+                return Err(ParseError::new(
+                    format!("`{name}` is defined inside a loop and cannot be used after it"),
+                    span,
+                    "each iteration defines its own copy",
+                ));
+            }
             return Ok((id, span));
         }
         let what = if self.prog.dims.contains_key(&name) || name == "batch" {
@@ -551,20 +793,11 @@ impl Parser {
         let mut dims = Vec::new();
         loop {
             let span = c.span();
-            match c.bump().map(|t| t.tok.clone()) {
-                Some(Tok::Num(v)) if v >= 1.0 && v.fract() == 0.0 && v <= 9.007e15 => {
-                    dims.push(ShapeDim::Lit(v as u64))
+            let e = match c.peek() {
+                Some(Tok::Ident(n)) if n != "batch" && !self.prog.dims.contains_key(n) => {
+                    return Err(unknown_dim(n, span));
                 }
-                Some(Tok::Ident(n)) => {
-                    if n != "batch" && !self.prog.dims.contains_key(&n) {
-                        return Err(ParseError::new(
-                            format!("unknown dim `{n}`"),
-                            span,
-                            "declare it with `dim NAME = N` first",
-                        ));
-                    }
-                    dims.push(ShapeDim::Name(n));
-                }
+                Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(')) => self.dim_expr(c)?,
                 _ => {
                     return Err(ParseError::new(
                         "expected a dim name or a positive integer",
@@ -572,7 +805,19 @@ impl Parser {
                         "in this shape",
                     ));
                 }
-            }
+            };
+            dims.push(match e {
+                Expr::Num { value, .. } if is_extent(value) => ShapeDim::Lit(value as u64),
+                Expr::Num { span, .. } => {
+                    return Err(ParseError::new(
+                        "expected a dim name or a positive integer",
+                        span,
+                        "in this shape",
+                    ));
+                }
+                Expr::Name { name, .. } => ShapeDim::Name(name),
+                e => ShapeDim::Expr(e),
+            });
             if c.eat(']') {
                 return Ok(dims);
             }
@@ -580,18 +825,35 @@ impl Parser {
         }
     }
 
+    /// An expression whose names are all dims (a dim's value or a shape entry).
+    fn dim_expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+        let e = self.expr(c)?;
+        let mut bad = None;
+        e.visit_names(&mut |name, span| {
+            if bad.is_none() && name != "batch" && !self.prog.dims.contains_key(name) {
+                bad = Some((name.to_string(), span));
+            }
+        });
+        if let Some((name, span)) = bad {
+            return Err(unknown_dim(&name, span));
+        }
+        Ok(e)
+    }
+
     fn init(&mut self, c: &mut Cursor) -> Result<Init, ParseError> {
         let (name, span) = c.ident("an init rule")?;
         match name.as_str() {
             "zeros" => Ok(Init::Zeros),
-            "normal" | "const" => {
+            "eye" => Ok(Init::Eye),
+            "iota" => Ok(Init::Iota),
+            "normal" | "const" | "bernoulli" => {
                 c.punct('(')?;
                 let e = self.expr(c)?;
                 c.punct(')')?;
-                Ok(if name == "normal" {
-                    Init::Normal(e)
-                } else {
-                    Init::Const(e)
+                Ok(match name.as_str() {
+                    "normal" => Init::Normal(e),
+                    "const" => Init::Const(e),
+                    _ => Init::Bernoulli(e),
                 })
             }
             "uniform" => {
@@ -605,78 +867,97 @@ impl Parser {
             _ => Err(ParseError::new(
                 format!("unknown init rule `{name}`"),
                 span,
-                "expected zeros, normal(STD), uniform(LO, HI) or const(V)",
+                "expected zeros, normal(STD), uniform(LO, HI), const(V), eye, iota or bernoulli(P)",
             )),
         }
     }
 
+    /// A scalar expression. Trees deeper than `MAX_EXPR_DEPTH` (nesting, or a
+    /// long `+`/`*` chain) are an error at the operator or parenthesis that goes
+    /// past the limit, so evaluating, printing and dropping stay shallow.
     fn expr(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.term(c)?;
+        self.sum(c, 0).map(|(e, _)| e)
+    }
+
+    /// `TERM (+|- TERM)*`, left-associative; returns the tree and its depth.
+    fn sum(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.term(c, level)?;
         while let Some(Tok::Punct(op @ ('+' | '-'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.term(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.term(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn term(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary(c)?;
+    /// `UNARY (*|/ UNARY)*`.
+    fn term(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
+        let (mut lhs, mut depth) = self.unary(c, level)?;
         while let Some(Tok::Punct(op @ ('*' | '/'))) = c.peek().cloned() {
+            let at = c.span();
             c.bump();
-            let rhs = self.unary(c)?;
-            let span = lhs.span().join(rhs.span());
-            lhs = Expr::Bin {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                span,
-            };
+            let (rhs, d) = self.unary(c, level)?;
+            (lhs, depth) = bin(op, lhs, rhs, depth.max(d) + 1, at)?;
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn unary(&mut self, c: &mut Cursor) -> Result<Expr, ParseError> {
+    fn unary(&mut self, c: &mut Cursor, level: u32) -> Result<(Expr, u32), ParseError> {
         let span = c.span();
+        if level >= MAX_EXPR_DEPTH {
+            return Err(too_deep(span));
+        }
         match c.peek().cloned() {
             Some(Tok::Punct('-')) => {
                 c.bump();
-                let inner = self.unary(c)?;
+                let (inner, d) = self.unary(c, level + 1)?;
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
                 let span = span.join(inner.span());
-                Ok(Expr::Neg {
-                    inner: Box::new(inner),
-                    span,
-                })
+                Ok((
+                    Expr::Neg {
+                        inner: Box::new(inner),
+                        span,
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Punct('(')) => {
                 c.bump();
-                let e = self.expr(c)?;
+                let e = self.sum(c, level + 1)?;
                 c.punct(')')?;
                 Ok(e)
             }
             Some(Tok::Num(value)) => {
                 c.bump();
-                Ok(Expr::Num { value, span })
+                Ok((Expr::Num { value, span }, 1))
             }
             Some(Tok::Ident(name)) if name == "sqrt" => {
                 c.bump();
                 c.punct('(')?;
-                let inner = self.expr(c)?;
+                let (inner, d) = self.sum(c, level + 1)?;
                 let end = c.punct(')')?;
-                Ok(Expr::Sqrt {
-                    inner: Box::new(inner),
-                    span: span.join(end),
-                })
+                if d >= MAX_EXPR_DEPTH {
+                    return Err(too_deep(span));
+                }
+                Ok((
+                    Expr::Sqrt {
+                        inner: Box::new(inner),
+                        span: span.join(end),
+                    },
+                    d + 1,
+                ))
             }
             Some(Tok::Ident(name)) => {
                 c.bump();
-                if name != "batch" && !self.prog.dims.contains_key(&name) && !self.prog.hypers.contains_key(&name) {
+                let is_index = self.loops.iter().any(|f| f.var == name);
+                if name != "batch"
+                    && !is_index
+                    && !self.prog.dims.contains_key(&name)
+                    && !self.prog.hypers.contains_key(&name)
+                {
                     let what = if self.prog.buffers.contains_key(&name) {
                         "a buffer cannot stand in a scalar expression"
                     } else {
@@ -688,7 +969,7 @@ impl Parser {
                         what,
                     ));
                 }
-                Ok(Expr::Name { name, span })
+                Ok((Expr::Name { name, span }, 1))
             }
             _ => Err(ParseError::new(
                 "expected a number, a name or `(`",
@@ -701,6 +982,9 @@ impl Parser {
     fn check_op_names(&mut self) {
         let mut seen: indexmap::IndexMap<String, crate::span::Span> = indexmap::IndexMap::new();
         for i in 0..self.prog.ops.len() {
+            if self.loop_ops.contains(&i) {
+                continue;
+            }
             let id = crate::ir::OpId(i as u32);
             let name = self.prog.op_name(id);
             let span = self.prog.ops[i].span;
@@ -713,4 +997,34 @@ impl Parser {
             }
         }
     }
+}
+
+/// The deepest expression tree the parser builds (nesting of parentheses,
+/// `sqrt(`, unary `-`, and the length of a `+`/`*` chain all count), so that
+/// every recursive walk of an expression stays far from the stack limit.
+pub const MAX_EXPR_DEPTH: u32 = 200;
+
+fn too_deep(span: Span) -> ParseError {
+    ParseError::new(
+        format!("expression nested too deeply (the limit is {MAX_EXPR_DEPTH} levels)"),
+        span,
+        "one level too many here",
+    )
+}
+
+/// `lhs op rhs` of depth `depth`; an error at `at` (the operator) past the limit.
+fn bin(op: char, lhs: Expr, rhs: Expr, depth: u32, at: Span) -> Result<(Expr, u32), ParseError> {
+    if depth > MAX_EXPR_DEPTH {
+        return Err(too_deep(at));
+    }
+    let span = lhs.span().join(rhs.span());
+    Ok((
+        Expr::Bin {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            span,
+        },
+        depth,
+    ))
 }

@@ -10,11 +10,12 @@
 
 pub mod and;
 pub mod parity;
+pub mod state;
 pub mod sum;
 
-use crate::interp::{Interp, InterpError, slice};
-use crate::ir::{BufId, Role};
-use crate::trace::fnv1a;
+use crate::interp::{Interp, InterpError, StartWrites, slice};
+use crate::ir::{BufId, OpId, Role};
+use crate::trace::{Tracer, fnv1a};
 use crate::valid::{Settings, Validated, ValidationError};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -22,7 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// Names `--set` may give a task.
-pub const TASK_KEYS: [&str; 5] = ["n", "k", "n_train", "n_test", "batch"];
+pub const TASK_KEYS: [&str; 6] = ["n", "k", "n_train", "n_test", "batch", "secret_n"];
 
 /// The generator for one purpose (`data`, `init`, `shuffle`) of a run seed.
 pub fn rng_for(seed: u64, purpose: &str) -> ChaCha8Rng {
@@ -43,6 +44,9 @@ pub struct TaskConfig {
     pub n: usize,
     /// Secret bits.
     pub k: usize,
+    /// The secret is drawn from the first `secret_n` bits (default `n`), so it is
+    /// the same for every `n ≥ secret_n`: a curriculum over n keeps its secret.
+    pub secret_n: usize,
     /// Training examples.
     pub n_train: usize,
     /// Test examples.
@@ -67,7 +71,7 @@ pub struct Dataset {
 }
 
 /// A learning task.
-pub trait Task {
+pub trait Task: Send + Sync {
     /// Its name on the command line.
     fn name(&self) -> &'static str;
     /// Draws the secret and the data from `seed`.
@@ -91,7 +95,7 @@ pub const TASKS: [&str; 3] = ["parity", "sum", "and"];
 /// example with `label(secret bits of x)`: the data stream every ±1-bit task shares.
 pub fn generate_bits(cfg: &TaskConfig, seed: u64, label: impl Fn(&[f32]) -> f32) -> Dataset {
     let mut rng = rng_for(seed, "data");
-    let secret = parity::draw_secret(&mut rng, cfg.n, cfg.k);
+    let secret = parity::draw_secret(&mut rng, cfg.secret_n.min(cfg.n), cfg.k);
     let mut bits = Vec::with_capacity(secret.len());
     let mut of = |x: &[f32]| {
         bits.clear();
@@ -136,21 +140,55 @@ pub fn config(name: &str, v: &Validated, s: &Settings) -> Result<TaskConfig, Val
         let v = s.int(key)?.or_else(|| v.dims().get(key).copied()).unwrap_or(default);
         Ok(v as usize)
     };
+    let n = get("n", 20)?;
     let cfg = TaskConfig {
         name: name.to_string(),
-        n: get("n", 20)?,
+        n,
         k: get("k", 3)?,
+        secret_n: get("secret_n", n as u64)?,
         n_train: get("n_train", 1000)?,
         n_test: get("n_test", 200)?,
         batch: get("batch", 1)?,
     };
+    for (name, v) in [("n_train", cfg.n_train), ("batch", cfg.batch)] {
+        if v == 0 {
+            return Err(ValidationError::BadSetting {
+                name: name.into(),
+                message: "must be at least 1".into(),
+            });
+        }
+    }
     if cfg.k > cfg.n {
         return Err(ValidationError::BadSetting {
             name: "k".into(),
             message: format!("k = {} exceeds n = {}", cfg.k, cfg.n),
         });
     }
+    if cfg.secret_n < cfg.k || cfg.secret_n > cfg.n {
+        return Err(ValidationError::BadSetting {
+            name: "secret_n".into(),
+            message: format!(
+                "secret_n = {} must lie between k = {} and n = {}",
+                cfg.secret_n, cfg.k, cfg.n
+            ),
+        });
+    }
+    data_bytes(&cfg, v)?;
     Ok(cfg)
+}
+
+/// Bytes a run holds: the program's buffers, the generated data (`n` inputs and
+/// one label per example, f32) and the example order (one index per training
+/// example), checked against the memory budget before anything is drawn.
+pub fn data_bytes(cfg: &TaskConfig, v: &Validated) -> Result<u64, ValidationError> {
+    use crate::valid::memory::{product, sum};
+    let (n, n_train, n_test) = (cfg.n as u64, cfg.n_train as u64, cfg.n_test as u64);
+    let train = product("the task data (n × n_train)", &[n.saturating_add(1), n_train, 4])?;
+    let test = product("the task data (n × n_test)", &[n.saturating_add(1), n_test, 4])?;
+    let order = product("the example order (n_train)", &[n_train, 8])?;
+    let what = "the program's buffers and the task data";
+    let total = sum(what, &[v.buffer_bytes(), train, test, order])?;
+    Ok(v.limits().check_memory(what, total)?)
 }
 
 /// Options of a training run.
@@ -162,9 +200,15 @@ pub struct RunOptions {
     pub until: f64,
     /// Shuffle the order every epoch.
     pub shuffle: bool,
-    /// Also evaluate the train set after each epoch (its figures are NaN when off;
-    /// `solved` depends on the test set only, so it does not change).
+    /// Also evaluate the train set at each evaluation (its figures are NaN when
+    /// off; `solved` depends on the test set only, so it does not change).
     pub eval_train: bool,
+    /// Evaluate every this many steps; `None` once per epoch (after its last
+    /// step). The last step of the run is always evaluated.
+    pub eval_every: Option<u64>,
+    /// Start from these params and state instead of the initial values
+    /// (`--load-state`; see `state` for the rules).
+    pub start: Option<state::State>,
 }
 
 impl Default for RunOptions {
@@ -174,14 +218,16 @@ impl Default for RunOptions {
             until: 1.0,
             shuffle: false,
             eval_train: true,
+            eval_every: None,
+            start: None,
         }
     }
 }
 
-/// End-of-epoch figures.
+/// The figures of one evaluation (by default one per epoch, after its last step).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpochStats {
-    /// 1-based epoch.
+    /// 1-based epoch the evaluated step belongs to: ⌈steps / steps per epoch⌉.
     pub epoch: usize,
     /// Steps run so far.
     pub steps: u64,
@@ -204,12 +250,22 @@ pub struct RunResult {
     pub epochs_run: usize,
     /// Steps run.
     pub steps: u64,
-    /// First epoch whose evaluation reached `until`.
+    /// Epoch of the first evaluation that reached `until`.
     pub solved_epoch: Option<usize>,
     /// Steps run by then.
     pub solved_step: Option<u64>,
-    /// Per-epoch figures.
+    /// Distinct training examples fed up to `solved_step` (or over the run if
+    /// unsolved): min(steps × batch, n_train), since every epoch's order is a
+    /// permutation of the training set started from its first position.
+    pub samples: u64,
+    /// Evaluations run up to `solved_step` (or over the run if unsolved).
+    pub evaluations: u64,
+    /// The figures of every evaluation.
     pub history: Vec<EpochStats>,
+    /// Final values of every param and state buffer, in declaration order.
+    pub params: Vec<(String, Vec<f32>)>,
+    /// The same, with roles and shapes, as `--dump-state` writes them.
+    pub state: state::State,
 }
 
 /// Buffers the driver feeds and reads.
@@ -268,12 +324,73 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
     Ok(Ports { x, y, pred })
 }
 
-/// Copies examples `idx` into the input and target buffers.
+/// Which examples each step sees: the one definition every run uses.
+///
+/// An epoch is ⌈n_train / batch⌉ steps. Step `k` of an epoch feeds positions
+/// `k·batch + j` (j < batch) of the epoch's order, modulo `n_train`: a last
+/// partial batch wraps to the start of the order, and every epoch restarts at
+/// position 0. The order is the identity, or with shuffling a fresh Fisher–Yates
+/// pass over the previous order at the start of every epoch, drawn from the
+/// `shuffle` stream of the run seed.
+#[derive(Debug)]
+pub struct Examples {
+    order: Vec<usize>,
+    batch: usize,
+    per_epoch: u64,
+    shuffle: Option<ChaCha8Rng>,
+}
+
+impl Examples {
+    /// The order of a task config (`n_train` and `batch` at least 1, as
+    /// `config` guarantees) for a run seed.
+    pub fn new(cfg: &TaskConfig, seed: u64, shuffle: bool) -> Examples {
+        let (n_train, batch) = (cfg.n_train.max(1), cfg.batch.max(1));
+        Examples {
+            order: (0..n_train).collect(),
+            batch,
+            per_epoch: n_train.div_ceil(batch) as u64,
+            shuffle: shuffle.then(|| rng_for(seed, "shuffle")),
+        }
+    }
+
+    /// Steps per epoch: ⌈n_train / batch⌉.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.per_epoch
+    }
+
+    /// Prepares step `step` (0-based; steps are prepared in order): a new epoch
+    /// reshuffles when shuffling.
+    fn prepare(&mut self, step: u64) {
+        if !step.is_multiple_of(self.per_epoch) {
+            return;
+        }
+        if let Some(rng) = self.shuffle.as_mut() {
+            use rand::Rng;
+            for i in (1..self.order.len()).rev() {
+                let j = (rng.next_u32() as usize) % (i + 1);
+                self.order.swap(i, j);
+            }
+        }
+    }
+
+    /// Distinct training examples the first `steps` steps feed: min(steps ×
+    /// batch, n_train) (each epoch's order is a permutation, fed from its start).
+    pub fn distinct(&self, steps: u64) -> u64 {
+        steps.saturating_mul(self.batch as u64).min(self.order.len() as u64)
+    }
+
+    /// The training example at slot `j` of step `step`.
+    pub fn example(&self, step: u64, j: usize) -> usize {
+        let base = (step % self.per_epoch) as usize * self.batch;
+        self.order[(base + j) % self.order.len()]
+    }
+}
+
+/// Copies examples `idx(j)`, j < b, into the input and target buffers.
 pub fn feed(
     it: &mut Interp<'_>,
     ports: &Ports,
-    xs: &[f32],
-    ys: &[f32],
+    (xs, ys): (&[f32], &[f32]),
     n: usize,
     b: usize,
     idx: impl Fn(usize) -> usize,
@@ -289,181 +406,191 @@ pub fn feed(
     }
 }
 
-/// Mean loss and accuracy of the forward part over a data set.
-pub fn evaluate(
-    it: &mut Interp<'_>,
-    ports: &Ports,
-    fwd: &[crate::ir::OpId],
-    task: &dyn Task,
-    (xs, ys): (&[f32], &[f32]),
-    cfg: &TaskConfig,
-    step: u64,
-) -> Result<(f64, f64), TrainError> {
-    let Some(pred) = ports.pred else {
-        return Err(TrainError::Mismatch("the program has no `predict` line".into()));
-    };
-    let (b, count) = (cfg.batch, ys.len());
-    let (mut loss, mut correct) = (0.0f64, 0usize);
-    let mut start = 0;
-    while start < count {
-        let real = b.min(count - start);
-        feed(it, ports, xs, ys, cfg.n, b, |j| (start + j) % count);
-        it.run_ops(fwd, step)?;
-        let out = it.buffer(pred);
-        for j in 0..real {
-            let y = ys[start + j];
-            loss += task.loss(out[j], y);
-            correct += usize::from(task.correct(out[j], y));
+/// A training run in progress: the interpreter from the `init` seed, the data,
+/// and the example order. `step` is the only way a training step runs.
+pub struct Run<'a> {
+    it: Interp<'a>,
+    ports: Ports,
+    cfg: &'a TaskConfig,
+    data: &'a Dataset,
+    examples: Examples,
+    steps: u64,
+}
+
+impl<'a> Run<'a> {
+    /// A run of `v` (whose ports fit `cfg`) on `data` from run seed `seed`.
+    pub fn new(
+        v: &'a Validated,
+        ports: Ports,
+        cfg: &'a TaskConfig,
+        data: &'a Dataset,
+        seed: u64,
+        shuffle: bool,
+    ) -> Run<'a> {
+        Run {
+            it: Interp::new(v, seed_for(seed, "init")),
+            ports,
+            cfg,
+            data,
+            examples: Examples::new(cfg, seed, shuffle),
+            steps: 0,
         }
-        start += b;
     }
-    let c = count.max(1) as f64;
-    Ok((loss / c, correct as f64 / c))
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.examples.steps_per_epoch()
+    }
+
+    /// Distinct training examples fed so far.
+    pub fn samples(&self) -> u64 {
+        self.examples.distinct(self.steps)
+    }
+
+    /// The interpreter (buffers are read through it).
+    pub fn interp(&self) -> &Interp<'a> {
+        &self.it
+    }
+
+    /// Feeds the next step's examples and runs the step; with a tracer, emits its
+    /// events (the first step writes params and state at its start, later steps
+    /// inputs and targets only).
+    pub fn step(&mut self, tracer: Option<&mut dyn Tracer>) -> Result<(), InterpError> {
+        let s = self.steps;
+        self.examples.prepare(s);
+        let ex = &self.examples;
+        let (n, b) = (self.cfg.n, self.cfg.batch);
+        feed(
+            &mut self.it,
+            &self.ports,
+            (&self.data.train_x, &self.data.train_y),
+            n,
+            b,
+            |j| ex.example(s, j),
+        );
+        let which = if s == 0 { StartWrites::All } else { StartWrites::Data };
+        self.it.step(s as u32, tracer.map(|t| (t, which)))?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// The current values of every param and state buffer, in declaration order.
+    pub fn params(&self) -> Vec<(String, Vec<f32>)> {
+        let p = self.it.validated().program();
+        p.buffers
+            .values()
+            .zip(p.buffer_ids())
+            .filter(|(b, _)| b.role.persists())
+            .map(|(b, id)| (b.name.clone(), self.it.buffer(id).to_vec()))
+            .collect()
+    }
+
+    /// Mean loss and accuracy of the forward part `fwd` over the test set, or
+    /// the train set with `train`, untraced.
+    pub fn evaluate(&mut self, fwd: &[OpId], task: &dyn Task, train: bool) -> Result<(f64, f64), TrainError> {
+        let Some(pred) = self.ports.pred else {
+            return Err(TrainError::Mismatch("the program has no `predict` line".into()));
+        };
+        let (xs, ys) = if train {
+            (&self.data.train_x, &self.data.train_y)
+        } else {
+            (&self.data.test_x, &self.data.test_y)
+        };
+        let (b, count) = (self.cfg.batch, ys.len());
+        let (mut loss, mut correct) = (0.0f64, 0usize);
+        let mut start = 0;
+        while start < count {
+            let real = b.min(count - start);
+            feed(&mut self.it, &self.ports, (xs, ys), self.cfg.n, b, |j| {
+                (start + j) % count
+            });
+            self.it.run_ops(fwd, self.steps)?;
+            let out = self.it.buffer(pred);
+            for j in 0..real {
+                let y = ys[start + j];
+                loss += task.loss(out[j], y);
+                correct += usize::from(task.correct(out[j], y));
+            }
+            start += b;
+        }
+        let c = count.max(1) as f64;
+        Ok((loss / c, correct as f64 / c))
+    }
 }
 
-/// Trains from the `init` seed on data drawn from the `data` seed.
+/// Trains until the test accuracy reaches `opts.until` or the epoch limit,
+/// evaluating the forward slice (untraced) every `opts.eval_every` steps — by
+/// default after the last step of every epoch — and after the run's last step.
+/// With a tracer, every training step is traced; the caller brackets the run
+/// with `begin` and `end`.
 pub fn train(
-    v: &Validated,
+    run: &mut Run<'_>,
     task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
     opts: &RunOptions,
-    on_epoch: impl FnMut(&EpochStats),
+    mut tracer: Option<&mut dyn Tracer>,
+    mut on_eval: impl FnMut(&EpochStats),
 ) -> Result<RunResult, TrainError> {
-    train_traced(v, task, cfg, seed, opts, None, on_epoch)
-}
-
-/// `train`, with every training step traced into `tracer` (evaluation stays
-/// untraced): `begin` with the header, step-start writes of params and state on
-/// the first step only, then `end` after the last step.
-pub fn train_traced(
-    v: &Validated,
-    task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    opts: &RunOptions,
-    mut tracer: Option<(&mut dyn crate::trace::Tracer, &crate::trace::TraceHeader)>,
-    mut on_epoch: impl FnMut(&EpochStats),
-) -> Result<RunResult, TrainError> {
-    if let Some((t, h)) = tracer.as_mut() {
-        t.begin(h);
-    }
-    let ports = ports(v, cfg)?;
-    let Some(pred) = ports.pred else {
+    let Some(pred) = run.ports.pred else {
         return Err(TrainError::Mismatch("the program has no `predict` line".into()));
     };
-    let data = task.generate(cfg, seed);
-    let mut it = Interp::new(v, seed_for(seed, "init"));
-    let fwd = slice(v.program(), &[pred]);
-    let mut order: Vec<usize> = (0..cfg.n_train).collect();
-    let mut shuffle_rng = rng_for(seed, "shuffle");
-    let steps_per_epoch = cfg.n_train.div_ceil(cfg.batch).max(1);
+    let fwd = slice(run.it.validated().program(), &[pred]);
+    if let Some(st) = &opts.start {
+        st.apply(&mut run.it)
+            .map_err(|m| TrainError::Mismatch(format!("--load-state: {m}")))?;
+    }
+    let per_epoch = run.steps_per_epoch();
+    let every = opts.eval_every.unwrap_or(per_epoch).max(1);
+    let last = (opts.epochs as u64).saturating_mul(per_epoch);
     let mut res = RunResult {
-        secret: data.secret.clone(),
+        secret: run.data.secret.clone(),
         epochs_run: 0,
         steps: 0,
         solved_epoch: None,
         solved_step: None,
+        samples: 0,
+        evaluations: 0,
         history: Vec::new(),
+        params: Vec::new(),
+        state: state::State::capture(&run.it),
     };
-    for epoch in 1..=opts.epochs {
-        if opts.shuffle {
-            use rand::Rng;
-            for i in (1..order.len()).rev() {
-                let j = (shuffle_rng.next_u32() as usize) % (i + 1);
-                order.swap(i, j);
-            }
-        }
-        for s in 0..steps_per_epoch {
-            let base = s * cfg.batch;
-            feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-                order[(base + j) % cfg.n_train.max(1)]
-            });
-            let step = res.steps as u32;
-            let traced = tracer.as_mut().map(|(t, _)| {
-                let which = if step == 0 {
-                    crate::interp::StartWrites::All
-                } else {
-                    crate::interp::StartWrites::Data
-                };
-                (&mut **t as &mut dyn crate::trace::Tracer, which)
-            });
-            it.step(step, traced)?;
-            res.steps += 1;
+    while run.steps() < last {
+        run.step(tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer))?;
+        let steps = run.steps();
+        res.steps = steps;
+        res.epochs_run = steps.div_ceil(per_epoch) as usize;
+        res.samples = run.samples();
+        if !steps.is_multiple_of(every) && steps != last {
+            continue;
         }
         let (train_loss, train_acc) = if opts.eval_train {
-            evaluate(
-                &mut it,
-                &ports,
-                &fwd,
-                task,
-                (&data.train_x, &data.train_y),
-                cfg,
-                res.steps,
-            )?
+            run.evaluate(&fwd, task, true)?
         } else {
             (f64::NAN, f64::NAN)
         };
-        let (test_loss, test_acc) = evaluate(
-            &mut it,
-            &ports,
-            &fwd,
-            task,
-            (&data.test_x, &data.test_y),
-            cfg,
-            res.steps,
-        )?;
+        let (test_loss, test_acc) = run.evaluate(&fwd, task, false)?;
         let st = EpochStats {
-            epoch,
-            steps: res.steps,
+            epoch: res.epochs_run,
+            steps,
             train_loss,
             test_loss,
             train_acc,
             test_acc,
         };
-        on_epoch(&st);
+        on_eval(&st);
         res.history.push(st);
-        res.epochs_run = epoch;
+        res.evaluations += 1;
         if test_acc >= opts.until {
-            res.solved_epoch = Some(epoch);
-            res.solved_step = Some(res.steps);
+            res.solved_epoch = Some(res.epochs_run);
+            res.solved_step = Some(steps);
             break;
         }
     }
-    if let Some((t, _)) = tracer.as_mut() {
-        t.end();
-    }
+    res.params = run.params();
+    res.state = state::State::capture(&run.it);
     Ok(res)
-}
-
-/// Runs `steps` training steps (cyclic order, no evaluation) from the run seed and
-/// calls `each` after every step; returns the final values of every param and state
-/// buffer, in declaration order.
-pub fn run_steps(
-    v: &Validated,
-    task: &dyn Task,
-    cfg: &TaskConfig,
-    seed: u64,
-    steps: u64,
-    mut each: impl FnMut(u64, &Interp<'_>),
-) -> Result<Vec<(String, Vec<f32>)>, TrainError> {
-    let ports = ports(v, cfg)?;
-    let data = task.generate(cfg, seed);
-    let mut it = Interp::new(v, seed_for(seed, "init"));
-    let n_train = cfg.n_train.max(1);
-    for s in 0..steps {
-        let base = (s as usize) * cfg.batch;
-        feed(&mut it, &ports, &data.train_x, &data.train_y, cfg.n, cfg.batch, |j| {
-            (base + j) % n_train
-        });
-        it.step(s as u32, None)?;
-        each(s, &it);
-    }
-    let p = v.program();
-    Ok(p.buffers
-        .values()
-        .enumerate()
-        .filter(|(_, b)| b.role.persists())
-        .map(|(i, b)| (b.name.clone(), it.buffer(BufId(i as u32)).to_vec()))
-        .collect())
 }

@@ -13,10 +13,17 @@
 //!   a gradient of the parameter's shape that does not read the parameter itself;
 //! - no `grad` is left (it is lowered first by `ir::grad::lower`).
 
+pub mod memory;
 pub mod shapes;
+pub mod slices;
+
+pub use slices::Region;
+use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
-use crate::ir::{BufId, Expr, Init, OpKind, Program, Role, Rule, ShapeDim, Src, effects};
+use crate::ir::{
+    BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
+};
 use crate::span::Span;
 use indexmap::IndexMap;
 use thiserror::Error;
@@ -78,6 +85,10 @@ pub struct Limits {
     pub max_buffer_elements: u64,
     /// Largest number of ops after lowering.
     pub max_ops: usize,
+    /// The memory budget in bytes (`--max-memory`, see `memory`): all buffers of
+    /// the program together, plus the task's data, plus anything sized from a
+    /// file. It adds to the other limits, it does not replace them.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -85,7 +96,15 @@ impl Default for Limits {
         Limits {
             max_buffer_elements: 1 << 28,
             max_ops: 100_000,
+            max_memory: memory::effective(memory::DEFAULT_MAX_MEMORY),
         }
+    }
+}
+
+impl Limits {
+    /// `bytes` of `what` if they fit in the memory budget.
+    pub fn check_memory(&self, what: &str, bytes: u64) -> Result<u64, memory::MemoryError> {
+        memory::fits(what, bytes, self.max_memory)
     }
 }
 
@@ -111,6 +130,20 @@ pub enum ValidationError {
     /// An update's gradient reads the parameter it updates.
     #[error("the gradient of `update {buf}` reads `{buf}` itself")]
     SelfRead { buf: String, span: Span },
+    /// A loop could not be unrolled.
+    #[error("{message}")]
+    Loop { message: String, span: Span },
+    /// A slice does not fit its buffer.
+    #[error("slice of `{buf}` in `{op}`: {detail}")]
+    Slice {
+        op: String,
+        buf: String,
+        detail: String,
+        span: Span,
+    },
+    /// A dim or shape expression is not a positive integer.
+    #[error("{what} is not a positive integer ({value})")]
+    BadExtent { what: String, value: f64, span: Span },
     /// An expression does not evaluate to a finite number.
     #[error("{what} is not a finite number ({value})")]
     NotFinite { what: String, value: f64, span: Span },
@@ -144,6 +177,9 @@ pub enum ValidationError {
     /// The loss of a `grad` is not a scalar.
     #[error("the loss `{buf}` must have one element, it has shape {shape}")]
     LossShape { buf: String, shape: String, span: Span },
+    /// A size overflows or is over the memory budget.
+    #[error(transparent)]
+    Memory(#[from] memory::MemoryError),
 }
 
 impl ValidationError {
@@ -157,12 +193,15 @@ impl ValidationError {
             | DoubleUpdate { span, .. }
             | SelfRead { span, .. }
             | NotFinite { span, .. }
+            | BadExtent { span, .. }
+            | Loop { span, .. }
+            | Slice { span, .. }
             | UnknownName { span, .. }
             | TooBig { span, .. }
             | GradLeft { span }
             | GradTarget { span, .. }
             | LossShape { span, .. } => Some(*span),
-            BadSetting { .. } | TooManyOps { .. } => None,
+            BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
 }
@@ -193,9 +232,16 @@ pub struct Validated {
     shapes: Vec<Vec<usize>>,
     offsets: Vec<usize>,
     total: usize,
+    limits: Limits,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 impl Validated {
+    /// The region of a sliced operand of an op.
+    pub fn region(&self, op: OpId, slot: Slot) -> Option<&Region> {
+        self.regions.get(&(op, slot))
+    }
+
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -231,6 +277,17 @@ impl Validated {
         self.total
     }
 
+    /// The limits it was validated under (the task and the driver check their
+    /// own allocations against the same memory budget).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Bytes of all its buffers (f32 elements).
+    pub fn buffer_bytes(&self) -> u64 {
+        self.total as u64 * 4
+    }
+
     /// Evaluates a scalar expression against the resolved dims and hypers.
     pub fn eval(&self, e: &Expr) -> f64 {
         // Validation evaluated every expression the program holds, so names resolve.
@@ -240,6 +297,24 @@ impl Validated {
 
 fn lookup(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, n: &str) -> Option<f64> {
     dims.get(n).map(|v| *v as f64).or_else(|| hypers.get(n).copied())
+}
+
+/// The program's dims under the settings (for unrolling loops).
+pub fn resolve_dims(p: &Program, s: &Settings) -> Result<IndexMap<String, u64>, Vec<ValidationError>> {
+    let mut errs = Vec::new();
+    let (dims, _) = resolve(p, s, &mut errs)?;
+    if errs.is_empty() { Ok(dims) } else { Err(errs) }
+}
+
+/// Unrolls the loops of a parsed program under the settings.
+pub fn unroll(p: &Program, s: &Settings, limits: &Limits) -> Result<Program, Vec<ValidationError>> {
+    let dims = resolve_dims(p, s)?;
+    crate::ir::unroll::unroll(p, &dims, limits.max_ops).map_err(|e| {
+        vec![ValidationError::Loop {
+            message: e.to_string(),
+            span: e.span(),
+        }]
+    })
 }
 
 /// Shapes of a program that may still contain `grad` (for the lowering).
@@ -257,18 +332,26 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
     let c = check(&p, s, limits, false)?;
     let shapes: Vec<Vec<usize>> = c.shapes.into_iter().map(|s| s.unwrap_or_else(|| vec![0])).collect();
     let mut offsets = Vec::with_capacity(shapes.len());
-    let mut total = 0usize;
+    let mut total = 0u64;
+    let what = "the program's buffers";
     for sh in &shapes {
-        offsets.push(total);
-        total += sh.iter().product::<usize>();
+        offsets.push(total as usize);
+        let n = memory::product(what, &sh.iter().map(|d| *d as u64).collect::<Vec<_>>()).map_err(|e| vec![e.into()])?;
+        total = memory::sum(what, &[total, n]).map_err(|e| vec![e.into()])?;
     }
+    let bytes = memory::product(what, &[total, 4]).map_err(|e| vec![e.into()])?;
+    limits
+        .check_memory(&format!("{what} ({total} elements)"), bytes)
+        .map_err(|e| vec![e.into()])?;
     Ok(Validated {
         program: p,
         dims: c.dims,
         hypers: c.hypers,
         shapes,
         offsets,
-        total,
+        total: total as usize,
+        limits: *limits,
+        regions: c.regions,
     })
 }
 
@@ -276,6 +359,7 @@ struct Checked {
     dims: IndexMap<String, u64>,
     hypers: IndexMap<String, f64>,
     shapes: Vec<Option<Vec<usize>>>,
+    regions: HashMap<(OpId, Slot), Region>,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -284,14 +368,96 @@ fn fmt_shape(s: &[usize]) -> String {
 
 fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result<Checked, Vec<ValidationError>> {
     let mut errs = Vec::new();
-    // Dims: the command line wins over the declaration; `batch` defaults to 1.
-    let mut dims = IndexMap::new();
-    for (name, (v, _)) in &p.dims {
-        let v = s.int(name).map_err(|e| vec![e])?.unwrap_or(*v);
+    let (dims, hypers) = resolve(p, s, &mut errs)?;
+    let mut w = Walk {
+        p,
+        limits,
+        dims,
+        hypers,
+        shapes: vec![None; p.buffers.len()],
+        defined: p.buffers.values().map(|b| b.role != Role::Temp).collect(),
+        updated: IndexMap::new(),
+        regions: HashMap::new(),
+        errs,
+    };
+    w.declared()?;
+    if p.ops.len() > limits.max_ops {
+        return Err(vec![ValidationError::TooManyOps {
+            n: p.ops.len(),
+            limit: limits.max_ops,
+        }]);
+    }
+    // Walk the schedule: definedness, then one checker per op kind.
+    for &id in &p.order {
+        let op = p.op(id);
+        for a in effects(&op.kind) {
+            if a.mode == crate::ir::Mode::Read && !w.defined[a.buf.idx()] {
+                w.errs.push(ValidationError::ReadBeforeWrite {
+                    buf: p.buf(a.buf).name.clone(),
+                    span: op.span,
+                });
+            }
+        }
+        match &op.kind {
+            OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalars,
+                slices,
+            } => w.call(id, *prim, outs, args, scalars, slices)?,
+            OpKind::Update { param, rule, src } => w.update(id, *param, rule, src),
+            OpKind::Grad { loss, wrt } => {
+                if allow_grad {
+                    w.grad(id, *loss, wrt);
+                } else {
+                    w.errs.push(ValidationError::GradLeft { span: op.span });
+                }
+            }
+        }
+    }
+    if w.errs.is_empty() {
+        Ok(Checked {
+            dims: w.dims,
+            hypers: w.hypers,
+            shapes: w.shapes,
+            regions: w.regions,
+        })
+    } else {
+        Err(w.errs)
+    }
+}
+
+/// Dims and hypers under the settings: the command line wins over the
+/// declaration; `batch` defaults to 1.
+#[allow(clippy::type_complexity)] // The two resolved tables.
+fn resolve(
+    p: &Program,
+    s: &Settings,
+    errs: &mut Vec<ValidationError>,
+) -> Result<(IndexMap<String, u64>, IndexMap<String, f64>), Vec<ValidationError>> {
+    let mut dims: IndexMap<String, u64> = IndexMap::new();
+    // An undeclared `batch` comes last in the table but may appear in any dim.
+    let batch = s.int("batch").map_err(|e| vec![e])?.unwrap_or(1);
+    for (name, (e, span)) in &p.dims {
+        let v = match s.int(name).map_err(|e| vec![e])? {
+            Some(v) => v,
+            None => match extent(e, &dims, batch) {
+                Ok(v) => v,
+                Err(value) => {
+                    errs.push(ValidationError::BadExtent {
+                        what: format!("dim `{name}`"),
+                        value,
+                        span: *span,
+                    });
+                    1
+                }
+            },
+        };
         dims.insert(name.clone(), v);
     }
     if !dims.contains_key("batch") {
-        dims.insert("batch".to_string(), s.int("batch").map_err(|e| vec![e])?.unwrap_or(1));
+        dims.insert("batch".to_string(), batch);
     }
     let mut hypers: IndexMap<String, f64> = IndexMap::new();
     for (name, e) in &p.hypers {
@@ -322,11 +488,34 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
         }
         hypers.insert(name.clone(), v);
     }
-    let eval = |e: &Expr, what: &str, errs: &mut Vec<ValidationError>| -> f64 {
-        match e.eval(&|n| lookup(&dims, &hypers, n)) {
+    Ok((dims, hypers))
+}
+
+/// The state of one pass over the schedule.
+struct Walk<'a> {
+    p: &'a Program,
+    limits: &'a Limits,
+    dims: IndexMap<String, u64>,
+    hypers: IndexMap<String, f64>,
+    shapes: Vec<Option<Vec<usize>>>,
+    defined: Vec<bool>,
+    updated: IndexMap<BufId, Span>,
+    regions: HashMap<(OpId, Slot), Region>,
+    errs: Vec<ValidationError>,
+}
+
+/// A slice bound's value (validation reports names it cannot resolve elsewhere).
+fn self_eval(dims: &IndexMap<String, u64>, hypers: &IndexMap<String, f64>, e: &Expr) -> f64 {
+    e.eval(&|n| lookup(dims, hypers, n)).unwrap_or(f64::NAN)
+}
+
+impl Walk<'_> {
+    /// Evaluates an expression, recording an error (and giving 0) if it fails.
+    fn eval(&mut self, e: &Expr, what: &str) -> f64 {
+        match e.eval(&|n| lookup(&self.dims, &self.hypers, n)) {
             Ok(v) if v.is_finite() => v,
             Ok(v) => {
-                errs.push(ValidationError::NotFinite {
+                self.errs.push(ValidationError::NotFinite {
                     what: what.to_string(),
                     value: v,
                     span: e.span(),
@@ -334,199 +523,299 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 0.0
             }
             Err((name, span)) => {
-                errs.push(ValidationError::UnknownName { name, span });
+                self.errs.push(ValidationError::UnknownName { name, span });
                 0.0
             }
         }
-    };
-    // Declared shapes, in declaration order, checked against the element limit.
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![None; p.buffers.len()];
-    for (i, b) in p.buffers.values().enumerate() {
-        let Some(decl) = &b.shape else { continue };
-        let mut ext = Vec::new();
-        let mut n: Option<u64> = Some(1);
-        for d in decl {
-            let v = match d {
-                ShapeDim::Lit(v) => *v,
-                ShapeDim::Name(name) => dims.get(name).copied().unwrap_or(1),
-            };
-            n = n.and_then(|n| n.checked_mul(v));
-            ext.push(v);
-        }
-        match n {
-            Some(n) if n <= limits.max_buffer_elements => shapes[i] = Some(ext.iter().map(|v| *v as usize).collect()),
-            _ => {
-                let size = n.map_or_else(|| format!("more than {}", u64::MAX), |n| n.to_string());
-                return Err(vec![ValidationError::TooBig {
-                    buf: b.name.clone(),
-                    size,
-                    limit: limits.max_buffer_elements,
-                    span: b.span,
-                }]);
+    }
+
+    fn shape_of(&self, b: BufId) -> Vec<usize> {
+        self.shapes[b.idx()].clone().unwrap_or_default()
+    }
+
+    /// Declared shapes, in declaration order, checked against the element limit,
+    /// and the init expressions.
+    fn declared(&mut self) -> Result<(), Vec<ValidationError>> {
+        let p = self.p;
+        for (i, b) in p.buffers.values().enumerate() {
+            let Some(decl) = &b.shape else { continue };
+            let mut ext = Vec::new();
+            let mut n: Option<u64> = Some(1);
+            for d in decl {
+                let v = match d {
+                    ShapeDim::Lit(v) => *v,
+                    ShapeDim::Name(name) => self.dims.get(name).copied().unwrap_or(1),
+                    ShapeDim::Expr(e) => extent(e, &self.dims, 1).unwrap_or_else(|value| {
+                        self.errs.push(ValidationError::BadExtent {
+                            what: format!("the extent `{e}` of `{}`", b.name),
+                            value,
+                            span: e.span(),
+                        });
+                        1
+                    }),
+                };
+                n = n.and_then(|n| n.checked_mul(v));
+                ext.push(v);
+            }
+            match n {
+                Some(n) if n <= self.limits.max_buffer_elements => {
+                    self.shapes[i] = Some(ext.iter().map(|v| *v as usize).collect());
+                }
+                _ => {
+                    let size = n.map_or_else(|| format!("more than {}", u64::MAX), |n| n.to_string());
+                    return Err(vec![ValidationError::TooBig {
+                        buf: b.name.clone(),
+                        size,
+                        limit: self.limits.max_buffer_elements,
+                        span: b.span,
+                    }]);
+                }
+            }
+            if let Some(init) = &b.init {
+                let what = format!("the init of `{}`", b.name);
+                match init {
+                    Init::Zeros | Init::Eye | Init::Iota => {}
+                    Init::Normal(e) | Init::Const(e) | Init::Bernoulli(e) => {
+                        self.eval(e, &what);
+                    }
+                    Init::Uniform(a, c) => {
+                        self.eval(a, &what);
+                        self.eval(c, &what);
+                    }
+                }
             }
         }
-        if let Some(init) = &b.init {
-            let what = format!("the init of `{}`", b.name);
-            match init {
-                Init::Zeros => {}
-                Init::Normal(e) | Init::Const(e) => {
-                    eval(e, &what, &mut errs);
-                }
-                Init::Uniform(a, c) => {
-                    eval(a, &what, &mut errs);
-                    eval(c, &what, &mut errs);
+        Ok(())
+    }
+
+    /// Scalar operands: expressions evaluate; buffers hold one element. Returns
+    /// the expressions' values (`None` for a buffer).
+    fn scalars(&mut self, op_name: &str, scalars: &[Scalar], span: Span) -> Vec<Option<f64>> {
+        let mut consts = Vec::new();
+        for sc in scalars {
+            consts.push(sc.expr().map(|e| self.eval(e, &format!("the scalar of `{op_name}`"))));
+            match sc {
+                Scalar::Expr(_) => {}
+                Scalar::Buf(b) => {
+                    let sh = self.shape_of(*b);
+                    if sh.iter().product::<usize>() != 1 {
+                        self.errs.push(ValidationError::Shape {
+                            op: op_name.to_string(),
+                            detail: format!(
+                                "the scalar operand `{}` must have one element, it has shape {}",
+                                self.p.buf(*b).name,
+                                fmt_shape(&sh)
+                            ),
+                            span,
+                        });
+                    }
                 }
             }
         }
+        consts
     }
-    if p.ops.len() > limits.max_ops {
-        return Err(vec![ValidationError::TooManyOps {
-            n: p.ops.len(),
-            limit: limits.max_ops,
-        }]);
-    }
-    // Walk the schedule: definedness, shapes, update rules.
-    let mut defined: Vec<bool> = p.buffers.values().map(|b| b.role != Role::Temp).collect();
-    let mut updated: IndexMap<BufId, Span> = IndexMap::new();
-    for &id in &p.order {
+
+    /// `outs = prim(args, scalars)`: the family's shape rule, then the output limit.
+    fn call(
+        &mut self,
+        id: OpId,
+        prim: Prim,
+        outs: &[BufId],
+        args: &[BufId],
+        scalars: &[Scalar],
+        slices: &[Slice],
+    ) -> Result<(), Vec<ValidationError>> {
+        let p = self.p;
         let op = p.op(id);
         let op_name = p.op_name(id);
-        for a in effects(&op.kind) {
-            if a.mode == crate::ir::Mode::Read && !defined[a.buf.idx()] {
-                errs.push(ValidationError::ReadBeforeWrite {
-                    buf: p.buf(a.buf).name.clone(),
+        let consts = self.scalars(&op_name, scalars, op.span);
+        // Sliced operands: resolve their regions; the op sees the region's shape.
+        for sl in slices {
+            let b = match sl.slot {
+                Slot::Arg(i) => args.get(i),
+                Slot::Out(i) => outs.get(i),
+            };
+            let Some(&b) = b else { continue };
+            let dims = self.shape_of(b);
+            let mut eval = |e: &Expr| self_eval(&self.dims, &self.hypers, e);
+            match slices::region(&dims, &sl.axes, &mut eval) {
+                Ok(r) => {
+                    self.regions.insert((id, sl.slot), r);
+                }
+                Err(detail) => self.errs.push(ValidationError::Slice {
+                    op: op_name.clone(),
+                    buf: p.buf(b).name.clone(),
+                    detail,
                     span: op.span,
-                });
+                }),
             }
         }
-        let shape_of = |b: &BufId| shapes[b.idx()].clone().unwrap_or_default();
-        match &op.kind {
-            OpKind::Call {
-                prim,
-                outs,
-                args,
-                scalar,
-            } => {
-                if let Some(e) = scalar {
-                    eval(e, &format!("the scalar of `{op_name}`"), &mut errs);
-                }
-                let arg_shapes: Vec<Vec<usize>> = args.iter().map(shape_of).collect();
-                match shapes::infer(*prim, &arg_shapes) {
-                    Ok(out_shapes) => {
-                        for (o, sh) in outs.iter().zip(out_shapes) {
-                            let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
-                            if n.is_none_or(|n| n > limits.max_buffer_elements) {
-                                return Err(vec![ValidationError::TooBig {
-                                    buf: p.buf(*o).name.clone(),
-                                    size: n.map_or_else(|| "too many".into(), |n| n.to_string()),
-                                    limit: limits.max_buffer_elements,
-                                    span: op.span,
-                                }]);
-                            }
-                            shapes[o.idx()] = Some(sh);
-                            defined[o.idx()] = true;
-                        }
-                    }
-                    Err(detail) => {
-                        errs.push(ValidationError::Shape {
-                            op: op_name.clone(),
-                            detail,
-                            span: op.span,
-                        });
-                        for o in outs {
-                            defined[o.idx()] = true;
-                        }
-                    }
-                }
-            }
-            OpKind::Update { param, rule, src } => {
-                let pb = p.buf(*param);
-                if !pb.role.persists() {
-                    errs.push(ValidationError::WriteToInput {
-                        buf: pb.name.clone(),
-                        role: pb.role.keyword(),
-                        span: op.span,
-                    });
-                    continue;
-                }
-                if let Some(first) = updated.get(param) {
-                    errs.push(ValidationError::DoubleUpdate {
-                        buf: pb.name.clone(),
-                        span: op.span,
-                        first: *first,
-                    });
-                }
-                updated.insert(*param, op.span);
-                let Rule::Sgd { lr, wd } = rule;
-                eval(lr, "the learning rate", &mut errs);
-                eval(wd, "the weight decay", &mut errs);
-                let g = match src {
-                    Src::Buf(b) => Ok(shape_of(b)),
-                    Src::Fused { prim, args, scalar } => {
-                        if args.contains(param) {
-                            errs.push(ValidationError::SelfRead {
-                                buf: pb.name.clone(),
+        let view = |w: &Walk, slot: Slot, b: BufId| match w.regions.get(&(id, slot)) {
+            Some(r) => r.shape.clone(),
+            None => w.shape_of(b),
+        };
+        let arg_shapes: Vec<Vec<usize>> = args
+            .iter()
+            .enumerate()
+            .map(|(i, b)| view(self, Slot::Arg(i), *b))
+            .collect();
+        let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
+        if (in_place || slices.iter().any(|s| matches!(s.slot, Slot::Out(_)))) && outs.len() != 1 {
+            self.errs.push(ValidationError::Shape {
+                op: op_name,
+                detail: "only a single-output op can write a param or state buffer in place".into(),
+                span: op.span,
+            });
+            return Ok(());
+        }
+        match shapes::infer(prim, &arg_shapes, &consts) {
+            Ok(out_shapes) => {
+                for (i, (o, sh)) in outs.iter().zip(out_shapes).enumerate() {
+                    if p.buf(*o).role.persists() {
+                        // In place: the result must fill the buffer or its slice.
+                        let want = view(self, Slot::Out(i), *o);
+                        if sh.iter().product::<usize>() != want.iter().product::<usize>()
+                            || squeeze(&sh) != squeeze(&want)
+                        {
+                            self.errs.push(ValidationError::Shape {
+                                op: op_name.clone(),
+                                detail: format!(
+                                    "the result {} does not fit `{}` {}",
+                                    fmt_shape(&sh),
+                                    p.buf(*o).name,
+                                    fmt_shape(&want)
+                                ),
                                 span: op.span,
                             });
                         }
-                        if let Some(e) = scalar {
-                            eval(e, "the fused scalar", &mut errs);
-                        }
-                        let arg_shapes: Vec<Vec<usize>> = args.iter().map(shape_of).collect();
-                        shapes::infer(*prim, &arg_shapes).map(|mut v| v.remove(0))
+                        continue;
                     }
-                };
-                let ps = shape_of(param);
-                match g {
-                    Ok(g)
-                        if g.iter().product::<usize>() == ps.iter().product::<usize>()
-                            && squeeze(&g) == squeeze(&ps) => {}
-                    Ok(g) => errs.push(ValidationError::Shape {
-                        op: op_name.clone(),
-                        detail: format!("param {} gets a gradient of shape {}", fmt_shape(&ps), fmt_shape(&g)),
-                        span: op.span,
-                    }),
-                    Err(detail) => errs.push(ValidationError::Shape {
-                        op: op_name.clone(),
-                        detail,
-                        span: op.span,
-                    }),
+                    let n = sh.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
+                    if n.is_none_or(|n| n > self.limits.max_buffer_elements) {
+                        return Err(vec![ValidationError::TooBig {
+                            buf: self.p.buf(*o).name.clone(),
+                            size: n.map_or_else(|| "too many".into(), |n| n.to_string()),
+                            limit: self.limits.max_buffer_elements,
+                            span: op.span,
+                        }]);
+                    }
+                    self.shapes[o.idx()] = Some(sh);
+                    self.defined[o.idx()] = true;
                 }
             }
-            OpKind::Grad { loss, wrt } => {
-                if !allow_grad {
-                    errs.push(ValidationError::GradLeft { span: op.span });
-                    continue;
-                }
-                let ls = shape_of(loss);
-                if ls.iter().product::<usize>() != 1 {
-                    errs.push(ValidationError::LossShape {
-                        buf: p.buf(*loss).name.clone(),
-                        shape: fmt_shape(&ls),
-                        span: op.span,
-                    });
-                }
-                for w in wrt {
-                    let b = p.buf(*w);
-                    if b.role != Role::Param {
-                        errs.push(ValidationError::GradTarget {
-                            buf: b.name.clone(),
-                            role: b.role.keyword(),
-                            span: op.span,
-                        });
-                    }
-                    if let Some(d) = p.buf_id(&format!("d{}", b.name)) {
-                        shapes[d.idx()] = shapes[w.idx()].clone();
-                        defined[d.idx()] = true;
-                    }
+            Err(detail) => {
+                self.errs.push(ValidationError::Shape {
+                    op: op_name,
+                    detail,
+                    span: op.span,
+                });
+                for o in outs {
+                    self.defined[o.idx()] = true;
                 }
             }
         }
+        Ok(())
     }
-    if errs.is_empty() {
-        Ok(Checked { dims, hypers, shapes })
+
+    /// `update P rule with src`: a persistent target, once per step, a gradient of its shape.
+    fn update(&mut self, id: OpId, param: BufId, rule: &Rule, src: &Src) {
+        let p = self.p;
+        let op = p.op(id);
+        let op_name = p.op_name(id);
+        let pb = p.buf(param);
+        if !pb.role.persists() {
+            self.errs.push(ValidationError::WriteToInput {
+                buf: pb.name.clone(),
+                role: pb.role.keyword(),
+                span: op.span,
+            });
+            return;
+        }
+        if let Some(first) = self.updated.get(&param) {
+            self.errs.push(ValidationError::DoubleUpdate {
+                buf: pb.name.clone(),
+                span: op.span,
+                first: *first,
+            });
+        }
+        self.updated.insert(param, op.span);
+        let Rule::Sgd { lr, wd } = rule;
+        self.eval(lr, "the learning rate");
+        self.eval(wd, "the weight decay");
+        let g = match src {
+            Src::Buf(b) => Ok(self.shape_of(*b)),
+            Src::Fused { prim, args, scalars } => {
+                if args.contains(&param) || scalars.iter().any(|s| s.buf() == Some(param)) {
+                    self.errs.push(ValidationError::SelfRead {
+                        buf: pb.name.clone(),
+                        span: op.span,
+                    });
+                }
+                let consts = self.scalars(&op_name, scalars, op.span);
+                let arg_shapes: Vec<Vec<usize>> = args.iter().map(|b| self.shape_of(*b)).collect();
+                shapes::infer(*prim, &arg_shapes, &consts).map(|mut v| v.remove(0))
+            }
+        };
+        let ps = self.shape_of(param);
+        match g {
+            Ok(g) if g.iter().product::<usize>() == ps.iter().product::<usize>() && squeeze(&g) == squeeze(&ps) => {}
+            Ok(g) => self.errs.push(ValidationError::Shape {
+                op: op_name,
+                detail: format!("param {} gets a gradient of shape {}", fmt_shape(&ps), fmt_shape(&g)),
+                span: op.span,
+            }),
+            Err(detail) => self.errs.push(ValidationError::Shape {
+                op: op_name,
+                detail,
+                span: op.span,
+            }),
+        }
+    }
+
+    /// `grad loss wrt …` (before lowering): a one-element loss, param targets.
+    fn grad(&mut self, id: OpId, loss: BufId, wrt: &[BufId]) {
+        let p = self.p;
+        let span = p.op(id).span;
+        let ls = self.shape_of(loss);
+        if ls.iter().product::<usize>() != 1 {
+            self.errs.push(ValidationError::LossShape {
+                buf: self.p.buf(loss).name.clone(),
+                shape: fmt_shape(&ls),
+                span,
+            });
+        }
+        for w in wrt {
+            let b = self.p.buf(*w);
+            if b.role != Role::Param {
+                self.errs.push(ValidationError::GradTarget {
+                    buf: b.name.clone(),
+                    role: b.role.keyword(),
+                    span,
+                });
+            }
+            if let Some(d) = self.p.buf_id(&format!("d{}", b.name)) {
+                self.shapes[d.idx()] = self.shapes[w.idx()].clone();
+                self.defined[d.idx()] = true;
+            }
+        }
+    }
+}
+
+/// An expression of dims as an extent: a positive integer, or the value it gave.
+/// `batch` stands for `batch` when it is not (yet) in `dims`.
+fn extent(e: &Expr, dims: &IndexMap<String, u64>, batch: u64) -> Result<u64, f64> {
+    let v = e
+        .eval(&|n| {
+            dims.get(n)
+                .copied()
+                .or((n == "batch").then_some(batch))
+                .map(|v| v as f64)
+        })
+        .map_err(|_| f64::NAN)?;
+    if (1.0..=9.007e15).contains(&v) && v.fract() == 0.0 {
+        Ok(v as u64)
     } else {
-        Err(errs)
+        Err(v)
     }
 }
 

@@ -1,6 +1,7 @@
-//! Shape rules: one `match` arm per primitive.
+//! Shape rules: one function per op family, one `match` arm per primitive within it.
 
 use crate::ir::Prim;
+use crate::ir::prim::Family;
 
 fn s(x: &[usize]) -> String {
     format!("[{}]", x.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","))
@@ -10,84 +11,206 @@ fn all(a: &[Vec<usize>]) -> String {
     a.iter().map(|x| s(x)).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether `b` broadcasts onto `a`: equal shapes, or `b` is `a`'s trailing shape.
-pub fn broadcasts(a: &[usize], b: &[usize]) -> bool {
-    a == b || (b.len() < a.len() && a[a.len() - b.len()..] == *b)
+fn numel(x: &[usize]) -> usize {
+    x.iter().product()
 }
 
+/// Whether `b` broadcasts onto `a`: equal shapes, one element, or `a`'s trailing shape.
+pub fn broadcasts(a: &[usize], b: &[usize]) -> bool {
+    a == b || numel(b) == 1 || (b.len() < a.len() && a[a.len() - b.len()..] == *b)
+}
+
+/// The operand names used in messages, by position.
+const OPERAND: [&str; 4] = ["first", "second", "third", "fourth"];
+
 /// Output shapes of a primitive applied to arguments of the given shapes, or a
-/// message naming the expected form and the shapes found.
-pub fn infer(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
-    let bad = |form: &str| Err(format!("{} expects {form}, got {}", prim.name(), all(a)));
+/// message naming the expected form and the shapes found. `consts` are the
+/// scalar operands' values where they are expressions (`None` for a buffer).
+pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<Vec<usize>>, String> {
+    match prim.family() {
+        Family::Linear => linear(prim, a),
+        Family::Elementwise => elementwise(prim, a).map(|v| vec![v]),
+        Family::Reduce => reduce(prim, a, consts),
+        Family::Layout => layout(prim, a, consts).map(|v| vec![v]),
+        Family::Loss => loss(prim, a),
+    }
+}
+
+/// The `i`-th scalar operand as a whole number below `limit`, or a message.
+fn int_operand(prim: Prim, consts: &[Option<f64>], i: usize, what: &str, limit: usize) -> Result<usize, String> {
+    match consts.get(i).copied().flatten() {
+        Some(v) if v >= 0.0 && v.fract() == 0.0 && v < limit as f64 => Ok(v as usize),
+        Some(v) => Err(format!(
+            "{}: {what} must be a whole number below {limit}, got {v}",
+            prim.name()
+        )),
+        None => Err(format!("{}: {what} must be an expression, not a buffer", prim.name())),
+    }
+}
+
+/// A shape with axis `k` removed; `[1]` when nothing is left.
+fn drop_axis(x: &[usize], k: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = x.iter().enumerate().filter(|(i, _)| *i != k).map(|(_, d)| *d).collect();
+    if v.is_empty() {
+        v.push(1);
+    }
+    v
+}
+
+fn layout(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    match (prim, a) {
+        (Prim::Expand, [x]) => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len() + 1)?;
+            let n = int_operand(prim, consts, 1, "the count", usize::MAX)?;
+            if n == 0 {
+                return Err("expand: the count must be positive".into());
+            }
+            if x.as_slice() == [1] {
+                return Ok(vec![n]);
+            }
+            let mut v = x.clone();
+            v.insert(k, n);
+            Ok(v)
+        }
+        (Prim::OneHot, [x]) => {
+            let n = int_operand(prim, consts, 0, "the class count", usize::MAX)?;
+            if n == 0 {
+                return Err("onehot: the class count must be positive".into());
+            }
+            let mut v = x.clone();
+            v.push(n);
+            Ok(v)
+        }
+        (Prim::Reshape, [x]) => {
+            let mut v = Vec::new();
+            for i in 0..consts.len() {
+                let d = int_operand(prim, consts, i, "an extent", usize::MAX)?;
+                if d == 0 {
+                    return Err("reshape: extents must be positive".into());
+                }
+                v.push(d);
+            }
+            let n = v.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d));
+            if n != Some(numel(x)) {
+                return Err(format!(
+                    "reshape: {} has {} elements, the new shape {} has a different count",
+                    s(x),
+                    numel(x),
+                    s(&v)
+                ));
+            }
+            Ok(v)
+        }
+        (Prim::Transpose, [x]) if x.len() == 2 => Ok(vec![x[1], x[0]]),
+        (Prim::Concat, [x, y]) => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            if x.len() != y.len() || x.iter().zip(y).enumerate().any(|(i, (p, q))| i != k && p != q) {
+                return bad(prim, "a and b with equal extents except along the axis", a);
+            }
+            let mut v = x.clone();
+            v[k] += y[k];
+            Ok(v)
+        }
+        (Prim::Transpose, _) => bad(prim, "a[m,n]", a),
+        _ => bad(prim, "one buffer", a),
+    }
+}
+
+fn bad<T>(prim: Prim, form: &str, a: &[Vec<usize>]) -> Result<T, String> {
+    Err(format!("{} expects {form}, got {}", prim.name(), all(a)))
+}
+
+fn linear(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
     let one = |v: Vec<usize>| Ok(vec![v]);
     match prim {
         Prim::Affine => match a {
             [x, w, b] if x.len() == 2 && w.len() == 2 && b.len() == 1 && x[1] == w[1] && b[0] == w[0] => {
                 one(vec![x[0], w[0]])
             }
-            _ => bad("x[B,i], W[o,i], b[o]"),
+            _ => bad(prim, "x[B,i], W[o,i], b[o]", a),
         },
         Prim::AffineGrad => match a {
             [dy, x] if dy.len() == 2 && x.len() == 2 && dy[0] == x[0] => Ok(vec![vec![dy[1], x[1]], vec![dy[1]]]),
-            _ => bad("dy[B,o], x[B,i]"),
+            _ => bad(prim, "dy[B,o], x[B,i]", a),
         },
         Prim::AffineGradX => match a {
             [w, dy] if w.len() == 2 && dy.len() == 2 && dy[1] == w[0] => one(vec![dy[0], w[1]]),
-            _ => bad("W[o,i], dy[B,o]"),
+            _ => bad(prim, "W[o,i], dy[B,o]", a),
         },
         Prim::MatMul => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[1] == y[0] => one(vec![x[0], y[1]]),
-            _ => bad("[m,k] x [k,n]"),
+            _ => bad(prim, "[m,k] x [k,n]", a),
         },
         Prim::MatMulNt => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[1] == y[1] => one(vec![x[0], y[0]]),
-            _ => bad("[m,k] x [n,k]"),
+            _ => bad(prim, "[m,k] x [n,k]", a),
         },
         Prim::MatMulTn => match a {
             [x, y] if x.len() == 2 && y.len() == 2 && x[0] == y[0] => one(vec![x[1], y[1]]),
-            _ => bad("[k,m] x [k,n]"),
+            _ => bad(prim, "[k,m] x [k,n]", a),
         },
         Prim::MatVec => match a {
             [w, v] if w.len() == 2 && v.len() == 1 && w[1] == v[0] => one(vec![w[0]]),
-            _ => bad("W[m,n], v[n]"),
+            _ => bad(prim, "W[m,n], v[n]", a),
         },
         Prim::MatVecT => match a {
             [w, v] if w.len() == 2 && v.len() == 1 && w[0] == v[0] => one(vec![w[1]]),
-            _ => bad("W[m,n], v[m]"),
+            _ => bad(prim, "W[m,n], v[m]", a),
         },
         Prim::Outer => match a {
             [x, y] if x.len() == 1 && y.len() == 1 => one(vec![x[0], y[0]]),
             [x, y] if x.len() == 2 && y.len() == 2 && x[0] == y[0] => one(vec![x[1], y[1]]),
-            _ => bad("a[m], b[n] or a[B,m], b[B,n]"),
+            _ => bad(prim, "a[m], b[n] or a[B,m], b[B,n]", a),
         },
-        Prim::Add | Prim::Sub | Prim::Mul => match a {
-            [x, y] if broadcasts(x, y) => one(x.clone()),
-            _ => bad("equal shapes, or b of a's trailing shape"),
-        },
-        Prim::Scale | Prim::Sign | Prim::Relu | Prim::Copy => match a {
-            [x] => one(x.clone()),
-            _ => bad("one buffer"),
-        },
-        Prim::ReluGrad => match a {
-            [dy, pre] if dy == pre => one(dy.clone()),
-            _ => bad("dy and pre of equal shapes"),
-        },
-        Prim::Sum => match a {
-            [x] if x.len() == 1 => one(vec![1]),
-            [x] if !x.is_empty() => one(x[1..].to_vec()),
-            _ => bad("a buffer"),
-        },
-        Prim::Hinge | Prim::Mse => match a {
-            [p, y] if numel(p) == numel(y) && numel(p) > 0 => one(vec![1]),
-            _ => bad("pred and y with equal element counts"),
-        },
-        Prim::HingeGrad | Prim::MseGrad => match a {
-            [p, y] if numel(p) == numel(y) && numel(p) > 0 => one(p.clone()),
-            _ => bad("pred and y with equal element counts"),
-        },
+        _ => bad(prim, "a linear op's operands", a),
     }
 }
 
-fn numel(x: &[usize]) -> usize {
-    x.iter().product()
+/// The broadcast rule of every elementwise op: the output has the shape of the
+/// largest operand (the first, on a tie); every other operand has that shape,
+/// one element, or its trailing shape. A mismatch names the operand that fails.
+pub fn elementwise(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<usize>, String> {
+    let Some(out) = a.iter().fold(None::<&Vec<usize>>, |m, x| match m {
+        Some(m) if numel(m) >= numel(x) => Some(m),
+        _ => Some(x),
+    }) else {
+        return bad(prim, "operands", a);
+    };
+    if numel(out) == 0 {
+        return bad(prim, "non-empty operands", a);
+    }
+    for (i, x) in a.iter().enumerate() {
+        if !broadcasts(out, x) {
+            return Err(format!(
+                "{}: the {} operand {} does not broadcast onto {} (an operand broadcasts when it has one element or the output's trailing shape)",
+                prim.name(),
+                OPERAND.get(i).copied().unwrap_or("last"),
+                s(x),
+                s(out)
+            ));
+        }
+    }
+    Ok(out.clone())
+}
+
+fn reduce(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<Vec<usize>>, String> {
+    match (prim, a) {
+        (Prim::Sum, [x]) if x.len() == 1 => Ok(vec![vec![1]]),
+        (Prim::Sum, [x]) if !x.is_empty() => Ok(vec![x[1..].to_vec()]),
+        (Prim::SumAll, [x]) if !x.is_empty() => Ok(vec![vec![1]]),
+        (Prim::Sum | Prim::SumAll, _) => bad(prim, "a buffer", a),
+        (_, [x]) if !x.is_empty() => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            Ok(vec![drop_axis(x, k)])
+        }
+        _ => bad(prim, "a buffer and an axis", a),
+    }
+}
+
+fn loss(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+    match (prim, a) {
+        (Prim::Hinge | Prim::Mse, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![vec![1]]),
+        (Prim::HingeGrad | Prim::MseGrad, [p, y]) if numel(p) == numel(y) && numel(p) > 0 => Ok(vec![p.clone()]),
+        _ => bad(prim, "pred and y with equal element counts", a),
+    }
 }

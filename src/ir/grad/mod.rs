@@ -1,6 +1,8 @@
 //! Reverse-mode AD: expands `grad LOSS wrt P, …` into explicit backward ops.
 //!
-//! One `match` arm per primitive gives its gradient rule. The loss must come from
+//! The lowering runs in two parts: an activity analysis (which buffers depend on
+//! a requested param, which ops lie on a path to the loss) and a rule table
+//! (`rules::rule`, one rule per differentiable primitive). The loss must come from
 //! `hinge` or `mse`, whose gradient ops seed the backward pass. Gradients of
 //! params are named `d<P>`, of temporaries `d<t>`; a buffer used more than once
 //! gets numbered contributions `d<t>_1, d<t>_2, …` summed with `add`. Transposes
@@ -8,7 +10,9 @@
 //! never materialized copies. Each lowered op carries the span of the `grad` line.
 //! The output is an ordinary program: printing and re-parsing it gives the same ops.
 
-use super::{BufId, Buffer, Op, OpId, OpKind, Prim, Program, Role, Src, Stmt, Trivia};
+mod rules;
+
+use super::{BufId, Buffer, Op, OpId, OpKind, Prim, Program, Role, Scalar, Src, Stmt, Trivia};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use indexmap::IndexMap;
@@ -77,6 +81,8 @@ struct Lowering<'a> {
     contribs: IndexMap<BufId, Vec<Contrib>>,
     /// Whether each buffer is a requested param (indexed by `BufId`).
     is_wrt: Vec<bool>,
+    /// Intermediate buffers made so far (numbers their names).
+    temps: usize,
 }
 
 /// Expands every `grad` of a program. `shapes` are the inferred shapes
@@ -94,6 +100,7 @@ pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, Grad
         uses: IndexMap::new(),
         contribs: IndexMap::new(),
         is_wrt: Vec::new(),
+        temps: 0,
     };
     l.p.ops.clear();
     l.p.order.clear();
@@ -177,7 +184,7 @@ impl Lowering<'_> {
         self.new_buf(format!("{base}_{}", have + 1))
     }
 
-    fn emit(&mut self, prim: Prim, outs: Vec<BufId>, args: Vec<BufId>, scalar: Option<super::Expr>) {
+    fn emit(&mut self, prim: Prim, outs: Vec<BufId>, args: Vec<BufId>, scalars: Vec<Scalar>) {
         let trivia = self.trivia.take().unwrap_or_default();
         self.out.push(Op {
             label: None,
@@ -185,7 +192,8 @@ impl Lowering<'_> {
                 prim,
                 outs,
                 args,
-                scalar,
+                scalars,
+                slices: Vec::new(),
             },
             span: self.span,
             trivia,
@@ -197,9 +205,9 @@ impl Lowering<'_> {
     }
 
     /// Emits `prim(args)` as a contribution to `a`'s gradient.
-    fn give(&mut self, a: BufId, prim: Prim, args: Vec<BufId>, scalar: Option<super::Expr>) -> Result<(), GradError> {
+    fn give(&mut self, a: BufId, prim: Prim, args: Vec<BufId>, scalars: Vec<Scalar>) -> Result<(), GradError> {
         let t = self.target(a)?;
-        self.emit(prim, vec![t], args, scalar);
+        self.emit(prim, vec![t], args, scalars);
         self.add_contrib(a, Contrib::Fresh(t));
         Ok(())
     }
@@ -225,7 +233,7 @@ impl Lowering<'_> {
                     } else {
                         self.new_buf(format!("{base}_acc{i}"))?
                     };
-                    self.emit(Prim::Add, vec![t], vec![acc, c.buf()], None);
+                    self.emit(Prim::Add, vec![t], vec![acc, c.buf()], Vec::new());
                     acc = t;
                 }
                 if cs.len() == 1 {
@@ -234,7 +242,7 @@ impl Lowering<'_> {
                         Some(id) => id,
                         None => self.new_buf(base)?,
                     };
-                    self.emit(Prim::Copy, vec![t], vec![acc], None);
+                    self.emit(Prim::Copy, vec![t], vec![acc], Vec::new());
                     acc = t;
                 }
                 Ok(Some(acc))
@@ -247,46 +255,78 @@ impl Lowering<'_> {
         for w in wrt {
             self.is_wrt[w.idx()] = true;
         }
-        self.uses.clear();
         self.contribs.clear();
-        // Forward: buffers that depend on a requested param.
-        let mut active = vec![false; p.buffers.len()];
-        for w in wrt {
-            active[w.idx()] = true;
-        }
-        for &id in before {
-            if let OpKind::Call { outs, args, .. } = &p.op(id).kind
-                && args.iter().any(|a| active[a.idx()])
-            {
-                for o in outs {
-                    active[o.idx()] = true;
-                }
-            }
-        }
-        // Backward: ops on a path from an active buffer to the loss.
-        let mut needed = vec![false; p.buffers.len()];
-        needed[loss.idx()] = true;
-        let mut path: Vec<OpId> = Vec::new();
-        for &id in before.iter().rev() {
-            if let OpKind::Call { outs, args, .. } = &p.op(id).kind
-                && outs.iter().any(|o| needed[o.idx()] && active[o.idx()])
-            {
-                path.push(id);
-                for a in args {
-                    needed[a.idx()] = true;
-                    if active[a.idx()] {
-                        *self.uses.entry(*a).or_default() += 1;
-                    }
-                }
-            }
-        }
+        let act = activity(p, before, loss, wrt);
+        self.uses = act.uses;
         // Seed with the loss op's own gradient.
-        let Some((&first, rest)) = path.split_first() else {
+        let Some((&first, rest)) = act.path.split_first() else {
             return Err(GradError::NoPath {
                 param: wrt.first().map_or_else(String::new, |w| self.name(*w)),
                 span: self.span,
             });
         };
+        self.seed(p, first, loss, &act.active)?;
+        for &id in rest {
+            let op = p.op(id);
+            let OpKind::Call {
+                prim,
+                outs,
+                args,
+                scalars,
+                slices,
+            } = &op.kind
+            else {
+                continue;
+            };
+            let Some(g) = self.gradient(outs[0])? else { continue };
+            let site = rules::Site {
+                prim: *prim,
+                g,
+                out: outs[0],
+                args,
+                scalars,
+                act: args.iter().map(|a| act.active[a.idx()]).collect(),
+                scalar_act: scalars
+                    .iter()
+                    .map(|s| s.buf().is_some_and(|b| act.active[b.idx()]))
+                    .collect(),
+            };
+            let span = self.span;
+            let unsupported = || GradError::Unsupported {
+                prim: prim.name().into(),
+                op: p.op_name(id),
+                span,
+                op_span: op.span,
+            };
+            // Slices and in-place outputs are not differentiated.
+            let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
+            let rule = rules::rule(*prim)
+                .filter(|_| slices.is_empty() && !in_place)
+                .ok_or_else(unsupported)?;
+            if !rule(self, &site)? {
+                return Err(unsupported());
+            }
+        }
+        for &w in wrt {
+            match self.gradient(w)? {
+                None => {
+                    return Err(GradError::NoPath {
+                        param: self.name(w),
+                        span: self.span,
+                    });
+                }
+                Some(g) if self.p.buf_id(&format!("d{}", self.name(w))) != Some(g) => {
+                    let t = self.target_final(w)?;
+                    self.emit(Prim::Copy, vec![t], vec![g], Vec::new());
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The loss op's own gradient seeds the backward pass.
+    fn seed(&mut self, p: &Program, first: OpId, loss: BufId, active: &[bool]) -> Result<(), GradError> {
         match &p.op(first).kind {
             OpKind::Call {
                 prim: prim @ (Prim::Hinge | Prim::Mse),
@@ -301,154 +341,15 @@ impl Lowering<'_> {
                 };
                 let pred = args[0];
                 if active[pred.idx()] {
-                    self.give(pred, g, args.clone(), None)?;
+                    self.give(pred, g, args.clone(), Vec::new())?;
                 }
+                Ok(())
             }
-            _ => {
-                return Err(GradError::LossOp {
-                    loss: self.name(loss),
-                    span: self.span,
-                });
-            }
+            _ => Err(GradError::LossOp {
+                loss: self.name(loss),
+                span: self.span,
+            }),
         }
-        for &id in rest {
-            let op = p.op(id);
-            let OpKind::Call {
-                prim,
-                outs,
-                args,
-                scalar,
-            } = &op.kind
-            else {
-                continue;
-            };
-            let Some(g) = self.gradient(outs[0])? else { continue };
-            let act = |i: usize| args.get(i).is_some_and(|a| active[a.idx()]);
-            let span = self.span;
-            let unsupported = || GradError::Unsupported {
-                prim: prim.name().into(),
-                op: p.op_name(id),
-                span,
-                op_span: op.span,
-            };
-            let (a0, a1) = (args[0], args.get(1).copied().unwrap_or(args[0]));
-            match prim {
-                Prim::Affine => {
-                    let (x, w, b) = (args[0], args[1], args[2]);
-                    match (act(1), act(2)) {
-                        (true, true) => {
-                            let (tw, tb) = (self.target(w)?, self.target(b)?);
-                            self.emit(Prim::AffineGrad, vec![tw, tb], vec![g, x], None);
-                            self.add_contrib(w, Contrib::Fresh(tw));
-                            self.add_contrib(b, Contrib::Fresh(tb));
-                        }
-                        (true, false) => self.give(w, Prim::Outer, vec![g, x], None)?,
-                        (false, true) => self.give(b, Prim::Sum, vec![g], None)?,
-                        (false, false) => {}
-                    }
-                    if act(0) {
-                        self.give(x, Prim::AffineGradX, vec![w, g], None)?;
-                    }
-                }
-                Prim::MatMul | Prim::MatMulNt | Prim::MatMulTn => {
-                    let (ra, rb) = match prim {
-                        Prim::MatMul => ((Prim::MatMulNt, vec![g, a1]), (Prim::MatMulTn, vec![a0, g])),
-                        Prim::MatMulNt => ((Prim::MatMul, vec![g, a1]), (Prim::MatMulTn, vec![g, a0])),
-                        _ => ((Prim::MatMulNt, vec![a1, g]), (Prim::MatMul, vec![a0, g])),
-                    };
-                    if act(0) {
-                        self.give(a0, ra.0, ra.1, None)?;
-                    }
-                    if act(1) {
-                        self.give(a1, rb.0, rb.1, None)?;
-                    }
-                }
-                Prim::MatVec | Prim::MatVecT => {
-                    let t = *prim == Prim::MatVecT;
-                    if act(0) {
-                        self.give(a0, Prim::Outer, if t { vec![a1, g] } else { vec![g, a1] }, None)?;
-                    }
-                    if act(1) {
-                        self.give(a1, if t { Prim::MatVec } else { Prim::MatVecT }, vec![a0, g], None)?;
-                    }
-                }
-                Prim::Outer => {
-                    let vec1 = self.shape(a0).len() == 1;
-                    if act(0) {
-                        let (pr, ar) = if vec1 {
-                            (Prim::MatVec, vec![g, a1])
-                        } else {
-                            (Prim::MatMulNt, vec![a1, g])
-                        };
-                        self.give(a0, pr, ar, None)?;
-                    }
-                    if act(1) {
-                        let (pr, ar) = if vec1 {
-                            (Prim::MatVecT, vec![g, a0])
-                        } else {
-                            (Prim::MatMul, vec![a0, g])
-                        };
-                        self.give(a1, pr, ar, None)?;
-                    }
-                }
-                Prim::Add | Prim::Sub => {
-                    let same = self.shape(a0) == self.shape(a1);
-                    if act(0) {
-                        self.add_contrib(a0, Contrib::Alias(g));
-                    }
-                    if act(1) {
-                        match (*prim, same, self.shape(a0).len() == self.shape(a1).len() + 1) {
-                            (Prim::Add, true, _) => self.add_contrib(a1, Contrib::Alias(g)),
-                            (Prim::Add, false, true) => self.give(a1, Prim::Sum, vec![g], None)?,
-                            (Prim::Sub, true, _) => {
-                                self.give(a1, Prim::Scale, vec![g], Some(super::Expr::num(-1.0)))?
-                            }
-                            _ => return Err(unsupported()),
-                        }
-                    }
-                }
-                Prim::Mul => {
-                    if act(0) {
-                        self.give(a0, Prim::Mul, vec![g, a1], None)?;
-                    }
-                    if act(1) {
-                        if self.shape(a0) != self.shape(a1) {
-                            return Err(unsupported());
-                        }
-                        self.give(a1, Prim::Mul, vec![g, a0], None)?;
-                    }
-                }
-                Prim::Scale => self.give(a0, Prim::Scale, vec![g], scalar.clone())?,
-                Prim::Relu => self.give(a0, Prim::ReluGrad, vec![g, a0], None)?,
-                Prim::Copy => self.add_contrib(a0, Contrib::Alias(g)),
-                // sign is flat almost everywhere: no gradient flows through it.
-                Prim::Sign => {}
-                Prim::Sum
-                | Prim::AffineGrad
-                | Prim::AffineGradX
-                | Prim::ReluGrad
-                | Prim::Hinge
-                | Prim::HingeGrad
-                | Prim::Mse
-                | Prim::MseGrad => return Err(unsupported()),
-            }
-        }
-        for &w in wrt {
-            match self.gradient(w)? {
-                None => {
-                    return Err(GradError::NoPath {
-                        param: self.name(w),
-                        span: self.span,
-                    });
-                }
-                Some(g) if self.p.buf_id(&format!("d{}", self.name(w))) != Some(g) => {
-                    let t = self.target_final(w)?;
-                    self.emit(Prim::Copy, vec![t], vec![g], None);
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(())
     }
 
     fn target_final(&mut self, w: BufId) -> Result<BufId, GradError> {
@@ -458,6 +359,68 @@ impl Lowering<'_> {
             None => self.new_buf(base),
         }
     }
+}
+
+/// Which buffers carry a gradient and which ops the backward pass visits.
+struct Activity {
+    /// Buffers that depend on a requested param through ops that pass gradients.
+    active: Vec<bool>,
+    /// Ops on a path from an active buffer to the loss, last first.
+    path: Vec<OpId>,
+    /// How many path ops read each active buffer.
+    uses: IndexMap<BufId, usize>,
+}
+
+/// Every buffer an op reads: its arguments, then its buffer scalars.
+fn inputs(args: &[BufId], scalars: &[Scalar]) -> Vec<BufId> {
+    args.iter()
+        .copied()
+        .chain(scalars.iter().filter_map(Scalar::buf))
+        .collect()
+}
+
+/// Forward activity from the requested params, then the backward path from the loss.
+fn activity(p: &Program, before: &[OpId], loss: BufId, wrt: &[BufId]) -> Activity {
+    let mut active = vec![false; p.buffers.len()];
+    for w in wrt {
+        active[w.idx()] = true;
+    }
+    for &id in before {
+        if let OpKind::Call {
+            prim,
+            outs,
+            args,
+            scalars,
+            ..
+        } = &p.op(id).kind
+            && rules::passes_gradient(*prim)
+            && inputs(args, scalars).iter().any(|a| active[a.idx()])
+        {
+            for o in outs {
+                active[o.idx()] = true;
+            }
+        }
+    }
+    let mut needed = vec![false; p.buffers.len()];
+    needed[loss.idx()] = true;
+    let mut path: Vec<OpId> = Vec::new();
+    let mut uses: IndexMap<BufId, usize> = IndexMap::new();
+    for &id in before.iter().rev() {
+        if let OpKind::Call {
+            outs, args, scalars, ..
+        } = &p.op(id).kind
+            && outs.iter().any(|o| needed[o.idx()] && active[o.idx()])
+        {
+            path.push(id);
+            for a in inputs(args, scalars) {
+                needed[a.idx()] = true;
+                if active[a.idx()] {
+                    *uses.entry(a).or_default() += 1;
+                }
+            }
+        }
+    }
+    Activity { active, path, uses }
 }
 
 /// Renumbers buffers into textual order (declarations and first assignments), so
@@ -527,22 +490,24 @@ pub fn renumber(p: Program) -> Program {
                 prim,
                 outs,
                 args,
-                scalar,
+                scalars,
+                slices,
             } => OpKind::Call {
                 prim,
                 outs: outs.iter().map(m).collect(),
                 args: args.iter().map(m).collect(),
-                scalar,
+                scalars: map_scalars(scalars, &m),
+                slices,
             },
             OpKind::Update { param, rule, src } => OpKind::Update {
                 param: m(&param),
                 rule,
                 src: match src {
                     Src::Buf(b) => Src::Buf(m(&b)),
-                    Src::Fused { prim, args, scalar } => Src::Fused {
+                    Src::Fused { prim, args, scalars } => Src::Fused {
                         prim,
                         args: args.iter().map(m).collect(),
-                        scalar,
+                        scalars: map_scalars(scalars, &m),
                     },
                 },
             },
@@ -554,4 +519,15 @@ pub fn renumber(p: Program) -> Program {
         out.push_op(op);
     }
     out
+}
+
+/// Scalars with their buffers renamed by `m`.
+fn map_scalars(scalars: Vec<Scalar>, m: &impl Fn(&BufId) -> BufId) -> Vec<Scalar> {
+    scalars
+        .into_iter()
+        .map(|s| match s {
+            Scalar::Buf(b) => Scalar::Buf(m(&b)),
+            e @ Scalar::Expr(_) => e,
+        })
+        .collect()
 }

@@ -1,0 +1,245 @@
+//! The one table of metric values: every headline number a report carries is a
+//! `Field`, and each report type says what its fields are worth (`Values`).
+//!
+//! Optimizer objectives (`--objective METRIC.FIELD`), the board's per-step totals,
+//! `diff`'s totals and the report page's headlines all name values by `Field`
+//! and read them through `Values::value`; none looks a key up in the JSON form.
+//! A field name is checked against its metric when it is parsed (`Metric::field`).
+
+use super::{ArdReport, ByteDmdReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
+
+/// A headline value of a metric report; `name` is its JSON key (docs/metrics.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// Σ d / reads (clock metrics).
+    PerRead,
+    /// Σ s·d / floats read (clock metrics).
+    PerFloat,
+    /// Σ d (clock metrics, `lru_stack`).
+    SumD,
+    /// Σ s·d (clock metrics).
+    SumSd,
+    /// Floats read (clock metrics).
+    FloatsRead,
+    /// Floats read or written (clock metrics).
+    FloatsAccessed,
+    /// Priced-or-cold units (`lru_stack`, `dmd`).
+    Accesses,
+    /// Cold units (`lru_stack`, `dmd`).
+    Cold,
+    /// The total of `dmd` or `bytedmd_v2`.
+    Total,
+    /// Reads (`bytedmd_v2`).
+    Reads,
+    /// Total energy (`energy_pj`).
+    TotalPj,
+    /// Energy of reads (`energy_pj`).
+    ReadsPj,
+    /// Energy of writes (`energy_pj`).
+    WritesPj,
+}
+
+impl Field {
+    /// The JSON key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::PerRead => "per_read",
+            Field::PerFloat => "per_float",
+            Field::SumD => "sum_d",
+            Field::SumSd => "sum_sd",
+            Field::FloatsRead => "floats_read",
+            Field::FloatsAccessed => "floats_accessed",
+            Field::Accesses => "accesses",
+            Field::Cold => "cold",
+            Field::Total => "total",
+            Field::Reads => "reads",
+            Field::TotalPj => "total_pj",
+            Field::ReadsPj => "reads_pj",
+            Field::WritesPj => "writes_pj",
+        }
+    }
+
+    /// Whether each read is weighted by its size (clock metrics).
+    pub fn by_size(self) -> bool {
+        matches!(self, Field::PerFloat | Field::SumSd)
+    }
+}
+
+impl Metric {
+    /// The headline totals of the metric's report, the headline first (what
+    /// `diff` compares).
+    pub fn totals(self) -> &'static [Field] {
+        use Field::*;
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => &[PerRead, PerFloat, SumD, SumSd, FloatsRead, FloatsAccessed],
+            Metric::LruStack => &[SumD, Accesses, Cold],
+            Metric::Dmd => &[Total, Accesses, Cold],
+            Metric::ByteDmdV2 | Metric::Dally => &[Total, Reads],
+            Metric::EnergyPj => &[TotalPj, ReadsPj, WritesPj],
+        }
+    }
+
+    /// The fields that depend on the schedule: what an objective may minimize.
+    pub fn objective_fields(self) -> &'static [Field] {
+        use Field::*;
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => &[PerRead, PerFloat, SumD, SumSd],
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => &[Total],
+            Metric::EnergyPj => &[TotalPj],
+            Metric::LruStack => &[],
+        }
+    }
+
+    /// The field an objective uses when none is given.
+    pub fn headline(self) -> Field {
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => Field::PerRead,
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::LruStack | Metric::Dally => Field::Total,
+            Metric::EnergyPj => Field::TotalPj,
+        }
+    }
+
+    /// The per-step total a board sums over the steps to solve.
+    pub fn board_total(self) -> Field {
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => Field::SumSd,
+            Metric::LruStack => Field::SumD,
+            Metric::Dmd | Metric::ByteDmdV2 | Metric::Dally => Field::Total,
+            Metric::EnergyPj => Field::TotalPj,
+        }
+    }
+
+    /// One of the metric's headline totals by name; an error names the known ones.
+    pub fn field(self, name: &str) -> Result<Field, OptionError> {
+        self.totals().iter().copied().find(|f| f.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = self.totals().iter().map(|f| f.name()).collect();
+            OptionError(format!(
+                "unknown field `{name}` of {} (known: {})",
+                self.name(),
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// The attribution row fields `diff` compares: (buffer rows, op rows).
+    pub fn row_fields(self) -> (&'static str, &'static str) {
+        match self {
+            Metric::ArdWrite | Metric::ArdAccess => ("avg", "sum_d"),
+            Metric::LruStack => ("sum_d", "sum_d"),
+            Metric::Dmd => ("total", "total"),
+            Metric::ByteDmdV2 | Metric::Dally => ("cost", "cost"),
+            Metric::EnergyPj => ("pj", "pj"),
+        }
+    }
+}
+
+/// One attribution row: a buffer or op name and its value of the metric's row field.
+pub type Row = (String, Option<f64>);
+
+/// The typed values of a report.
+pub trait Values {
+    /// The value of a headline field; `None` for a field of another metric.
+    fn value(&self, f: Field) -> Option<f64>;
+    /// Per-buffer and per-op rows of the row field (`Metric::row_fields`).
+    fn rows(&self) -> (Vec<Row>, Vec<Row>);
+}
+
+impl Values for ArdReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::PerRead => self.per_read,
+            Field::PerFloat => self.per_float,
+            Field::SumD => self.sum_d as f64,
+            Field::SumSd => self.sum_sd as f64,
+            Field::FloatsRead => self.floats_read as f64,
+            Field::FloatsAccessed => self.floats_accessed as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers.iter().map(|r| (r.name.clone(), r.avg)).collect(),
+            self.ops
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
+                .collect(),
+        )
+    }
+}
+
+impl Values for LruReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::SumD => self.sum_d as f64,
+            Field::Accesses => self.accesses as f64,
+            Field::Cold => self.cold as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
+                .collect(),
+            self.ops
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
+                .collect(),
+        )
+    }
+}
+
+impl Values for DmdReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::Total => self.total,
+            Field::Accesses => self.accesses as f64,
+            Field::Cold => self.cold as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers.iter().map(|r| (r.name.clone(), Some(r.total))).collect(),
+            self.ops.iter().map(|r| (r.name.clone(), Some(r.total))).collect(),
+        )
+    }
+}
+
+impl Values for ByteDmdReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::Total => self.total as f64,
+            Field::Reads => self.reads as f64,
+            Field::Cold => self.cold as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.cost as f64)))
+                .collect(),
+            self.ops.iter().map(|r| (r.name.clone(), Some(r.cost as f64))).collect(),
+        )
+    }
+}
+
+impl Values for EnergyReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::TotalPj => self.total_pj,
+            Field::ReadsPj => self.reads_pj,
+            Field::WritesPj => self.writes_pj,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
+            self.ops.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
+        )
+    }
+}

@@ -1,0 +1,183 @@
+//! Trace files as the command line sees them: read with a size limit, encode,
+//! import, export, and describe (`trace info`). The codec and the formats live
+//! in `trace`; this module maps their errors to `Error::Trace` with the path.
+
+use crate::analysis::text::thousands;
+use crate::error::Error;
+use crate::json::ProgramId;
+use crate::trace::codec::{self, TraceError, TraceFile};
+use crate::trace::{BufInfo, OpInfo, export};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+fn trace_error(path: &str, error: TraceError) -> Error {
+    Error::Trace {
+        path: path.to_string(),
+        error,
+    }
+}
+
+fn cannot_read(path: &str, e: &std::io::Error) -> Error {
+    Error::Usage(format!("cannot read `{path}`: {e}"))
+}
+
+/// Reads and decodes a trace file no larger than `max_bytes`.
+pub fn read(path: &str, max_bytes: u64) -> Result<TraceFile, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| cannot_read(path, &e))?;
+    if meta.len() > max_bytes {
+        return Err(trace_error(
+            path,
+            TraceError::TooBig {
+                size: meta.len(),
+                limit: max_bytes,
+            },
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
+    codec::decode(&bytes, max_bytes).map_err(|e| trace_error(path, e))
+}
+
+/// Encodes a trace for writing to `path` (named in errors).
+pub fn encode(path: &str, t: &TraceFile) -> Result<Vec<u8>, Error> {
+    codec::encode(t).map_err(|e| trace_error(path, e))
+}
+
+/// Builds a trace from a CSV file in the element-level export format.
+pub fn import_csv(path: &str) -> Result<TraceFile, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, &e))?;
+    export::import_csv(&text).map_err(|m| Error::Usage(format!("{path}:{m}")))
+}
+
+/// An export format of `trace export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `step,op,kind,buffer,element,address`, one element access per row.
+    Csv,
+    /// Dinero IV `din`.
+    Din,
+    /// Chrome/Perfetto trace-event JSON.
+    Perfetto,
+}
+
+/// A trace in an export format.
+pub fn export(t: &TraceFile, format: Format) -> String {
+    match format {
+        Format::Csv => export::csv(t),
+        Format::Din => export::din(t),
+        Format::Perfetto => export::perfetto(t),
+    }
+}
+
+/// `trace info`: the header, the run facts and the counts of a trace file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceInfo {
+    /// Always 1.
+    pub schema: u32,
+    /// The program.
+    pub program: ProgramId,
+    /// The codec version.
+    pub format_version: u32,
+    /// Run seed.
+    pub seed: u64,
+    /// Task name.
+    pub task: String,
+    /// Steps recorded (1 + the largest step of an event).
+    pub steps: u32,
+    /// Event count.
+    pub events: usize,
+    /// Element accesses (Σ event lengths).
+    pub element_accesses: u64,
+    /// Bytes moved (4 per element).
+    pub bytes: u64,
+    /// Size of the file.
+    pub file_bytes: u64,
+    /// Resolved dims.
+    pub dims: BTreeMap<String, u64>,
+    /// Resolved hypers.
+    pub hypers: BTreeMap<String, f64>,
+    /// Buffers.
+    pub buffers: Vec<BufInfo>,
+    /// Ops.
+    pub ops: Vec<OpInfo>,
+    #[serde(skip)]
+    path: String,
+    #[serde(skip)]
+    dim_list: Vec<(String, u64)>,
+    #[serde(skip)]
+    hyper_list: Vec<(String, f64)>,
+}
+
+/// Describes a trace read from `path`.
+pub fn info(path: &str, t: &TraceFile) -> TraceInfo {
+    let accesses: u64 = t.events.iter().map(|e| e.len).sum();
+    TraceInfo {
+        schema: 1,
+        program: ProgramId {
+            name: t.header.program.clone(),
+            hash: t.header.hash.clone(),
+        },
+        format_version: codec::VERSION,
+        seed: t.meta.seed,
+        task: t.meta.task.clone(),
+        steps: t.events.iter().map(|e| e.step + 1).max().unwrap_or(0),
+        events: t.events.len(),
+        element_accesses: accesses,
+        bytes: accesses * 4,
+        file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        dims: t.meta.dims.iter().cloned().collect(),
+        hypers: t.meta.hypers.iter().cloned().collect(),
+        buffers: t.header.buffers.clone(),
+        ops: t.header.ops.clone(),
+        path: path.to_string(),
+        dim_list: t.meta.dims.clone(),
+        hyper_list: t.meta.hypers.clone(),
+    }
+}
+
+impl TraceInfo {
+    /// The text for people.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "trace {} (format version {})\nprogram {} (hash {}), task {}, seed {}\nsteps {}, events {}, element accesses {}, bytes {} (file {} bytes)\n",
+            self.path,
+            self.format_version,
+            self.program.name,
+            self.program.hash,
+            self.task,
+            self.seed,
+            self.steps,
+            self.events,
+            thousands(i128::from(self.element_accesses)),
+            thousands(i128::from(self.element_accesses) * 4),
+            self.file_bytes,
+        );
+        let kv = |v: Vec<String>| v.join(", ");
+        s.push_str(&format!(
+            "dims: {}\n",
+            kv(self.dim_list.iter().map(|(k, v)| format!("{k}={v}")).collect())
+        ));
+        s.push_str(&format!(
+            "hypers: {}\n",
+            kv(self.hyper_list.iter().map(|(k, v)| format!("{k}={v}")).collect())
+        ));
+        s.push_str(&format!(
+            "\n{:<12} {:<7} {:>10} {:>10}  shape\n",
+            "buffer", "role", "offset", "size"
+        ));
+        for b in &self.buffers {
+            s.push_str(&format!(
+                "{:<12} {:<7} {:>10} {:>10}  {:?}\n",
+                b.name,
+                b.role,
+                b.offset,
+                b.size(),
+                b.shape
+            ));
+        }
+        s.push_str(&format!("\n{:<4} {:<14} line\n", "op", "name"));
+        for (i, o) in self.ops.iter().enumerate() {
+            s.push_str(&format!("{i:<4} {:<14} {}\n", o.name, o.line));
+        }
+        s
+    }
+}
