@@ -211,6 +211,8 @@ pub struct Dally {
     /// The running sums of a fixed placement.
     fixed: Option<(Placement, Fixed)>,
     last_step: Option<u32>,
+    /// `optimal` was asked for but the trace outgrew its limit.
+    overflow: bool,
     /// The report, computed once after the last event (`optimal` allocates).
     cache: std::sync::OnceLock<DallyReport>,
 }
@@ -224,6 +226,7 @@ impl Dally {
             events: Vec::new(),
             fixed: None,
             last_step: None,
+            overflow: false,
             cache: std::sync::OnceLock::new(),
         }
     }
@@ -418,7 +421,15 @@ impl Dally {
 
     fn compute(&self) -> DallyReport {
         match &self.fixed {
-            Some((p, f)) => self.fixed_report(*p, f),
+            Some((p, f)) => {
+                let mut r = self.fixed_report(*p, f);
+                if self.overflow {
+                    r.note = Some(format!(
+                        "over {MAX_VALUES} events: declaration placement instead of optimal"
+                    ));
+                }
+                r
+            }
             None => self.optimal(),
         }
     }
@@ -447,6 +458,7 @@ impl Tracer for Dally {
         self.header = h.clone();
         self.events.clear();
         self.last_step = None;
+        self.overflow = false;
         let p = self.placement();
         self.fixed = (p != Placement::Optimal).then(|| (p, self.fixed_acc(p)));
         self.cache = std::sync::OnceLock::new();
@@ -456,7 +468,19 @@ impl Tracer for Dally {
         let exit = self.exit_op(ev);
         match &mut self.fixed {
             Some((_, f)) => f.add(ev, exit),
-            None => self.events.push(*ev),
+            None => {
+                self.events.push(*ev);
+                if self.events.len() as u64 > MAX_VALUES {
+                    // Memory stays bounded: fall back to declaration placement, as sums.
+                    let mut f = self.fixed_acc(Placement::Declaration);
+                    for e in &self.events {
+                        f.add(e, self.exit_op(e));
+                    }
+                    self.events = Vec::new();
+                    self.fixed = Some((Placement::Declaration, f));
+                    self.overflow = true;
+                }
+            }
         }
         if self.cache.get().is_some() {
             self.cache = std::sync::OnceLock::new();
