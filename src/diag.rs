@@ -52,9 +52,9 @@ impl Diagnostic {
         match (file, self.span()) {
             (Some(f), Some(s)) => {
                 let (l, c) = f.line_col(s.start as usize);
-                format!("{}:{l}:{c}: error: {}", f.name, self.message)
+                format!("{}:{l}:{c}: error: {}", f.name, clip(&self.message))
             }
-            _ => format!("error: {}", self.message),
+            _ => format!("error: {}", clip(&self.message)),
         }
     }
 }
@@ -62,10 +62,18 @@ impl Diagnostic {
 /// Renders diagnostics as text; with `color` it emits ANSI escapes.
 pub fn render(diags: &[Diagnostic], file: Option<&SourceFile>, color: bool) -> String {
     let config = term::Config::default();
-    let simple = file.map(|f| SimpleFile::new(f.name.clone(), f.text.clone()));
+    let simple = file.map(|f| SimpleFile::new(f.name.clone(), crate::span::unix_lines(&f.text)));
     let mut out = String::new();
     for d in diags {
-        let mut cd = cs::Diagnostic::error().with_message(d.message.clone());
+        // A label on a very long line would echo the whole line: one short line instead.
+        if let Some(f) = file
+            && d.labels.iter().any(|(s, _)| long_line(f, *s))
+        {
+            out.push_str(&d.short(file));
+            out.push_str(&format!("\n  (the line is over {LONG_LINE} bytes; not shown)\n"));
+            continue;
+        }
+        let mut cd = cs::Diagnostic::error().with_message(clip(&d.message));
         if let Some(sf) = &simple {
             let len = sf.source().len();
             cd = cd.with_labels(
@@ -98,6 +106,30 @@ pub fn render(diags: &[Diagnostic], file: Option<&SourceFile>, color: bool) -> S
         }
     }
     out
+}
+
+/// A message cut to `LONG_LINE` bytes (a name taken from a huge line stays readable).
+fn clip(m: &str) -> String {
+    if m.len() <= LONG_LINE {
+        return m.to_string();
+    }
+    let mut end = LONG_LINE;
+    while !m.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &m[..end], m.len())
+}
+
+/// Lines longer than this (in bytes) are not echoed in a diagnostic.
+pub const LONG_LINE: usize = 1000;
+
+fn long_line(f: &SourceFile, s: Span) -> bool {
+    let t = f.text.as_bytes();
+    let at = (s.start as usize).min(t.len());
+    let is_end = |c: &u8| *c == b'\n' || *c == b'\r';
+    let start = t[..at].iter().rposition(is_end).map_or(0, |i| i + 1);
+    let end = t[at..].iter().position(is_end).map_or(t.len(), |i| at + i);
+    end - start > LONG_LINE
 }
 
 fn emit(

@@ -20,6 +20,7 @@ pub mod ir;
 pub mod json;
 pub mod load;
 pub mod opt;
+pub mod output;
 pub mod plot;
 pub mod report;
 pub mod session;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod cli;
 
 fn main() -> ExitCode {
+    sutro::output::install_signal_cleanup();
     let args = cli::Cli::parse();
     ExitCode::from(cli::run(args))
 }

@@ -53,7 +53,7 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(line_ends(&text).map(|i| i + 1));
         SourceFile {
             name: name.into(),
             text,
@@ -75,4 +75,40 @@ impl SourceFile {
             .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
+}
+
+/// Byte offsets of line terminators: `\n`, and a `\r` not followed by `\n`
+/// (the lexer's rule, so line numbers agree with what the parser saw).
+pub fn line_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(move |(i, c)| **c == b'\n' || (**c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .map(|(i, _)| i)
+}
+
+/// The text with every lone `\r` turned into `\n` (same length, so spans stay
+/// valid): what a renderer that knows only `\n` lines should be given.
+pub fn unix_lines(text: &str) -> String {
+    let b = text.as_bytes();
+    text.char_indices()
+        .map(|(i, c)| {
+            if c == '\r' && b.get(i + 1) != Some(&b'\n') {
+                '\n'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Bytes as UTF-8 text; the error names the line, column and byte offset of
+/// the first invalid sequence.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+        let (line, col) = SourceFile::new("", valid).line_col(at);
+        format!("invalid UTF-8 at line {line}, column {col} (byte {at})")
+    })
 }

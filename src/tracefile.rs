@@ -5,10 +5,14 @@
 use crate::analysis::text::thousands;
 use crate::error::Error;
 use crate::json::ProgramId;
+use crate::output::Output;
 use crate::trace::codec::{self, TraceError, TraceFile};
+use crate::trace::stream::{self, TraceReader};
 use crate::trace::{BufInfo, OpInfo, export};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
 
 fn trace_error(path: &str, error: TraceError) -> Error {
     Error::Trace {
@@ -23,6 +27,7 @@ fn cannot_read(path: &str, e: &std::io::Error) -> Error {
 
 /// Reads and decodes a trace file no larger than `max_bytes`.
 pub fn read(path: &str, max_bytes: u64) -> Result<TraceFile, Error> {
+    crate::output::note_input(path);
     let meta = std::fs::metadata(path).map_err(|e| cannot_read(path, &e))?;
     if meta.len() > max_bytes {
         return Err(trace_error(
@@ -37,35 +42,75 @@ pub fn read(path: &str, max_bytes: u64) -> Result<TraceFile, Error> {
     codec::decode(&bytes, max_bytes).map_err(|e| trace_error(path, e))
 }
 
+/// A trace file opened for streaming.
+pub type Reader = TraceReader<BufReader<File>>;
+
+/// Opens a trace to stream it: the size limit, a first pass over the whole-file
+/// checksum, then the header, checked against the memory budget `budget` (for
+/// the commands that score or expand the events; `info` reads it whole).
+pub fn open(path: &str, max_bytes: u64, budget: u64) -> Result<Reader, Error> {
+    crate::output::note_input(path);
+    let file = || File::open(path).map_err(|e| cannot_read(path, &e));
+    let size = file()?.metadata().map_or(0, |m| m.len());
+    if size > max_bytes {
+        return Err(trace_error(path, TraceError::TooBig { size, limit: max_bytes }));
+    }
+    stream::verify_file(BufReader::new(file()?), max_bytes).map_err(|e| trace_error(path, e))?;
+    let r = TraceReader::new(BufReader::new(file()?)).map_err(|e| trace_error(path, e))?;
+    r.header
+        .check_memory(budget)
+        .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    Ok(r)
+}
+
+/// Feeds every event of an opened trace to a tracer, one chunk at a time.
+pub fn replay(path: &str, r: Reader, t: &mut dyn crate::trace::Tracer) -> Result<(), Error> {
+    r.replay(t).map_err(|e| trace_error(path, e))
+}
+
 /// Encodes a trace for writing to `path` (named in errors).
 pub fn encode(path: &str, t: &TraceFile) -> Result<Vec<u8>, Error> {
     codec::encode(t).map_err(|e| trace_error(path, e))
 }
 
-/// Builds a trace from a CSV file in the element-level export format.
-pub fn import_csv(path: &str) -> Result<TraceFile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, &e))?;
-    export::import_csv(&text).map_err(|m| Error::Usage(format!("{path}:{m}")))
+/// Builds a trace from a CSV file in the element-level export format; the file
+/// and every table it sizes are checked against the memory budget first.
+pub fn import_csv(path: &str, budget: u64) -> Result<TraceFile, Error> {
+    crate::output::note_input(path);
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    crate::valid::memory::fits(&format!("the CSV file `{path}`"), size, budget / 2)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
+    let text = crate::span::decode_utf8(bytes).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
+    export::import_csv(&text, budget).map_err(|m| Error::Usage(format!("{path}:{m}")))
 }
 
 /// An export format of `trace export`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `step,op,kind,buffer,element,address`, one element access per row.
-    Csv,
-    /// Dinero IV `din`.
-    Din,
-    /// Chrome/Perfetto trace-event JSON.
-    Perfetto,
+pub use crate::trace::export::Format;
+
+/// A trace in an export format, as one string (small traces and tests).
+pub fn export(t: &TraceFile, format: Format) -> String {
+    export::to_string(t, format)
 }
 
-/// A trace in an export format.
-pub fn export(t: &TraceFile, format: Format) -> String {
-    match format {
-        Format::Csv => export::csv(t),
-        Format::Din => export::din(t),
-        Format::Perfetto => export::perfetto(t),
-    }
+/// Streams an opened trace to `output` (a file, a device or `-`) in an export
+/// format: memory does not grow with the trace.
+pub fn export_to(path: &str, r: Reader, format: Format, output: &str) -> Result<(), Error> {
+    let o = Output::create(output).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut x = export::Exporter::new(BufWriter::new(o), format);
+    r.replay(&mut x).map_err(|e| trace_error(path, e))?;
+    let o = x
+        .finish()
+        .map_err(|e| Error::Usage(format!("cannot write `{output}`: {e}")))?;
+    finish(output, o)
+}
+
+/// Flushes a buffered output and puts it in place.
+pub fn finish(path: &str, o: BufWriter<Output>) -> Result<(), Error> {
+    let o = o
+        .into_inner()
+        .map_err(|e| Error::Usage(format!("cannot write `{path}`: {}", e.error())))?;
+    o.finish().map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// `trace info`: the header, the run facts and the counts of a trace file.
@@ -119,7 +164,7 @@ pub fn info(path: &str, t: &TraceFile) -> TraceInfo {
         format_version: codec::VERSION,
         seed: t.meta.seed,
         task: t.meta.task.clone(),
-        steps: t.events.iter().map(|e| e.step + 1).max().unwrap_or(0),
+        steps: t.events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0),
         events: t.events.len(),
         element_accesses: accesses,
         bytes: accesses * 4,

@@ -435,24 +435,6 @@ impl Dally {
     }
 }
 
-impl super::Values for DallyReport {
-    fn value(&self, f: super::Field) -> Option<f64> {
-        match f {
-            super::Field::Total => Some(self.total as f64),
-            super::Field::Reads => Some(self.reads as f64),
-            _ => None,
-        }
-    }
-    fn rows(&self) -> (Vec<super::Row>, Vec<super::Row>) {
-        let rows = self
-            .buffers
-            .iter()
-            .map(|r| (r.name.clone(), Some(r.cost as f64)))
-            .collect();
-        (rows, Vec::new())
-    }
-}
-
 impl Tracer for Dally {
     fn begin(&mut self, h: &TraceHeader) {
         self.header = h.clone();
@@ -492,11 +474,11 @@ impl Analyzer for Dally {
     fn metric(&self) -> Metric {
         Metric::Dally
     }
+    fn values(&self) -> Box<dyn super::field::Values> {
+        Box::new(self.report_now())
+    }
     fn report_json(&self) -> Value {
         to_json(&self.report_now())
-    }
-    fn values(&self) -> Box<dyn super::Values> {
-        Box::new(self.report_now())
     }
     fn text(&self, program: &str) -> String {
         let r = self.report_now();

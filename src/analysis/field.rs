@@ -6,7 +6,7 @@
 //! and read them through `Values::value`; none looks a key up in the JSON form.
 //! A field name is checked against its metric when it is parsed (`Metric::field`).
 
-use super::{ArdReport, ByteDmdReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
+use super::{ArdReport, ByteDmdReport, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
 
 /// A headline value of a metric report; `name` is its JSON key (docs/metrics.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +37,8 @@ pub enum Field {
     ReadsPj,
     /// Energy of writes (`energy_pj`).
     WritesPj,
+    /// The exit reads' part of the total (`dally`).
+    Exit,
 }
 
 impl Field {
@@ -56,6 +58,7 @@ impl Field {
             Field::TotalPj => "total_pj",
             Field::ReadsPj => "reads_pj",
             Field::WritesPj => "writes_pj",
+            Field::Exit => "exit",
         }
     }
 
@@ -74,7 +77,8 @@ impl Metric {
             Metric::ArdWrite | Metric::ArdAccess => &[PerRead, PerFloat, SumD, SumSd, FloatsRead, FloatsAccessed],
             Metric::LruStack => &[SumD, Accesses, Cold],
             Metric::Dmd => &[Total, Accesses, Cold],
-            Metric::ByteDmdV2 | Metric::Dally => &[Total, Reads],
+            Metric::ByteDmdV2 => &[Total, Reads],
+            Metric::Dally => &[Total, Exit, Reads],
             Metric::EnergyPj => &[TotalPj, ReadsPj, WritesPj],
         }
     }
@@ -240,6 +244,26 @@ impl Values for EnergyReport {
         (
             self.buffers.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
             self.ops.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
+        )
+    }
+}
+
+impl Values for DallyReport {
+    fn value(&self, f: Field) -> Option<f64> {
+        Some(match f {
+            Field::Total => self.total as f64,
+            Field::Exit => self.exit as f64,
+            Field::Reads => self.reads as f64,
+            _ => return None,
+        })
+    }
+    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
+        (
+            self.buffers
+                .iter()
+                .map(|r| (r.name.clone(), Some(r.cost as f64)))
+                .collect(),
+            Vec::new(),
         )
     }
 }

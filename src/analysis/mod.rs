@@ -18,6 +18,7 @@ pub mod stack;
 pub mod text;
 
 pub use bytedmd::{ByteDmd, ByteDmdReport};
+pub use dally::DallyReport;
 pub use dmd::{Dmd, DmdReport};
 pub use energy::{Energy, EnergyOptions, EnergyReport};
 pub use field::{Field, Row, Values};

@@ -12,10 +12,11 @@ fn diff_side(
 ) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
     let mut list = analyzers(&a.metrics, &[Metric::ArdWrite], false)?;
     let name = if path.ends_with(".trace") {
-        let t = sutro::tracefile::read(path, a.limits.max_trace_bytes)?;
+        let r = sutro::tracefile::open(path, a.limits.max_trace_bytes, a.program.limits().max_memory)?;
+        let program = r.header.program.clone();
         let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::trace::replay(&t.header, &t.events, &mut tee);
-        t.header.program
+        sutro::tracefile::replay(path, r, &mut tee)?;
+        program
     } else {
         let loaded = load_file(path, &a.program, src)?;
         let session = Session::new(

@@ -139,7 +139,13 @@ enum Command {
 pub fn run(cli: Cli) -> u8 {
     let mut src: Option<SourceFile> = None;
     match dispatch(cli.command, &mut src) {
-        Ok(()) => 0,
+        Ok(()) => match sutro::output::stdout_error() {
+            None => 0,
+            Some(m) => {
+                report(&[Diagnostic::error(m)], None);
+                2
+            }
+        },
         Err(e) => {
             report(&e.diagnostics(), src.as_ref());
             e.exit_code()
@@ -152,35 +158,29 @@ fn report(diags: &[Diagnostic], src: Option<&SourceFile>) {
     let _ = std::io::stderr().write_all(render(diags, src, color).as_bytes());
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly, any other
+/// failure makes the command exit 2 (`run`).
 fn out(s: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes()).and_then(|()| o.flush());
+    sutro::output::print(s);
 }
 
 fn read(path: &str) -> Result<SourceFile, Error> {
-    std::fs::read_to_string(path)
-        .map(|t| SourceFile::new(path, t))
+    read_text(path).map(|t| SourceFile::new(path, t))
+}
+
+/// A text file; invalid UTF-8 is an error with its line, column and byte.
+fn read_text(path: &str) -> Result<String, Error> {
+    sutro::output::note_input(path);
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(sutro::span::decode_utf8)
         .map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))
 }
 
-/// Writes a file atomically: a temporary beside it, then a rename.
+/// Writes an output file (or stdout for `-`) through `sutro::output`: atomic for
+/// regular files, direct for devices and FIFOs, through symlinks, never over an input.
 fn write_atomic(path: &str, data: &[u8]) -> Result<(), Error> {
-    let p = std::path::Path::new(path);
-    let dir = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = p
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let res = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, p));
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Usage(format!("cannot write `{path}`: {e}")));
-    }
-    Ok(())
+    sutro::output::write(path, data).map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// Reads and loads a program file; `src` holds it for diagnostics.
@@ -240,7 +240,10 @@ fn dispatch(cmd: Command, src: &mut Option<SourceFile>) -> Result<(), Error> {
             if !write {
                 out(&text);
             } else if text != f.text {
-                write_atomic(&file, text.as_bytes())?;
+                let mut o = sutro::output::Output::replace_input(&file).map_err(|e| Error::Usage(e.to_string()))?;
+                o.write_all(text.as_bytes())
+                    .map_err(|e| Error::Usage(format!("cannot write `{file}`: {e}")))?;
+                o.finish().map_err(|e| Error::Usage(e.to_string()))?;
             }
             Ok(())
         }

@@ -19,8 +19,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                     "--steps must be between 1 and {max_steps} (--max-steps), got {steps}"
                 )));
             }
-            let file = open(&l, &task, src)?.record(steps)?;
-            write_atomic(&output, &tracefile::encode(&output, &file)?)
+            open(&l, &task, src)?.record_to(steps, &output)
         }
         TraceCmd::Info { file, json, limits } => {
             let t = tracefile::read(&file, limits.max_trace_bytes)?;
@@ -36,7 +35,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             plot,
             limits,
         } => {
-            let t = tracefile::read(&file, limits.max_trace_bytes)?;
+            let r = tracefile::open(&file, limits.max_trace_bytes, limits.memory())?;
+            let header = r.header.clone();
             let mut list = analyzers(&metrics, &[Metric::ArdWrite], events)?;
             let mut lru = LruStack::new(StackOptions::default());
             {
@@ -44,8 +44,13 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                 if plot.is_some() {
                     tracers.push(&mut lru);
                 }
-                sutro::trace::replay(&t.header, &t.events, &mut Tee(tracers));
+                // One pass over the file feeds every metric.
+                tracefile::replay(&file, r, &mut Tee(tracers))?;
             }
+            let t = sutro::trace::codec::TraceFile {
+                header,
+                ..Default::default()
+            };
             if let Some(path) = &plot {
                 let title = format!("{}: miss-ratio curve", t.header.program);
                 let svg = sutro::plot::miss_ratio(
@@ -59,8 +64,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             print_reports(&list, &t.header, json);
             Ok(())
         }
-        TraceCmd::Import { file, output } => {
-            let t = tracefile::import_csv(&file)?;
+        TraceCmd::Import { file, output, limits } => {
+            let t = tracefile::import_csv(&file, limits.memory())?;
             write_atomic(&output, &tracefile::encode(&output, &t)?)
         }
         TraceCmd::Export {
@@ -69,14 +74,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             output,
             limits,
         } => {
-            let t = tracefile::read(&file, limits.max_trace_bytes)?;
-            let text = tracefile::export(&t, format.into());
-            if output == "-" {
-                out(&text);
-                Ok(())
-            } else {
-                write_atomic(&output, text.as_bytes())
-            }
+            let r = tracefile::open(&file, limits.max_trace_bytes, limits.memory())?;
+            tracefile::export_to(&file, r, format.into(), &output)
         }
     }
 }

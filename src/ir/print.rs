@@ -15,6 +15,21 @@ impl fmt::Display for Program {
         let mut order = self.order.iter();
         // Loop bodies are indented four spaces per level.
         let mut depth = 0usize;
+        // `predict P` names a buffer by line order: when a reordered schedule
+        // moves the op that assigns P below the `predict` line, the line waits
+        // until that op is printed.
+        let mut predict_ready = self.predict.is_none_or(|(b, _)| self.buf(b).role != super::Role::Temp);
+        let mut deferred: Option<(&Trivia, String)> = None;
+        let print_op = |out: &mut String, id: &super::OpId, pad: &str, ready: &mut bool| -> fmt::Result {
+            let op = self.op(*id);
+            self.write_trivia(out, &op.trivia, pad, |s| self.op_line(s, op))?;
+            if let (Some((p, _)), OpKind::Call { outs, .. }) = (self.predict, &op.kind)
+                && outs.contains(&p)
+            {
+                *ready = true;
+            }
+            Ok(())
+        };
         for (stmt, trivia) in &self.stmts {
             if let Stmt::End = stmt {
                 depth = depth.saturating_sub(1);
@@ -23,19 +38,27 @@ impl fmt::Display for Program {
             match stmt {
                 Stmt::Op => {
                     if let Some(id) = order.next() {
-                        let op = self.op(*id);
-                        self.write_trivia(&mut out, &op.trivia, &pad, |s| self.op_line(s, op))?;
+                        print_op(&mut out, id, &pad, &mut predict_ready)?;
                     }
                 }
+                Stmt::Predict if !predict_ready => deferred = Some((trivia, pad.clone())),
                 _ => self.write_trivia(&mut out, trivia, &pad, |s| self.stmt_line(s, stmt))?,
             }
             if let Stmt::Loop { .. } = stmt {
                 depth += 1;
             }
+            if predict_ready && let Some((t, p)) = deferred.take() {
+                self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
+            }
         }
         for id in order {
-            let op = self.op(*id);
-            self.write_trivia(&mut out, &op.trivia, "", |s| self.op_line(s, op))?;
+            print_op(&mut out, id, "", &mut predict_ready)?;
+            if predict_ready && let Some((t, p)) = deferred.take() {
+                self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
+            }
+        }
+        if let Some((t, p)) = deferred {
+            self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
         }
         write_leading(&mut out, &self.tail, "");
         // Canonical text ends with exactly one newline and no trailing blank lines.

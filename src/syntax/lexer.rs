@@ -48,7 +48,15 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
         let c = bytes[i];
         let start = i;
         match c {
+            // A line ends at `\n`, `\r\n` or a lone `\r` (old Mac files).
             b'\n' => {
+                toks.push(Token {
+                    tok: Tok::Newline,
+                    span: Span::new(i, i + 1),
+                });
+                i += 1;
+            }
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => {
                 toks.push(Token {
                     tok: Tok::Newline,
                     span: Span::new(i, i + 1),
@@ -57,7 +65,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
             }
             b' ' | b'\t' | b'\r' => i += 1,
             b'#' => {
-                let end = text[i..].find('\n').map_or(text.len(), |e| i + e);
+                let end = text[i..].find(['\n', '\r']).map_or(text.len(), |e| i + e);
                 let body = text[i + 1..end].trim_end();
                 let body = body.strip_prefix(' ').unwrap_or(body);
                 toks.push(Token {

@@ -321,6 +321,16 @@ impl Parser {
                     _ => return Err(bad()),
                 };
                 if let Expr::Num { value, .. } = v
+                    && value > 9.007e15
+                    && value.fract() == 0.0
+                {
+                    return Err(ParseError::new(
+                        format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
+                        vspan,
+                        "too large",
+                    ));
+                }
+                if let Expr::Num { value, .. } = v
                     && !is_extent(value)
                 {
                     return Err(bad());
@@ -989,7 +999,14 @@ impl Parser {
             let name = self.prog.op_name(id);
             let span = self.prog.ops[i].span;
             if let Some(prev) = seen.get(&name) {
-                let mut e = ParseError::new(format!("duplicate op name `{name}`"), span, "this op has the same name");
+                let message = match &self.prog.ops[i].kind {
+                    // Two unlabeled updates of one param share the name `update_P`.
+                    OpKind::Update { param, .. } if self.prog.ops[i].label.is_none() => {
+                        format!("`{}` is updated twice in one step", self.prog.buf(*param).name)
+                    }
+                    _ => format!("duplicate op name `{name}`"),
+                };
+                let mut e = ParseError::new(message, span, "this op has the same name");
                 e.related = Some((*prev, "as this one".into()));
                 self.errors.push(e);
             } else {

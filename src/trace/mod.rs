@@ -8,6 +8,7 @@
 use crate::ir::{BufId, Mode, OpId};
 pub mod codec;
 pub mod export;
+pub mod stream;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,42 @@ pub struct TraceHeader {
     pub ops: Vec<OpInfo>,
 }
 
+/// Bytes the analyzers may hold per element of a trace's layout (recency slots,
+/// last-access clocks, liveness): the bound `TraceHeader::check_memory` uses.
+pub const BYTES_PER_ELEMENT: u64 = 32;
+/// Bytes the analyzers may hold per entry of the buffer or op table.
+pub const BYTES_PER_ENTRY: u64 = 256;
+
+impl TraceHeader {
+    /// The elements of the layout: the end of its last buffer region.
+    pub fn layout_elements(&self) -> Result<u64, crate::valid::memory::MemoryError> {
+        let what = "the trace's layout (buffer offset + size)";
+        self.buffers.iter().try_fold(0u64, |end, b| {
+            let size = crate::valid::memory::product(what, &b.shape)?;
+            Ok(end.max(crate::valid::memory::sum(what, &[b.offset, size])?))
+        })
+    }
+
+    /// What scoring this trace may hold, checked against `max_memory` before any
+    /// analyzer allocates: a header read from a file may declare any shape.
+    pub fn check_memory(&self, max_memory: u64) -> Result<u64, crate::valid::memory::MemoryError> {
+        use crate::valid::memory::{fits, product, sum};
+        let elems = self.layout_elements()?;
+        let what = "scoring the trace's layout";
+        let per_elem = product(what, &[elems, BYTES_PER_ELEMENT])?;
+        let tables = product(
+            what,
+            &[self.buffers.len() as u64 + self.ops.len() as u64, BYTES_PER_ENTRY],
+        )?;
+        let total = sum(what, &[per_elem, tables])?;
+        fits(
+            &format!("{what} ({elems} elements, {} ops)", self.ops.len()),
+            total,
+            max_memory,
+        )
+    }
+}
+
 /// A consumer of access events.
 pub trait Tracer {
     /// Called once before the first event.
@@ -134,7 +171,14 @@ pub fn replay(header: &TraceHeader, events: &[Event], t: &mut dyn Tracer) {
 
 /// FNV-1a, 64 bit: a fixed hash for program identity.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_extend(FNV_OFFSET, bytes)
+}
+
+/// The FNV-1a offset basis (the hash of no bytes).
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a continued over more bytes: `fnv1a_extend(fnv1a(a), b) == fnv1a(a ++ b)`.
+pub fn fnv1a_extend(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);

@@ -177,6 +177,9 @@ pub enum ValidationError {
     /// The loss of a `grad` is not a scalar.
     #[error("the loss `{buf}` must have one element, it has shape {shape}")]
     LossShape { buf: String, shape: String, span: Span },
+    /// A task size (`batch`, `n`, …) declared as a hyper, where it would be ignored.
+    #[error("`{name}` must be a `dim`: the task reads it as a size, and a `hyper {name}` would be ignored")]
+    NotADim { name: String, span: Span },
     /// A size overflows or is over the memory budget.
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
@@ -200,7 +203,8 @@ impl ValidationError {
             | TooBig { span, .. }
             | GradLeft { span }
             | GradTarget { span, .. }
-            | LossShape { span, .. } => Some(*span),
+            | LossShape { span, .. }
+            | NotADim { span, .. } => Some(*span),
             BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
@@ -461,6 +465,13 @@ fn resolve(
     }
     let mut hypers: IndexMap<String, f64> = IndexMap::new();
     for (name, e) in &p.hypers {
+        // The task and the driver read these as dims; a hyper would be ignored.
+        if crate::train::TASK_KEYS.contains(&name.as_str()) {
+            errs.push(ValidationError::NotADim {
+                name: name.clone(),
+                span: e.span(),
+            });
+        }
         let v = match s.values.get(name) {
             Some(raw) => match raw.parse::<f64>() {
                 Ok(v) if v.is_finite() => v,
