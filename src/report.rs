@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub lru: LruReport,
     /// `energy_pj` of the first step (default `horowitz45` model).
     pub energy: EnergyReport,
+    /// `dally` of the first step (declaration placement).
+    pub dally: crate::analysis::dally::DallyReport,
     /// Per-epoch figures of a training run.
     pub history: Vec<EpochStats>,
     /// 1-based epoch that reached the target accuracy, if any.
@@ -61,8 +63,9 @@ pub fn snapshot(label: &str, session: &Session, run: &RunOptions) -> Result<Snap
     let mut energy = Energy::new(
         EnergyOptions::defaults().map_err(|e| Error::Internal(format!("the default energy model: {}", e.0)))?,
     );
+    let mut dally = crate::analysis::dally::Dally::new(crate::analysis::dally::DallyOptions { placement: None });
     {
-        let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy]);
+        let mut tee = Tee(vec![&mut ard, &mut lru, &mut energy, &mut dally]);
         session.trace(1, &mut tee)?;
     }
     let res = session.train(run, None, |_| {})?;
@@ -76,6 +79,7 @@ pub fn snapshot(label: &str, session: &Session, run: &RunOptions) -> Result<Snap
         ard: ard.report(),
         lru: lru.report(),
         energy: energy.report(),
+        dally: dally.report_now(),
         history: res.history,
         solved_epoch: res.solved_epoch,
     })
@@ -300,6 +304,7 @@ fn headline(s: &Snapshot) -> Vec<(&'static str, Val)> {
         ),
         ("lru_stack cold accesses", Val::Int(i128::from(s.lru.cold))),
         ("energy_pj per step (pJ, horowitz45)", Val::Float(s.energy.total_pj)),
+        ("dally per step (Σ ⌈√address⌉)", Val::Int(i128::from(s.dally.total))),
         (
             "epochs to 100 % test accuracy",
             match s.solved_epoch {

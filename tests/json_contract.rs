@@ -43,8 +43,8 @@ fn commands() -> Vec<String> {
     };
     let mut out = Vec::new();
     for c in list(&["help"]) {
-        if c == "trace" {
-            out.extend(list(&["trace", "help"]).into_iter().map(|s| format!("trace {s}")));
+        if c == "trace" || c == "ir" {
+            out.extend(list(&[&c, "help"]).into_iter().map(|s| format!("{c} {s}")));
         } else {
             out.push(c);
         }
@@ -61,8 +61,8 @@ fn documented() -> BTreeMap<String, Vec<String>> {
     for line in doc.lines() {
         if let Some(h) = line.strip_prefix("## `sutro ") {
             let words: Vec<&str> = h.split_whitespace().collect();
-            let cmd = if words.first() == Some(&"trace") {
-                format!("trace {}", words.get(1).unwrap_or(&""))
+            let cmd = if matches!(words.first(), Some(&"trace" | &"ir")) {
+                format!("{} {}", words[0], words.get(1).unwrap_or(&""))
             } else {
                 words.first().unwrap_or(&"").to_string()
             };
@@ -92,11 +92,16 @@ fn temp(name: &str) -> PathBuf {
     d.join(name)
 }
 
+/// An IR program for the `ir` commands, and inputs for it (A = 1..16, B = 1..16).
+const IR: &str = "tests/fixtures/dally/naive_4x4.ir";
+const IR_INPUTS: &str = "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16";
+
 /// Runs one command's `--json` form; returns the JSON text it printed.
 fn run_json(cmd: &str) -> String {
     let trace = "traces/sprint1_fused.trace";
     let out_sutro = temp("opt.sutro");
     let out_html = temp("report.html");
+    let out_ir = temp("opt.ir");
     let args: Vec<&str> = match cmd {
         "score" => vec!["score", "programs/sprint1_standard.sutro", "--metric", "all", "--json"],
         "run" => vec!["run", "programs/sprint1_fused.sutro", "--json"],
@@ -126,6 +131,18 @@ fn run_json(cmd: &str) -> String {
             "--json",
         ],
         "trace replay" => vec!["trace", "replay", trace, "--metric", "all", "--json"],
+        "ir score" => vec!["ir", "score", IR, "--check", "matmul:4", "--json"],
+        "ir run" => vec!["ir", "run", IR, "--inputs", IR_INPUTS, "--json"],
+        "ir optimize" => vec![
+            "ir",
+            "optimize",
+            IR,
+            "--check",
+            "matmul:4",
+            "-o",
+            out_ir.to_str().unwrap(),
+            "--json",
+        ],
         other => panic!("`sutro {other}` has --json but no case in tests/json_contract.rs"),
     };
     let out = sutro(&args);

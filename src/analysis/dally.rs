@@ -17,7 +17,7 @@ use super::{Analyzer, Metric, OptionError, to_json};
 use crate::dally::alloc::{self, Lifetimes};
 use crate::dally::{cost, prefix_cost};
 use crate::ir::Mode;
-use crate::trace::{Event, TraceHeader, Tracer};
+use crate::trace::{BufInfo, Event, TraceHeader, Tracer};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -118,6 +118,58 @@ pub struct DallyReport {
 /// Most element values the `optimal` placement allocates.
 const MAX_VALUES: u64 = 1 << 23;
 
+/// The running sums of a fixed placement, fed event by event (no event is kept).
+#[derive(Clone, Debug, Default)]
+struct Fixed {
+    base: Vec<u64>,
+    offsets: Vec<u64>,
+    sizes: Vec<u64>,
+    persist: Vec<usize>,
+    by_buf: Vec<u64>,
+    reads: u64,
+    exit: u64,
+    cells: u64,
+    step: Option<u32>,
+}
+
+impl Fixed {
+    /// Cost of elements `off..off + len` of buffer `b`, and the last address.
+    fn range(&self, b: usize, off: u64, len: u64) -> (u64, u64) {
+        let lo = self.base[b].saturating_add(off);
+        let hi = lo.saturating_add(len).saturating_sub(1);
+        (prefix_cost(hi) - prefix_cost(lo - 1), hi)
+    }
+
+    /// The exit reads of every param and state element.
+    fn step_exit(&mut self) {
+        for k in 0..self.persist.len() {
+            let b = self.persist[k];
+            let (c, hi) = self.range(b, 0, self.sizes[b]);
+            self.by_buf[b] += c;
+            self.exit += c;
+            self.reads += self.sizes[b];
+            self.cells = self.cells.max(hi);
+        }
+    }
+
+    fn add(&mut self, e: &Event, exit_op: bool) {
+        if self.step.is_some_and(|s| s != e.step) {
+            self.step_exit();
+        }
+        self.step = Some(e.step);
+        let b = e.buf.idx();
+        let (c, hi) = self.range(b, e.addr.saturating_sub(self.offsets[b]), e.len);
+        self.cells = self.cells.max(hi);
+        if e.mode == Mode::Read {
+            self.by_buf[b] += c;
+            self.reads += e.len;
+            if exit_op {
+                self.exit += c;
+            }
+        }
+    }
+}
+
 /// Element values of a trace under construction.
 struct Values {
     /// The value each element holds now.
@@ -154,7 +206,15 @@ impl Values {
 pub struct Dally {
     opts: DallyOptions,
     header: TraceHeader,
+    /// Kept only for the `optimal` placement.
     events: Vec<Event>,
+    /// The running sums of a fixed placement.
+    fixed: Option<(Placement, Fixed)>,
+    last_step: Option<u32>,
+    /// `optimal` was asked for but the trace outgrew its limit.
+    overflow: bool,
+    /// The report, computed once after the last event (`optimal` allocates).
+    cache: std::sync::OnceLock<DallyReport>,
 }
 
 impl Dally {
@@ -164,6 +224,10 @@ impl Dally {
             opts,
             header: TraceHeader::default(),
             events: Vec::new(),
+            fixed: None,
+            last_step: None,
+            overflow: false,
+            cache: std::sync::OnceLock::new(),
         }
     }
 
@@ -201,49 +265,34 @@ impl Dally {
             .collect()
     }
 
-    /// Reads priced at fixed buffer bases.
+    /// A fresh accumulator for a fixed placement.
+    fn fixed_acc(&self, p: Placement) -> Fixed {
+        Fixed {
+            base: self.bases(p),
+            offsets: self.header.buffers.iter().map(|b| b.offset).collect(),
+            sizes: self.header.buffers.iter().map(BufInfo::size).collect(),
+            persist: self.persists(),
+            by_buf: vec![0; self.header.buffers.len()],
+            ..Fixed::default()
+        }
+    }
+
+    /// Reads priced at fixed buffer bases, from the stored events.
     fn fixed(&self, p: Placement) -> DallyReport {
-        let base = self.bases(p);
-        let range = |b: usize, off: u64, len: u64| {
-            let lo = base[b].saturating_add(off);
-            let hi = lo.saturating_add(len).saturating_sub(1);
-            (prefix_cost(hi) - prefix_cost(lo - 1), hi)
-        };
-        let mut by_buf = vec![0u64; self.header.buffers.len()];
-        let (mut reads, mut exit, mut cells) = (0u64, 0u64, 0u64);
-        let persist = self.persists();
-        let step_exit = |by_buf: &mut Vec<u64>, reads: &mut u64, exit: &mut u64, cells: &mut u64| {
-            for &b in &persist {
-                let n = self.header.buffers[b].size();
-                let (c, hi) = range(b, 0, n);
-                by_buf[b] += c;
-                *exit += c;
-                *reads += n;
-                *cells = (*cells).max(hi);
-            }
-        };
-        let mut step = self.events.first().map_or(0, |e| e.step);
+        let mut f = self.fixed_acc(p);
         for e in &self.events {
-            if e.step != step {
-                step_exit(&mut by_buf, &mut reads, &mut exit, &mut cells);
-                step = e.step;
-            }
-            let b = e.buf.idx();
-            let off = e.addr.saturating_sub(self.header.buffers[b].offset);
-            let (c, hi) = range(b, off, e.len);
-            cells = cells.max(hi);
-            if e.mode == Mode::Read {
-                by_buf[b] += c;
-                reads += e.len;
-                if self.exit_op(e) {
-                    exit += c;
-                }
-            }
+            f.add(e, self.exit_op(e));
         }
-        if !self.events.is_empty() {
-            step_exit(&mut by_buf, &mut reads, &mut exit, &mut cells);
+        self.fixed_report(p, &f)
+    }
+
+    fn fixed_report(&self, p: Placement, f: &Fixed) -> DallyReport {
+        let mut f = f.clone();
+        if f.step.is_some() {
+            f.step_exit();
         }
-        self.report(p, (reads, by_buf.iter().sum(), exit, cells), None, by_buf)
+        let total = f.by_buf.iter().sum();
+        self.report(p, (f.reads, total, f.exit, f.cells), None, f.by_buf)
     }
 
     fn report(
@@ -253,7 +302,7 @@ impl Dally {
         bound: Option<u64>,
         by_buf: Vec<u64>,
     ) -> DallyReport {
-        let steps = self.events.last().map_or(0, |e| e.step + 1);
+        let steps = self.last_step.map_or(0, |s| s + 1);
         DallyReport {
             options: DallyOptions { placement: Some(p) },
             steps,
@@ -359,14 +408,29 @@ impl Dally {
 
     /// The report.
     pub fn report_now(&self) -> DallyReport {
-        let p = self.opts.placement.unwrap_or(if self.is_ir() {
+        self.cache.get_or_init(|| self.compute()).clone()
+    }
+
+    fn placement(&self) -> Placement {
+        self.opts.placement.unwrap_or(if self.is_ir() {
             Placement::Recorded
         } else {
             Placement::Declaration
-        });
-        match p {
-            Placement::Optimal => self.optimal(),
-            _ => self.fixed(p),
+        })
+    }
+
+    fn compute(&self) -> DallyReport {
+        match &self.fixed {
+            Some((p, f)) => {
+                let mut r = self.fixed_report(*p, f);
+                if self.overflow {
+                    r.note = Some(format!(
+                        "over {MAX_VALUES} events: declaration placement instead of optimal"
+                    ));
+                }
+                r
+            }
+            None => self.optimal(),
         }
     }
 }
@@ -375,9 +439,34 @@ impl Tracer for Dally {
     fn begin(&mut self, h: &TraceHeader) {
         self.header = h.clone();
         self.events.clear();
+        self.last_step = None;
+        self.overflow = false;
+        let p = self.placement();
+        self.fixed = (p != Placement::Optimal).then(|| (p, self.fixed_acc(p)));
+        self.cache = std::sync::OnceLock::new();
     }
     fn access(&mut self, ev: &Event) {
-        self.events.push(*ev);
+        self.last_step = Some(ev.step);
+        let exit = self.exit_op(ev);
+        match &mut self.fixed {
+            Some((_, f)) => f.add(ev, exit),
+            None => {
+                self.events.push(*ev);
+                if self.events.len() as u64 > MAX_VALUES {
+                    // Memory stays bounded: fall back to declaration placement, as sums.
+                    let mut f = self.fixed_acc(Placement::Declaration);
+                    for e in &self.events {
+                        f.add(e, self.exit_op(e));
+                    }
+                    self.events = Vec::new();
+                    self.fixed = Some((Placement::Declaration, f));
+                    self.overflow = true;
+                }
+            }
+        }
+        if self.cache.get().is_some() {
+            self.cache = std::sync::OnceLock::new();
+        }
     }
 }
 
@@ -475,6 +564,19 @@ mod tests {
         let r = total("declaration");
         assert_eq!((r.total, r.exit, r.reads), (11, 3, 6));
         assert_eq!(total("recorded").total, 11);
+    }
+
+    #[test]
+    fn every_step_pays_its_exit_reads() {
+        // The same step twice: reads and exit reads both count twice (2 × 11).
+        let (h, mut events) = trace();
+        let again: Vec<Event> = events.iter().map(|e| Event { step: 1, ..*e }).collect();
+        events.extend(again);
+        let mut d = Dally::new(DallyOptions { placement: None });
+        replay(&h, &events, &mut d);
+        let r = d.report_now();
+        assert_eq!((r.total, r.exit, r.steps), (22, 6, 2));
+        assert!(d.events.is_empty(), "a fixed placement keeps no events");
     }
 
     #[test]
