@@ -216,19 +216,8 @@ impl Session {
         Ok(res)
     }
 
-    /// Records `steps` training steps as a trace file (header, run facts, events).
-    pub fn record(&self, steps: u32) -> Result<TraceFile, Error> {
-        let mut rec = VecTracer::default();
-        self.trace(u64::from(steps), &mut rec)?;
-        Ok(TraceFile {
-            header: rec.header,
-            meta: self.record_meta(steps),
-            events: rec.events,
-        })
-    }
-
-    /// The run facts a trace of `steps` steps records beside its header.
-    pub fn record_meta(&self, steps: u32) -> TraceMeta {
+    /// The run facts a trace file of `steps` steps records.
+    fn trace_meta(&self, steps: u32) -> TraceMeta {
         let v = self.validated();
         TraceMeta {
             seed: self.seed,
@@ -238,6 +227,32 @@ impl Session {
             hypers: v.hypers().iter().map(|(k, h)| (k.clone(), *h)).collect(),
             source_hash: format!("{:016x}", fnv1a(self.loaded.source.text.as_bytes())),
         }
+    }
+
+    /// Records `steps` training steps as a trace file in memory (header, run
+    /// facts, events).
+    pub fn record(&self, steps: u32) -> Result<TraceFile, Error> {
+        let mut rec = VecTracer::default();
+        self.trace(u64::from(steps), &mut rec)?;
+        Ok(TraceFile {
+            header: rec.header,
+            meta: self.trace_meta(steps),
+            events: rec.events,
+        })
+    }
+
+    /// Records `steps` training steps into the trace file `output`, writing
+    /// chunks as the steps run: memory does not grow with the step count. A
+    /// failure leaves no file.
+    pub fn record_to(&self, steps: u32, output: &str) -> Result<(), Error> {
+        let o = crate::output::Output::create(output).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut w = crate::trace::stream::TraceWriter::new(std::io::BufWriter::new(o), self.trace_meta(steps));
+        self.trace(u64::from(steps), &mut w)?;
+        let o = w.finish().map_err(|error| Error::Trace {
+            path: output.to_string(),
+            error,
+        })?;
+        crate::tracefile::finish(output, o)
     }
 
     /// Runs this program and `other` for `steps` steps from the same initial

@@ -5,13 +5,14 @@
 use crate::analysis::text::thousands;
 use crate::error::Error;
 use crate::json::ProgramId;
+use crate::output::Output;
 use crate::trace::codec::{self, TraceError, TraceFile};
 use crate::trace::stream::{self, TraceReader};
 use crate::trace::{BufInfo, OpInfo, export};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, BufWriter};
 
 fn trace_error(path: &str, error: TraceError) -> Error {
     Error::Trace {
@@ -24,8 +25,7 @@ fn cannot_read(path: &str, e: &std::io::Error) -> Error {
     Error::Usage(format!("cannot read `{path}`: {e}"))
 }
 
-/// Reads and decodes a trace file no larger than `max_bytes` (whole, for
-/// `trace info`; the commands that score or export stream it with `open`).
+/// Reads and decodes a trace file no larger than `max_bytes`.
 pub fn read(path: &str, max_bytes: u64) -> Result<TraceFile, Error> {
     crate::output::note_input(path);
     let meta = std::fs::metadata(path).map_err(|e| cannot_read(path, &e))?;
@@ -42,10 +42,13 @@ pub fn read(path: &str, max_bytes: u64) -> Result<TraceFile, Error> {
     codec::decode(&bytes, max_bytes).map_err(|e| trace_error(path, e))
 }
 
-/// A trace opened to stream: the size limit, a first pass over the whole-file
-/// checksum (nothing is scored from a damaged file), then the header, checked
-/// against the memory budget `max_memory` before any analyzer allocates.
-pub fn open(path: &str, max_bytes: u64, max_memory: u64) -> Result<TraceReader<BufReader<File>>, Error> {
+/// A trace file opened for streaming.
+pub type Reader = TraceReader<BufReader<File>>;
+
+/// Opens a trace to stream it: the size limit, a first pass over the whole-file
+/// checksum, then the header, checked against the memory budget `budget` (for
+/// the commands that score or expand the events; `info` reads it whole).
+pub fn open(path: &str, max_bytes: u64, budget: u64) -> Result<Reader, Error> {
     crate::output::note_input(path);
     let file = || File::open(path).map_err(|e| cannot_read(path, &e));
     let size = file()?.metadata().map_or(0, |m| m.len());
@@ -55,13 +58,13 @@ pub fn open(path: &str, max_bytes: u64, max_memory: u64) -> Result<TraceReader<B
     stream::verify_file(BufReader::new(file()?), max_bytes).map_err(|e| trace_error(path, e))?;
     let r = TraceReader::new(BufReader::new(file()?)).map_err(|e| trace_error(path, e))?;
     r.header
-        .check_memory(max_memory)
+        .check_memory(budget)
         .map_err(|e| Error::Usage(format!("{path}: {e}")))?;
     Ok(r)
 }
 
-/// Streams a trace into a tracer (`begin`, every event, `end`).
-pub fn replay(path: &str, r: TraceReader<BufReader<File>>, t: &mut dyn crate::trace::Tracer) -> Result<(), Error> {
+/// Feeds every event of an opened trace to a tracer, one chunk at a time.
+pub fn replay(path: &str, r: Reader, t: &mut dyn crate::trace::Tracer) -> Result<(), Error> {
     r.replay(t).map_err(|e| trace_error(path, e))
 }
 
@@ -71,24 +74,51 @@ pub fn encode(path: &str, t: &TraceFile) -> Result<Vec<u8>, Error> {
 }
 
 /// Builds a trace from a CSV file in the element-level export format; the file
-/// and every value that sizes an allocation are checked against `max_memory`.
-pub fn import_csv(path: &str, max_memory: u64) -> Result<TraceFile, Error> {
+/// and every table it sizes are checked against the memory budget first.
+pub fn import_csv(path: &str, budget: u64) -> Result<TraceFile, Error> {
     crate::output::note_input(path);
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    crate::valid::memory::fits(&format!("the CSV file `{path}`"), size, max_memory / 2)
+    crate::valid::memory::fits(&format!("the CSV file `{path}`"), size, budget / 2)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
     let text = crate::span::decode_utf8(bytes).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
-    export::import_csv(&text, max_memory).map_err(|m| Error::Usage(format!("{path}:{m}")))
+    export::import_csv(&text, budget).map_err(|m| Error::Usage(format!("{path}:{m}")))
 }
 
 /// An export format of `trace export`.
 pub use crate::trace::export::Format;
 
-/// A trace in an export format, in memory (the command line streams with `open`
-/// and `export::Exporter`).
+/// A trace in an export format, as one string (small traces and tests).
 pub fn export(t: &TraceFile, format: Format) -> String {
     export::to_string(t, format)
+}
+
+/// Streams an opened trace to `output` (a file, a device or `-`) in an export
+/// format: memory does not grow with the trace.
+pub fn export_to(path: &str, r: Reader, format: Format, output: &str) -> Result<(), Error> {
+    let o = Output::create(output).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut x = export::Exporter::new(BufWriter::new(o), format);
+    r.replay(&mut x).map_err(|e| trace_error(path, e))?;
+    let closed = |e: &std::io::Error| output == "-" && e.kind() == std::io::ErrorKind::BrokenPipe;
+    let o = match x.finish() {
+        Ok(o) => o,
+        // A closed pipe (`| head`) ends the output quietly, as for every command.
+        Err(e) if closed(&e) => return Ok(()),
+        Err(e) => return Err(Error::Usage(format!("cannot write `{output}`: {e}"))),
+    };
+    match o.into_inner() {
+        Ok(o) => o.finish().map_err(|e| Error::Usage(e.to_string())),
+        Err(e) if closed(e.error()) => Ok(()),
+        Err(e) => Err(Error::Usage(format!("cannot write `{output}`: {}", e.error()))),
+    }
+}
+
+/// Flushes a buffered output and puts it in place.
+pub fn finish(path: &str, o: BufWriter<Output>) -> Result<(), Error> {
+    let o = o
+        .into_inner()
+        .map_err(|e| Error::Usage(format!("cannot write `{path}`: {}", e.error())))?;
+    o.finish().map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// `trace info`: the header, the run facts and the counts of a trace file.

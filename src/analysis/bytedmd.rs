@@ -14,8 +14,9 @@
 //! `U(D₀) − U(D₀ − n·w)`, one query per buffer read.
 
 use super::dmd::u_sum;
+use super::engine::{Attr, Units, buf_name, buf_size, op_ident};
+use super::fenwick::{KeyMap, Stack};
 use super::options::{ByteDmdOptions, Granularity};
-use super::stack::{Attr, KeyMap, Stack, Units, buf_name, buf_size, op_ident};
 use crate::ir::{Mode, OpId};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;
@@ -143,16 +144,9 @@ fn mark(ranges: &mut Vec<(u64, u64)>, k: u64) {
     ranges.push((k, k + 1));
 }
 
-fn compute(h: &TraceHeader, events: &[Event], o: &ByteDmdOptions) -> ByteDmdReport {
-    let b = o.bytes_per_element;
-    let units = match o.granularity {
-        Granularity::Buffer => Units::Buffer { mul: b },
-        _ => Units::Element { w: b },
-    };
-    let limit = units.key_limit(h);
-    let instrs = instructions(events);
-
-    // Backward liveness: `live[k] = 1` while the value at `k` is read later.
+/// Backward liveness: for each event, the key ranges whose value dies there
+/// (its last read, or a write never read). Params and state stay live to the end.
+fn kills(h: &TraceHeader, events: &[Event], instrs: &[Instr], units: Units, limit: u64) -> Vec<Vec<(u64, u64)>> {
     let mut live: KeyMap<u8> = KeyMap::new(limit);
     for (i, bi) in h.buffers.iter().enumerate() {
         if matches!(bi.role.as_str(), "param" | "state") {
@@ -168,122 +162,149 @@ fn compute(h: &TraceHeader, events: &[Event], o: &ByteDmdOptions) -> ByteDmdRepo
     }
     let mut kill: Vec<Vec<(u64, u64)>> = vec![Vec::new(); events.len()];
     for ins in instrs.iter().rev() {
-        for &wi in ins.writes.iter().rev() {
-            let Some(ev) = events.get(wi) else { continue };
-            let (k0, n, _) = units.of(ev);
-            let Some(ranges) = kill.get_mut(wi) else { continue };
-            for k in (k0..k0.saturating_add(n)).rev() {
-                if live.get(k) == 0 {
-                    mark(ranges, k);
+        // Writes end a value's life (live 0 before them), reads start it.
+        for (list, after) in [(&ins.writes, 0u8), (&ins.reads, 1u8)] {
+            for &i in list.iter().rev() {
+                let Some(ev) = events.get(i) else { continue };
+                let (k0, n, _) = units.of(ev);
+                let Some(ranges) = kill.get_mut(i) else { continue };
+                for k in (k0..k0.saturating_add(n)).rev() {
+                    if live.get(k) == 0 {
+                        mark(ranges, k);
+                    }
+                    live.set(k, after);
                 }
-                live.set(k, 0);
-            }
-        }
-        for &ri in ins.reads.iter().rev() {
-            let Some(ev) = events.get(ri) else { continue };
-            let (k0, n, _) = units.of(ev);
-            let Some(ranges) = kill.get_mut(ri) else { continue };
-            for k in (k0..k0.saturating_add(n)).rev() {
-                if live.get(k) == 0 {
-                    mark(ranges, k);
-                }
-                live.set(k, 1);
             }
         }
     }
-    drop(live);
+    kill
+}
 
+/// The cost of one read event against the current stack: one query for an
+/// intact block, else one per element (cold elements sit below everything).
+fn price_read(stack: &Stack, ev: &Event, units: Units) -> Acc {
+    let (k0, n, w) = units.of(ev);
+    let mut acc = Acc {
+        reads: n,
+        ..Acc::default()
+    };
+    if let Some(s0) = stack.block(k0, n) {
+        let d0 = stack.depth_slot(s0);
+        let bw = if n == 1 {
+            stack.weight_of(k0)
+        } else {
+            n.saturating_mul(stack.uniform())
+        };
+        acc.cost = u_sum(d0) - u_sum(d0.saturating_sub(bw));
+    } else {
+        for k in k0..k0.saturating_add(n) {
+            let (d, kw) = match stack.depth(k) {
+                Some(d) => (d, stack.weight_of(k)),
+                None => {
+                    acc.cold += 1;
+                    (stack.total().saturating_add(w), w)
+                }
+            };
+            acc.cost += u_sum(d) - u_sum(d.saturating_sub(kw));
+        }
+    }
+    acc
+}
+
+impl Acc {
+    fn add(&mut self, o: &Acc) {
+        self.reads += o.reads;
+        self.cold += o.cold;
+        self.cost += o.cost;
+    }
+}
+
+/// Replays the instructions on the liveness-compacted stack: reads are priced,
+/// then moved to the top together; writes push their values; dead values leave.
+/// Returns the total and the count of (non-preload) instructions.
+fn replay(
+    events: &[Event],
+    instrs: &[Instr],
+    kill: &[Vec<(u64, u64)>],
+    (units, limit, b): (Units, u64, u64),
+    attr: &mut Attr<Acc>,
+) -> (Acc, u64) {
     let mut stack = Stack::new(limit, matches!(units, Units::Buffer { .. }), b);
     let mut total = Acc::default();
-    let mut attr: Attr<Acc> = Attr::default();
-    attr.begin(h);
     let mut n_instr = 0u64;
     let kill_of = |i: usize| kill.get(i).map_or(&[][..], Vec::as_slice);
-    for ins in &instrs {
+    let drop_dead = |stack: &mut Stack, i: usize| {
+        for &(lo, hi) in kill_of(i) {
+            stack.remove_range(lo, hi - lo);
+        }
+    };
+    let write = |stack: &mut Stack, i: usize| {
+        if let Some(ev) = events.get(i) {
+            let (k0, n, w) = units.of(ev);
+            stack.remove_range(k0, n);
+            stack.push_block(k0, n, w);
+        }
+    };
+    for ins in instrs {
         if ins.preload {
-            for &wi in ins.writes.iter().rev() {
-                if let Some(ev) = events.get(wi) {
-                    let (k0, n, w) = units.of(ev);
-                    stack.remove_range(k0, n);
-                    stack.push_block(k0, n, w);
-                }
-            }
-            for &wi in &ins.writes {
-                for &(lo, hi) in kill_of(wi) {
-                    stack.remove_range(lo, hi - lo);
-                }
-            }
+            ins.writes.iter().rev().for_each(|&wi| write(&mut stack, wi));
+            ins.writes.iter().for_each(|&wi| drop_dead(&mut stack, wi));
             continue;
         }
         n_instr += 1;
         let mut need = 0u64;
-        for &ri in &ins.reads {
-            let Some(ev) = events.get(ri) else { continue };
-            let (k0, n, w) = units.of(ev);
+        for ev in ins.reads.iter().filter_map(|&ri| events.get(ri)) {
+            let n = units.of(ev).1;
             need = need.saturating_add(n);
             if n == 0 {
                 continue;
             }
-            let mut acc = Acc {
-                reads: n,
-                ..Acc::default()
-            };
-            if let Some(s0) = stack.block(k0, n) {
-                let d0 = stack.depth_slot(s0);
-                let bw = if n == 1 {
-                    stack.weight_of(k0)
-                } else {
-                    n.saturating_mul(stack.uniform())
-                };
-                acc.cost = u_sum(d0) - u_sum(d0.saturating_sub(bw));
-            } else {
-                for k in k0..k0.saturating_add(n) {
-                    let (d, kw) = match stack.depth(k) {
-                        Some(d) => (d, stack.weight_of(k)),
-                        None => {
-                            acc.cold += 1;
-                            (stack.total().saturating_add(w), w)
-                        }
-                    };
-                    acc.cost += u_sum(d) - u_sum(d.saturating_sub(kw));
-                }
-            }
+            let acc = price_read(&stack, ev, units);
             attr.touch(ev.buf);
-            for a in [&mut total, attr.buf(ev.buf)] {
-                a.reads += acc.reads;
-                a.cold += acc.cold;
-                a.cost += acc.cost;
-            }
-            let a = attr.op(ev.op);
-            a.reads += acc.reads;
-            a.cold += acc.cold;
-            a.cost += acc.cost;
+            total.add(&acc);
+            attr.buf(ev.buf).add(&acc);
+            attr.op(ev.op).add(&acc);
         }
         stack.ensure_room(need);
         let mark = stack.next_slot();
-        for &ri in &ins.reads {
-            if let Some(ev) = events.get(ri) {
-                let (k0, n, w) = units.of(ev);
-                stack.bump_range(k0, n, w, mark);
-            }
+        for ev in ins.reads.iter().filter_map(|&ri| events.get(ri)) {
+            let (k0, n, w) = units.of(ev);
+            stack.bump_range(k0, n, w, mark);
         }
-        for &ri in &ins.reads {
-            for &(lo, hi) in kill_of(ri) {
-                stack.remove_range(lo, hi - lo);
-            }
-        }
+        ins.reads.iter().for_each(|&ri| drop_dead(&mut stack, ri));
         for &wi in &ins.writes {
-            if let Some(ev) = events.get(wi) {
-                let (k0, n, w) = units.of(ev);
-                stack.remove_range(k0, n);
-                stack.push_block(k0, n, w);
-                for &(lo, hi) in kill_of(wi) {
-                    stack.remove_range(lo, hi - lo);
-                }
-            }
+            write(&mut stack, wi);
+            drop_dead(&mut stack, wi);
         }
     }
+    (total, n_instr)
+}
 
+fn compute(h: &TraceHeader, events: &[Event], o: &ByteDmdOptions) -> ByteDmdReport {
+    let b = o.bytes_per_element;
+    let units = match o.granularity {
+        Granularity::Buffer => Units::Buffer { mul: b },
+        _ => Units::Element { w: b },
+    };
+    let limit = units.key_limit(h);
+    let instrs = instructions(events);
+    let kill = kills(h, events, &instrs, units, limit);
+    let mut attr: Attr<Acc> = Attr::default();
+    attr.begin(h);
+    let (total, n_instr) = replay(events, &instrs, &kill, (units, limit, b), &mut attr);
+    drop(kill);
+    report(h, o, &attr, total, n_instr, events)
+}
+
+/// The report of a replay.
+fn report(
+    h: &TraceHeader,
+    o: &ByteDmdOptions,
+    attr: &Attr<Acc>,
+    total: Acc,
+    n_instr: u64,
+    events: &[Event],
+) -> ByteDmdReport {
     let steps = events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0);
     let n_ops = attr.ops.len();
     ByteDmdReport {

@@ -9,10 +9,10 @@
 //! term; at `buffer` granularity an access of `s` elements adds `s·√d`. With
 //! `ceil=true` the terms are integers (`isqrt`), summed exactly.
 
+use super::engine::{Attr, Engine, Sink, buf_name, buf_size, op_ident};
 use super::options::{DmdOptions, Granularity};
-use super::stack::{Attr, Engine, Sink, buf_name, buf_size, op_ident};
 use crate::ir::Mode;
-use crate::trace::{Event, TraceHeader, Tracer};
+use crate::trace::{Event, TraceHeader};
 use serde::Serialize;
 
 /// ⌈√i⌉ by integer square root (`0` for `0`).
@@ -266,4 +266,4 @@ impl Dmd {
     }
 }
 
-super::stack::engine_tracer!(Dmd);
+super::engine::engine_tracer!(Dmd);

@@ -10,8 +10,8 @@
 //! a TOML `[energy]` table overrides them, and every error names its line.
 //! Figures are 45 nm-era estimates, not any specific accelerator's energy.
 
-use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency};
-use super::stack::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
+use super::engine::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
+use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency, pick};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::{Deserialize, Serialize};
@@ -152,25 +152,6 @@ fn at(text: &str, span: &Range<usize>, msg: impl std::fmt::Display) -> OptionErr
 
 const METRIC: &str = "energy_pj";
 
-fn enum_value<T: Copy + PartialEq>(
-    key: &str,
-    v: &str,
-    allowed: &[T],
-    parse: fn(&str) -> Option<T>,
-    name: fn(T) -> &'static str,
-) -> Result<T, String> {
-    match parse(v) {
-        Some(x) if allowed.contains(&x) => Ok(x),
-        _ => {
-            let names: Vec<&str> = allowed.iter().map(|a| name(*a)).collect();
-            Err(format!(
-                "bad value `{v}` for option `{key}` of {METRIC} (allowed: {})",
-                names.join(", ")
-            ))
-        }
-    }
-}
-
 struct Draft {
     o: EnergyOptions,
     /// Line of each tier in the TOML file, for error messages.
@@ -234,49 +215,7 @@ impl EnergyOptions {
             apply_toml(&mut d, f, text)?;
         }
         for &(k, v) in pairs {
-            let r: Result<(), String> = match k {
-                "granularity" => enum_value(
-                    k,
-                    v,
-                    &[Granularity::Element, Granularity::Buffer],
-                    Granularity::from_name,
-                    Granularity::name,
-                )
-                .map(|x| d.o.granularity = x),
-                "recency" => {
-                    enum_value(k, v, &[Recency::Move], Recency::from_name, Recency::name).map(|x| d.o.recency = x)
-                }
-                "price" => enum_value(k, v, &[Price::Reads], Price::from_name, Price::name).map(|x| d.o.price = x),
-                "pricing" => enum_value(k, v, Pricing::ALL, Pricing::from_name, Pricing::name).map(|x| d.o.pricing = x),
-                "cold" => enum_value(
-                    k,
-                    v,
-                    &[ColdPolicy::Dram, ColdPolicy::Preload],
-                    ColdPolicy::from_name,
-                    ColdPolicy::name,
-                )
-                .map(|x| d.o.cold = x),
-                "bytes_per_element" => match v.parse::<u64>() {
-                    Ok(x) if (1..=1 << 20).contains(&x) => {
-                        d.o.bytes_per_element = x;
-                        Ok(())
-                    }
-                    _ => Err(format!(
-                        "bad value `{v}` for option `bytes_per_element` of {METRIC} (allowed: an integer from 1 to 1048576)"
-                    )),
-                },
-                "write_tier" => {
-                    d.o.write_tier = v.to_string();
-                    d.write_tier_line = None;
-                    Ok(())
-                }
-                "preset" => Ok(()),
-                _ => Err(format!(
-                    "unknown option `{k}` for {METRIC} (known: {})",
-                    super::options::EnergyArgs::KEYS.join(", ")
-                )),
-            };
-            r.map_err(OptionError)?;
+            apply_pair(&mut d, k, v)?;
         }
         validate(&d)?;
         Ok(d.o)
@@ -285,6 +224,52 @@ impl EnergyOptions {
     /// The defaults (`horowitz45`).
     pub fn defaults() -> Result<EnergyOptions, OptionError> {
         EnergyOptions::build(&[], None)
+    }
+}
+
+/// One `--opt KEY=VALUE` of `energy_pj` (`preset` is read before the rest).
+fn apply_pair(d: &mut Draft, k: &str, v: &str) -> Result<(), OptionError> {
+    match k {
+        "granularity" => pick(
+            METRIC,
+            k,
+            v,
+            &[Granularity::Element, Granularity::Buffer],
+            Granularity::from_name,
+            Granularity::name,
+        )
+        .map(|x| d.o.granularity = x),
+        "recency" => pick(METRIC, k, v, &[Recency::Move], Recency::from_name, Recency::name).map(|x| d.o.recency = x),
+        "price" => pick(METRIC, k, v, &[Price::Reads], Price::from_name, Price::name).map(|x| d.o.price = x),
+        "pricing" => pick(METRIC, k, v, Pricing::ALL, Pricing::from_name, Pricing::name).map(|x| d.o.pricing = x),
+        "cold" => pick(
+            METRIC,
+            k,
+            v,
+            &[ColdPolicy::Dram, ColdPolicy::Preload],
+            ColdPolicy::from_name,
+            ColdPolicy::name,
+        )
+        .map(|x| d.o.cold = x),
+        "bytes_per_element" => match v.parse::<u64>() {
+            Ok(x) if (1..=1 << 20).contains(&x) => {
+                d.o.bytes_per_element = x;
+                Ok(())
+            }
+            _ => Err(OptionError(format!(
+                "bad value `{v}` for option `bytes_per_element` of {METRIC} (allowed: an integer from 1 to 1048576)"
+            ))),
+        },
+        "write_tier" => {
+            d.o.write_tier = v.to_string();
+            d.write_tier_line = None;
+            Ok(())
+        }
+        "preset" => Ok(()),
+        _ => Err(OptionError(format!(
+            "unknown option `{k}` for {METRIC} (known: {})",
+            super::options::EnergyArgs::KEYS.join(", ")
+        ))),
     }
 }
 
@@ -311,28 +296,37 @@ fn apply_toml(d: &mut Draft, f: TomlEnergy, text: &str) -> Result<(), OptionErro
         }
     }
     if let Some(g) = f.granularity {
-        d.o.granularity = enum_value(
+        d.o.granularity = pick(
+            METRIC,
             "granularity",
             g.get_ref(),
             &[Granularity::Element, Granularity::Buffer],
             Granularity::from_name,
             Granularity::name,
         )
-        .map_err(|m| at(text, &g.span(), m))?;
+        .map_err(|m| at(text, &g.span(), m.0))?;
     }
     if let Some(c) = f.cold {
-        d.o.cold = enum_value(
+        d.o.cold = pick(
+            METRIC,
             "cold",
             c.get_ref(),
             &[ColdPolicy::Dram, ColdPolicy::Preload],
             ColdPolicy::from_name,
             ColdPolicy::name,
         )
-        .map_err(|m| at(text, &c.span(), m))?;
+        .map_err(|m| at(text, &c.span(), m.0))?;
     }
     if let Some(p) = f.pricing {
-        d.o.pricing = enum_value("pricing", p.get_ref(), Pricing::ALL, Pricing::from_name, Pricing::name)
-            .map_err(|m| at(text, &p.span(), m))?;
+        d.o.pricing = pick(
+            METRIC,
+            "pricing",
+            p.get_ref(),
+            Pricing::ALL,
+            Pricing::from_name,
+            Pricing::name,
+        )
+        .map_err(|m| at(text, &p.span(), m.0))?;
     }
     if let Some(w) = f.write_tier {
         d.write_tier_line = Some(line_of(text, &w.span()));
@@ -343,59 +337,61 @@ fn apply_toml(d: &mut Draft, f: TomlEnergy, text: &str) -> Result<(), OptionErro
         d.tier_lines.clear();
         for t in tiers {
             let span = t.span();
-            let t = t.into_inner();
-            let base = old.iter().find(|o| o.name == *t.name.get_ref());
-            let capacity = match &t.capacity_bytes {
-                None => match base.map(|b| b.capacity_bytes) {
-                    Some(c) => c,
-                    None => {
-                        return Err(at(
-                            text,
-                            &span,
-                            format!("tier `{}` needs capacity_bytes", t.name.get_ref()),
-                        ));
-                    }
-                },
-                Some(c) => match c.get_ref() {
-                    toml::Value::Integer(i) if *i >= 1 => Some(*i as u64),
-                    toml::Value::String(s) if s == "unbounded" => None,
-                    _ => {
-                        return Err(at(
-                            text,
-                            &c.span(),
-                            "capacity_bytes must be a positive integer or \"unbounded\"",
-                        ));
-                    }
-                },
-            };
-            let pj = match &t.pj_per_word {
-                Some(p) => {
-                    let v = *p.get_ref();
-                    if !(v.is_finite() && v >= 0.0) {
-                        return Err(at(text, &p.span(), "pj_per_word must be finite and ≥ 0"));
-                    }
-                    v
-                }
-                None => match base {
-                    Some(b) => b.pj_per_word,
-                    None => {
-                        return Err(at(
-                            text,
-                            &span,
-                            format!("tier `{}` needs pj_per_word", t.name.get_ref()),
-                        ));
-                    }
-                },
-            };
-            d.o.model.tiers.push(Tier {
-                name: t.name.into_inner(),
-                capacity_bytes: capacity,
-                pj_per_word: pj,
-            });
+            let tier = toml_tier(t.into_inner(), &old, text, &span)?;
+            d.o.model.tiers.push(tier);
             d.tier_lines.push(Some(line_of(text, &span)));
         }
     }
     Ok(())
+}
+
+/// One `[[energy.tiers]]` entry; a tier named like one of the preset's inherits
+/// its capacity and price unless given.
+fn toml_tier(t: TomlTier, old: &[Tier], text: &str, span: &Range<usize>) -> Result<Tier, OptionError> {
+    let base = old.iter().find(|o| o.name == *t.name.get_ref());
+    let capacity = match &t.capacity_bytes {
+        None => match base.map(|b| b.capacity_bytes) {
+            Some(c) => c,
+            None => {
+                return Err(at(
+                    text,
+                    span,
+                    format!("tier `{}` needs capacity_bytes", t.name.get_ref()),
+                ));
+            }
+        },
+        Some(c) => match c.get_ref() {
+            toml::Value::Integer(i) if *i >= 1 => Some(*i as u64),
+            toml::Value::String(s) if s == "unbounded" => None,
+            _ => {
+                return Err(at(
+                    text,
+                    &c.span(),
+                    "capacity_bytes must be a positive integer or \"unbounded\"",
+                ));
+            }
+        },
+    };
+    let pj = match &t.pj_per_word {
+        Some(p) => {
+            let v = *p.get_ref();
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(at(text, &p.span(), "pj_per_word must be finite and ≥ 0"));
+            }
+            v
+        }
+        None => match base {
+            Some(b) => b.pj_per_word,
+            None => {
+                return Err(at(text, span, format!("tier `{}` needs pj_per_word", t.name.get_ref())));
+            }
+        },
+    };
+    Ok(Tier {
+        name: t.name.into_inner(),
+        capacity_bytes: capacity,
+        pj_per_word: pj,
+    })
 }
 
 fn validate(d: &Draft) -> Result<(), OptionError> {

@@ -11,6 +11,8 @@ pub mod dally;
 pub mod diff;
 pub mod dmd;
 pub mod energy;
+pub mod engine;
+pub mod fenwick;
 pub mod field;
 pub mod options;
 pub mod reuse;

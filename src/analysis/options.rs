@@ -115,7 +115,8 @@ fn bad_value(metric: &str, key: &str, value: &str, allowed: &[&str]) -> OptionEr
     ))
 }
 
-fn pick<T: Copy + PartialEq>(
+/// The one parser of a named option value: `value` must name one of `allowed`.
+pub(crate) fn pick<T: Copy + PartialEq>(
     metric: &str,
     key: &str,
     value: &str,

@@ -266,8 +266,6 @@ pub(super) enum TraceCmd {
         plot: Option<String>,
         #[command(flatten)]
         limits: TraceLimits,
-        #[command(flatten)]
-        memory: TraceMemory,
     },
     /// Build a trace from the element-level CSV export format.
     #[command(after_help = "Example:\n  sutro trace import tests/fixtures/tiny.csv -o tiny.trace")]
@@ -278,7 +276,7 @@ pub(super) enum TraceCmd {
         #[arg(short, long)]
         output: String,
         #[command(flatten)]
-        memory: TraceMemory,
+        limits: TraceLimits,
     },
     /// Export a trace as element-level CSV, Dinero IV `din`, or Perfetto JSON.
     #[command(after_help = "Example:\n  sutro trace export traces/sprint1_fused.trace --format perfetto -o fused.json")]
@@ -293,8 +291,6 @@ pub(super) enum TraceCmd {
         output: String,
         #[command(flatten)]
         limits: TraceLimits,
-        #[command(flatten)]
-        memory: TraceMemory,
     },
 }
 
@@ -314,7 +310,7 @@ pub(super) struct DiffArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub limits: TraceLimits,
+    pub limits: TraceSize,
 }
 
 #[derive(Args, Debug)]
@@ -322,19 +318,22 @@ pub(super) struct TraceLimits {
     /// Largest trace file to read, in bytes.
     #[arg(long, default_value_t = 1 << 30)]
     pub max_trace_bytes: u64,
-}
-
-/// `--max-memory` of the trace commands (`diff` takes it from the program arguments).
-#[derive(Args, Debug)]
-pub(super) struct TraceMemory {
-    /// Memory budget in bytes (K, M, G suffixes): what a trace header's buffer and op tables, or a CSV's values, size.
+    /// Memory budget in bytes (K, M, G suffixes): what a trace header's buffer and op tables, or a CSV's ids, may size.
     #[arg(long, default_value = "1G", value_parser = sutro::valid::memory::parse_bytes)]
     pub max_memory: u64,
 }
 
-impl TraceMemory {
-    /// The memory budget in force (lowered to half of `ulimit -v`).
-    pub fn budget(&self) -> u64 {
+/// The trace size limit alone (`diff`, whose memory budget is the program's `--max-memory`).
+#[derive(Args, Debug)]
+pub(super) struct TraceSize {
+    /// Largest trace file to read, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub max_trace_bytes: u64,
+}
+
+impl TraceLimits {
+    /// The effective memory budget (lowered to the address-space limit).
+    pub fn memory(&self) -> u64 {
         sutro::valid::memory::effective(self.max_memory)
     }
 }

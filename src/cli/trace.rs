@@ -2,8 +2,6 @@
 
 use super::*;
 use sutro::analysis::{LruStack, Metric, StackOptions};
-use sutro::trace::export::Exporter;
-use sutro::trace::stream::TraceWriter;
 use sutro::trace::{Tee, Tracer};
 use sutro::tracefile;
 
@@ -21,15 +19,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                     "--steps must be between 1 and {max_steps} (--max-steps), got {steps}"
                 )));
             }
-            // Chunks are written as the steps run: memory does not grow with --steps.
-            let session = open(&l, &task, src)?;
-            let o = sutro::output::Output::create(&output).map_err(|e| Error::Usage(e.to_string()))?;
-            let mut w = TraceWriter::new(std::io::BufWriter::new(o), session.record_meta(steps));
-            session.trace(u64::from(steps), &mut w)?;
-            let o = w
-                .finish()
-                .map_err(|e| Error::Usage(format!("cannot write `{output}`: {e}")))?;
-            finish_output(&output, o)
+            open(&l, &task, src)?.record_to(steps, &output)
         }
         TraceCmd::Info { file, json, limits } => {
             let t = tracefile::read(&file, limits.max_trace_bytes)?;
@@ -44,13 +34,9 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             json,
             plot,
             limits,
-            memory,
         } => {
-            let r = tracefile::open(&file, limits.max_trace_bytes, memory.budget())?;
-            let t = sutro::trace::codec::TraceFile {
-                header: r.header.clone(),
-                ..Default::default()
-            };
+            let r = tracefile::open(&file, limits.max_trace_bytes, limits.memory())?;
+            let header = r.header.clone();
             let mut list = analyzers(&metrics, &[Metric::ArdWrite], events)?;
             let mut lru = LruStack::new(StackOptions::default());
             {
@@ -61,6 +47,10 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
                 // One pass over the file feeds every metric.
                 tracefile::replay(&file, r, &mut Tee(tracers))?;
             }
+            let t = sutro::trace::codec::TraceFile {
+                header,
+                ..Default::default()
+            };
             if let Some(path) = &plot {
                 let title = format!("{}: miss-ratio curve", t.header.program);
                 let svg = sutro::plot::miss_ratio(
@@ -74,8 +64,8 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             print_reports(&list, &t.header, json);
             Ok(())
         }
-        TraceCmd::Import { file, output, memory } => {
-            let t = tracefile::import_csv(&file, memory.budget())?;
+        TraceCmd::Import { file, output, limits } => {
+            let t = tracefile::import_csv(&file, limits.memory())?;
             write_atomic(&output, &tracefile::encode(&output, &t)?)
         }
         TraceCmd::Export {
@@ -83,24 +73,9 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             format,
             output,
             limits,
-            memory,
         } => {
-            let r = tracefile::open(&file, limits.max_trace_bytes, memory.budget())?;
-            let o = sutro::output::Output::create(&output).map_err(|e| Error::Usage(e.to_string()))?;
-            let mut x = Exporter::new(std::io::BufWriter::new(o), format.into());
-            tracefile::replay(&file, r, &mut x)?;
-            let o = x
-                .finish()
-                .map_err(|e| Error::Usage(format!("cannot write `{output}`: {e}")))?;
-            finish_output(&output, o)
+            let r = tracefile::open(&file, limits.max_trace_bytes, limits.memory())?;
+            tracefile::export_to(&file, r, format.into(), &output)
         }
     }
-}
-
-/// Flushes a buffered output and puts it in place.
-fn finish_output(path: &str, o: std::io::BufWriter<sutro::output::Output>) -> Result<(), Error> {
-    let o = o
-        .into_inner()
-        .map_err(|e| Error::Usage(format!("cannot write `{path}`: {}", e.error())))?;
-    o.finish().map_err(|e| Error::Usage(e.to_string()))
 }

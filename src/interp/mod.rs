@@ -118,24 +118,19 @@ pub fn layout_header(v: &Validated) -> TraceHeader {
         buffers: p
             .buffers
             .values()
-            .enumerate()
-            .map(|(i, b)| {
-                let id = BufId(i as u32);
-                BufInfo {
-                    name: b.name.clone(),
-                    role: b.role.keyword().to_string(),
-                    shape: v.shape(id).iter().map(|d| *d as u64).collect(),
-                    offset: v.offset(id) as u64,
-                }
+            .zip(p.buffer_ids())
+            .map(|(b, id)| BufInfo {
+                name: b.name.clone(),
+                role: b.role.keyword().to_string(),
+                shape: v.shape(id).iter().map(|d| *d as u64).collect(),
+                offset: v.offset(id) as u64,
             })
             .collect(),
-        ops: (0..p.ops.len())
-            .map(|i| {
-                let id = OpId(i as u32);
-                OpInfo {
-                    name: p.op_name(id),
-                    line: 0,
-                }
+        ops: p
+            .op_ids()
+            .map(|id| OpInfo {
+                name: p.op_name(id),
+                line: 0,
             })
             .collect(),
     }
@@ -145,9 +140,7 @@ impl<'v> Interp<'v> {
     /// Allocates memory and initialises params and state from `init_seed`.
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
-        let bufs: Vec<Vec<f32>> = (0..p.buffers.len())
-            .map(|i| vec![0.0; v.size(BufId(i as u32))])
-            .collect();
+        let bufs: Vec<Vec<f32>> = p.buffer_ids().map(|b| vec![0.0; v.size(b)]).collect();
         let scalars = p
             .ops
             .iter()
@@ -620,18 +613,8 @@ fn emit_access(v: &Validated, t: &mut dyn Tracer, step: u32, id: OpId, a: &Acces
 /// Emits the step-start writes of a program: params and state in declaration order
 /// (with `StartWrites::All`), then inputs and targets.
 pub fn start_events(v: &Validated, t: &mut dyn Tracer, step: u32, which: StartWrites) {
-    let p = v.program();
-    if which == StartWrites::All {
-        for (i, b) in p.buffers.values().enumerate() {
-            if b.role.persists() {
-                emit(v, t, step, None, BufId(i as u32), Mode::Write);
-            }
-        }
-    }
-    for (i, b) in p.buffers.values().enumerate() {
-        if matches!(b.role, Role::Input | Role::Target) {
-            emit(v, t, step, None, BufId(i as u32), Mode::Write);
-        }
+    for b in v.program().step_start_buffers(which == StartWrites::All) {
+        emit(v, t, step, None, b, Mode::Write);
     }
 }
 

@@ -13,6 +13,8 @@ impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         let mut order = self.order.iter();
+        // Loop bodies are indented four spaces per level.
+        let mut depth = 0usize;
         // `predict P` names a buffer by line order: when a reordered schedule
         // moves the op that assigns P below the `predict` line, the line waits
         // until that op is printed.
@@ -28,8 +30,6 @@ impl fmt::Display for Program {
             }
             Ok(())
         };
-        // Loop bodies are indented four spaces per level.
-        let mut depth = 0usize;
         for (stmt, trivia) in &self.stmts {
             if let Stmt::End = stmt {
                 depth = depth.saturating_sub(1);
@@ -47,18 +47,18 @@ impl fmt::Display for Program {
             if let Stmt::Loop { .. } = stmt {
                 depth += 1;
             }
-            if predict_ready && let Some((t, pad)) = deferred.take() {
-                self.write_trivia(&mut out, t, &pad, |s| self.stmt_line(s, &Stmt::Predict))?;
+            if predict_ready && let Some((t, p)) = deferred.take() {
+                self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
             }
         }
         for id in order {
             print_op(&mut out, id, "", &mut predict_ready)?;
-            if predict_ready && let Some((t, pad)) = deferred.take() {
-                self.write_trivia(&mut out, t, &pad, |s| self.stmt_line(s, &Stmt::Predict))?;
+            if predict_ready && let Some((t, p)) = deferred.take() {
+                self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
             }
         }
-        if let Some((t, pad)) = deferred {
-            self.write_trivia(&mut out, t, &pad, |s| self.stmt_line(s, &Stmt::Predict))?;
+        if let Some((t, p)) = deferred {
+            self.write_trivia(&mut out, t, &p, |s| self.stmt_line(s, &Stmt::Predict))?;
         }
         write_leading(&mut out, &self.tail, "");
         // Canonical text ends with exactly one newline and no trailing blank lines.

@@ -307,6 +307,19 @@ impl Program {
         (0..self.ops.len() as u32).map(OpId)
     }
 
+    /// The buffers written at the start of a step, in the interpreter's order:
+    /// params and state (declaration order; only with `persistent`), then inputs
+    /// and targets.
+    pub fn step_start_buffers(&self, persistent: bool) -> impl Iterator<Item = BufId> + '_ {
+        let persist = self
+            .buffer_ids()
+            .filter(move |b| persistent && self.buf(*b).role.persists());
+        let data = self
+            .buffer_ids()
+            .filter(|b| matches!(self.buf(*b).role, Role::Input | Role::Target));
+        persist.chain(data)
+    }
+
     /// Buffers with a given role, in declaration order.
     pub fn with_role(&self, role: Role) -> impl Iterator<Item = BufId> + '_ {
         self.buffer_ids().filter(move |b| self.buf(*b).role == role)

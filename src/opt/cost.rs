@@ -18,7 +18,7 @@ use super::OptError;
 pub use crate::analysis::Field;
 use crate::analysis::{ArdReport, Cold, Metric, Reuse, ReuseKind, Values};
 use crate::interp::{layout_header, trace_order};
-use crate::ir::{BufId, Mode, OpId, Role, effects};
+use crate::ir::{Mode, OpId, effects};
 use crate::trace::{TraceHeader, Tracer};
 use crate::valid::Validated;
 use std::fmt::Debug;
@@ -326,6 +326,38 @@ impl ClockState {
     }
 }
 
+/// Per op o: c(o) and K(o) with Σ_o c(o)·T(o) + K(o) the cost of the segments
+/// its events open and close (T(o) its start clock), and the ops sorted by
+/// c/p decreasing (Smith's rule), ties by index.
+fn future_terms(evs: &[Vec<Ev>], segs: &[Seg], pt: &[u64]) -> (Vec<i128>, Vec<i128>, Vec<usize>) {
+    let n = evs.len();
+    let mut c = vec![0i128; n];
+    let mut k = vec![0i128; n];
+    for (o, list) in evs.iter().enumerate() {
+        let mut off = 0i128;
+        for e in list {
+            if e.seg != usize::MAX {
+                let s = &segs[e.seg];
+                if e.write {
+                    let reach = s.w * i128::from(s.reads);
+                    c[o] -= reach;
+                    k[o] -= reach * off;
+                } else {
+                    c[o] += s.w;
+                    k[o] += s.w * off;
+                }
+            }
+            off += i128::from(e.size);
+        }
+    }
+    let mut smith: Vec<usize> = (0..n).collect();
+    smith.sort_by(|&a, &b| {
+        let (pa, pb) = (i128::from(pt[a].max(1)), i128::from(pt[b].max(1)));
+        (c[b] * pa).cmp(&(c[a] * pb)).then(a.cmp(&b))
+    });
+    (c, k, smith)
+}
+
 /// The clock metrics in a form that scores a schedule op by op.
 ///
 /// Ops are local indices `0..n` into `ops()`. Every read has a fixed reaching
@@ -364,14 +396,8 @@ impl ClockModel {
         let mut cur: Vec<Option<usize>> = vec![None; p.buffers.len()];
         let mut clock = 0u64;
         // Step-start writes, in the interpreter's order.
-        let persist = p.buffers.values().enumerate().filter(|(_, b)| b.role.persists());
-        let data = p
-            .buffers
-            .values()
-            .enumerate()
-            .filter(|(_, b)| matches!(b.role, Role::Input | Role::Target));
-        for (i, _) in persist.chain(data) {
-            let size = v.size(BufId(i as u32)) as u64;
+        for b in p.step_start_buffers(true) {
+            let (i, size) = (b.idx(), v.size(b) as u64);
             cur[i] = Some(segs.len());
             segs.push(Seg {
                 w: weight(size),
@@ -439,32 +465,8 @@ impl ClockModel {
             }
             evs.push(list);
         }
-        let n = evs.len();
         let pt: Vec<u64> = evs.iter().map(|l| l.iter().map(|e| e.size).sum()).collect();
-        let mut c = vec![0i128; n];
-        let mut k = vec![0i128; n];
-        for (o, list) in evs.iter().enumerate() {
-            let mut off = 0i128;
-            for e in list {
-                if e.seg != usize::MAX {
-                    let s = &segs[e.seg];
-                    if e.write {
-                        let reach = s.w * i128::from(s.reads);
-                        c[o] -= reach;
-                        k[o] -= reach * off;
-                    } else {
-                        c[o] += s.w;
-                        k[o] += s.w * off;
-                    }
-                }
-                off += i128::from(e.size);
-            }
-        }
-        let mut smith: Vec<usize> = (0..n).collect();
-        smith.sort_by(|&a, &b| {
-            let (pa, pb) = (i128::from(pt[a].max(1)), i128::from(pt[b].max(1)));
-            (c[b] * pa).cmp(&(c[a] * pb)).then(a.cmp(&b))
-        });
+        let (c, k, smith) = future_terms(&evs, &segs, &pt);
         Some(ClockModel {
             access: kind == ReuseKind::Access,
             ops: p.order.clone(),

@@ -57,9 +57,9 @@ struct ReadEv {
     prev_in_op: Option<u64>,
 }
 
-/// The floor of `v`'s ops under `ard_write` (`ReuseKind::Write`) or `ard_access`.
-pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
-    let p = v.program();
+/// `anc[i][j]`: schedule position j precedes position i in every legal order
+/// (a path in the hazard graph).
+fn ancestors(p: &crate::ir::Program) -> Vec<Vec<bool>> {
     let n = p.order.len();
     let mut local = vec![usize::MAX; p.ops.len()];
     for (i, o) in p.order.iter().enumerate() {
@@ -82,6 +82,14 @@ pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
             }
         }
     }
+    anc
+}
+
+/// The floor of `v`'s ops under `ard_write` (`ReuseKind::Write`) or `ard_access`.
+pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
+    let p = v.program();
+    let n = p.order.len();
+    let anc = ancestors(p);
     let size_of = |b: crate::ir::BufId| v.size(b) as u64;
     let fx: Vec<Vec<(crate::ir::BufId, Mode, u64)>> = p
         .order
@@ -99,28 +107,16 @@ pub fn floor(v: &Validated, kind: ReuseKind, cold: Cold) -> Floor {
     let mut writers: Vec<Writer> = Vec::new();
     let mut touches: Vec<Vec<Touch>> = Vec::new();
     let mut cur: Vec<Option<usize>> = vec![None; p.buffers.len()];
-    let starts: Vec<usize> = p
-        .buffers
-        .values()
-        .enumerate()
-        .filter(|(_, b)| b.role.persists())
-        .chain(
-            p.buffers
-                .values()
-                .enumerate()
-                .filter(|(_, b)| matches!(b.role, crate::ir::Role::Input | crate::ir::Role::Target)),
-        )
-        .map(|(i, _)| i)
-        .collect();
-    let start_total: u64 = starts.iter().map(|&i| v.size(crate::ir::BufId(i as u32)) as u64).sum();
+    let starts: Vec<crate::ir::BufId> = p.step_start_buffers(true).collect();
+    let start_total: u64 = starts.iter().map(|&b| v.size(b) as u64).sum();
     let mut clock = 0u64;
-    for &i in &starts {
-        cur[i] = Some(writers.len());
+    for &b in &starts {
+        cur[b.idx()] = Some(writers.len());
         writers.push(Writer::Start {
             to_first_op: start_total - clock,
         });
         touches.push(Vec::new());
-        clock += v.size(crate::ir::BufId(i as u32)) as u64;
+        clock += v.size(b) as u64;
     }
 
     let mut reads: Vec<ReadEv> = Vec::new();

@@ -48,9 +48,9 @@ pub fn check_reorder(before: &Program, after: &Program) -> Result<(), String> {
     if before.ops.len() != after.ops.len() {
         return Err("the op table changed".into());
     }
-    for (i, (a, b)) in before.ops.iter().zip(&after.ops).enumerate() {
+    for ((a, b), id) in before.ops.iter().zip(&after.ops).zip(before.op_ids()) {
         if a.kind != b.kind {
-            return Err(format!("op `{}` changed", before.op_name(OpId(i as u32))));
+            return Err(format!("op `{}` changed", before.op_name(id)));
         }
     }
     DepGraph::build(before)

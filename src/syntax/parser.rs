@@ -321,6 +321,16 @@ impl Parser {
                     _ => return Err(bad()),
                 };
                 if let Expr::Num { value, .. } = v
+                    && value > 9.007e15
+                    && value.fract() == 0.0
+                {
+                    return Err(ParseError::new(
+                        format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
+                        vspan,
+                        "too large",
+                    ));
+                }
+                if let Expr::Num { value, .. } = v
                     && !is_extent(value)
                 {
                     if value > 9.007e15 && value.fract() == 0.0 {
