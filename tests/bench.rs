@@ -406,3 +406,41 @@ fn markdown_and_svg_files_are_written() {
     assert!(chart.contains("solved: median energy-to-solve") && chart.trim_end().ends_with("</svg>"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One board, one task: programs that run at different `n`, `k` or `n_test`
+/// (the sprint-1 programs declare n = 3, n_test = 20; sparse_parity n = 20,
+/// n_test = 200) are refused with exit 2 naming each row's setting; with the
+/// n and n_test given for every row, the same programs share one board (each
+/// keeps its own n_train and batch: they are part of the algorithm), which lists
+/// each row's effective settings.
+#[test]
+fn a_board_refuses_rows_at_different_task_settings() {
+    let (code, _, err) = sutro(&[
+        "bench",
+        "programs/sprint1_fused.sutro",
+        "programs/sparse_parity.sutro",
+        "--seeds",
+        "0..1",
+        "--epochs",
+        "1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("sprint1_fused (n=3, k=3, n_test=20)"), "{err}");
+    assert!(err.contains("sparse_parity (n=20, k=3, n_test=200)"), "{err}");
+    let (code, out, err) = sutro(&[
+        "bench",
+        "programs/sprint1_fused.sutro",
+        "programs/sparse_parity.sutro",
+        "--seeds",
+        "0..1",
+        "--epochs",
+        "1",
+        "--set",
+        "n=20",
+        "--set",
+        "n_test=200",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("| sprint1_fused | 20 | 3 | 20 | 200 | 1 |"), "{out}");
+    assert!(out.contains("| sparse_parity | 20 | 3 | 1000 | 200 | 32 |"), "{out}");
+}

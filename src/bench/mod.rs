@@ -55,6 +55,34 @@ pub struct BenchConfig {
     pub limits: Limits,
 }
 
+/// The task setting rows must share to be ranked on one board: `n`, `k` and
+/// `n_test` (`n_train`, `batch` and hyper-parameters are part of an algorithm).
+pub fn task_key(c: &TaskConfig) -> (usize, usize, usize) {
+    (c.n, c.k, c.n_test)
+}
+
+/// Refuses a board whose programs run at different task settings: ranking a
+/// program trained at n = 3 beside one at n = 20 compares different problems.
+fn check_one_task(fits: &[Fit]) -> Result<(), Error> {
+    let Some(first) = fits.first() else { return Ok(()) };
+    let key = task_key(first.session.task_config());
+    if fits.iter().all(|f| task_key(f.session.task_config()) == key) {
+        return Ok(());
+    }
+    let list: Vec<String> = fits
+        .iter()
+        .map(|f| {
+            let c = f.session.task_config();
+            format!("{} (n={}, k={}, n_test={})", f.name, c.n, c.k, c.n_test)
+        })
+        .collect();
+    Err(Error::Usage(format!(
+        "the programs run at different task settings, so one board cannot rank them: {}; \
+         set them for every row (e.g. --set n=20 --set k=3 --set n_test=200)",
+        list.join(", ")
+    )))
+}
+
 /// A program/task pair left off the board, and why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Skipped {
@@ -449,6 +477,7 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
             }),
         }
     }
+    check_one_task(&fits)?;
     let mut jobs = Vec::new();
     for i in 0..fits.len() {
         jobs.push(Job::Score(i));

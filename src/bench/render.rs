@@ -86,6 +86,7 @@ fn run_cell(r: &Row, i: usize) -> String {
 pub fn markdown(b: &Board, command: &str, baseline: &str, reorder_budget: u64) -> String {
     let mut s = String::new();
     intro_section(&mut s, b, command);
+    settings_section(&mut s, b);
     leaderboard_section(&mut s, b);
     baseline_section(&mut s, b, baseline);
     per_step_section(&mut s, b);
@@ -103,6 +104,25 @@ fn rank_in(rs: &[(Metric, Vec<usize>)], m: Metric, i: usize) -> usize {
         .find(|(x, _)| *x == m)
         .and_then(|(_, v)| v.get(i).copied())
         .unwrap_or(0)
+}
+
+/// Each row's effective task settings (the board refuses rows whose `n`, `k`
+/// or `n_test` differ; `n_train` and `batch` belong to the algorithm).
+fn settings_section(s: &mut String, b: &Board) {
+    let _ = writeln!(s, "Effective settings of every row:\n");
+    let _ = writeln!(
+        s,
+        "| Program | n | k | n_train | n_test | batch |\n|---|---|---|---|---|---|"
+    );
+    for r in &b.rows {
+        let c = &r.config;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.program, c.n, c.k, c.n_train, c.n_test, c.batch
+        );
+    }
+    s.push('\n');
 }
 
 /// The title, the command and what the figures mean.
