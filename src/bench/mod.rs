@@ -354,9 +354,10 @@ pub fn eval_pass(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
     Ok(totals(&list))
 }
 
-/// The reorder-only optimum of a clock metric's Σ s·d.
+/// The reorder-only optimum of a clock metric's Σ s·d (`None` for a program
+/// with sliced operands: the clock model prices whole buffers).
 pub fn reorder_only(v: &Validated, m: Metric, budget: u64) -> Option<Reordered> {
-    if !matches!(m, Metric::ArdWrite | Metric::ArdAccess) {
+    if !matches!(m, Metric::ArdWrite | Metric::ArdAccess) || !floor::covers(v) {
         return None;
     }
     let objective = Objective::single(m, Field::SumSd);
@@ -369,8 +370,12 @@ pub fn reorder_only(v: &Validated, m: Metric, budget: u64) -> Option<Reordered> 
     })
 }
 
-/// The floor of a clock metric's Σ s·d, with the metric's default cold policy.
+/// The floor of a clock metric's Σ s·d, with the metric's default cold policy;
+/// `None` for a program with sliced operands, which the floor does not model.
 pub fn floor_of(v: &Validated, m: Metric) -> Option<i128> {
+    if !floor::covers(v) {
+        return None;
+    }
     match m {
         Metric::ArdWrite => Some(floor::floor(v, ReuseKind::Write, Cold::MinusOne).sum_sd),
         Metric::ArdAccess => Some(floor::floor(v, ReuseKind::Access, Cold::Skip).sum_sd),

@@ -20,6 +20,17 @@ use crate::analysis::{Cold, ReuseKind};
 use crate::ir::{Mode, effects};
 use crate::valid::Validated;
 
+/// Whether the floor's model covers a program: every access is of a whole
+/// buffer. The floor (and the clock model the reorder search uses) prices each
+/// access at its buffer's size, so a program with sliced operands (range
+/// events, `docs/language.md` "Slices") is outside it and gets no floor.
+pub fn covers(v: &Validated) -> bool {
+    let p = v.program();
+    p.order
+        .iter()
+        .all(|&o| effects(&p.op(o).kind).iter().all(|a| a.slice.is_none()))
+}
+
 /// The floor in the units of the clock reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Floor {
