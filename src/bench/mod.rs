@@ -1,36 +1,42 @@
 //! `sutro bench`: every program on every seed of one task, on one leaderboard.
 //!
-//! A board is built in three phases. (1) Load each program with the shared
-//! `--set` values and decide whether it fits the task; a pair that does not fit
-//! (an unknown `--set` name, `Task::fits`, `train::ports`, no `predict`) is
-//! skipped and listed, never fatal, while a program that does not parse or
-//! validate is bad input. (2) Run the independent jobs on a rayon pool: one
-//! scoring job per program (one traced step under every metric, the clock floor,
-//! the reorder-only optimum, and with `count_eval` one traced evaluation pass) and
-//! one training run per program and seed. Results are collected in job order, so
-//! the board never depends on `jobs` or on scheduling; only wall times vary.
-//! (3) Fold the runs into rows (medians over solved seeds) and rank them.
+//! A board is built in three phases. (1) Plan the grid (`grid`): each program at
+//! each setting becomes a unit (one row): one stage for a plain board, one
+//! unit per n with `--scale`, a sequence of stages with `--curriculum`. A unit
+//! that does not fit (an unknown `--set` name, `Task::fits`, `train::ports`, no
+//! `predict`) is skipped and listed, never fatal, while a program that does not
+//! parse or validate is bad input. (2) Run the independent jobs on a rayon pool:
+//! one scoring job per unit (one traced step under every metric per stage, the
+//! clock floor, the reorder-only optimum, and with `count_eval` one traced
+//! evaluation pass) and one training run per unit and seed. Results are
+//! collected in job order, so the board never depends on `jobs` or on
+//! scheduling; only wall times vary. `--shard I/N` runs every N-th job and
+//! writes the results (`shard`); `bench merge` reassembles them. (3) Fold the
+//! runs into rows (medians over solved seeds) and rank them, per task setting.
 //!
 //! Per-step figures come from ONE traced step: a step's access pattern depends on
 //! the schedule and the layout only, never on data or weights (the IR has no
 //! data-dependent control flow; `tests/bench.rs` checks it), so energy-to-solve is
 //! exactly the per-step total times the steps run until the solving evaluation.
 
+mod grid;
 pub mod rank;
 pub mod render;
+pub mod scale;
+pub mod shard;
+
+pub use grid::{UnitMeta, parse_n_list, parse_shard};
 
 use crate::analysis::{self, Analyzer, Cold, Metric, ReuseKind};
 use crate::error::Error;
-use crate::load::{load, parse, program_name, unknown_setting};
 use crate::opt::cost::{ClockModel, Field, Objective};
 use crate::opt::{StopReason, floor, reorder};
 use crate::session::Session;
 use crate::span::SourceFile;
 use crate::trace::Tee;
-use crate::train::{self, RunOptions, TaskConfig};
+use crate::train::TaskConfig;
 use crate::valid::{Limits, Settings, Validated};
-use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -43,9 +49,9 @@ pub struct BenchConfig {
     pub settings: Settings,
     /// Run seeds, in order.
     pub seeds: Vec<u64>,
-    /// Epoch limit of each run.
+    /// Epoch limit of each run (of each stage, with a curriculum).
     pub epochs: usize,
-    /// Add the evaluation passes up to the solving epoch to energy-to-solve.
+    /// Add the evaluation passes up to the solving evaluation to energy-to-solve.
     pub count_eval: bool,
     /// Worker threads.
     pub jobs: usize,
@@ -53,6 +59,62 @@ pub struct BenchConfig {
     pub reorder_budget: u64,
     /// Size limits for loading.
     pub limits: Limits,
+    /// Evaluate every this many steps (`None`: once per epoch).
+    pub eval_every: Option<u64>,
+    /// One table per task setting instead of refusing rows whose settings differ.
+    pub group_by_task: bool,
+    /// `--curriculum n=…`: each row trains through these n in order (empty: none).
+    pub curriculum: Vec<usize>,
+    /// `--scale n=…`: each program runs at each of these n (empty: none).
+    pub scale: Vec<usize>,
+}
+
+impl BenchConfig {
+    /// What a board records of its configuration (what a shard must share).
+    pub fn spec(&self) -> Spec {
+        Spec {
+            task: self.task.clone(),
+            settings: self
+                .settings
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            seeds: self.seeds.clone(),
+            epochs: self.epochs,
+            count_eval: self.count_eval,
+            eval_every: self.eval_every,
+            group_by_task: self.group_by_task,
+            curriculum: self.curriculum.clone(),
+            scale: self.scale.clone(),
+            reorder_budget: self.reorder_budget,
+        }
+    }
+}
+
+/// A board's configuration, as recorded in shard files and printed at its top.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// Task name.
+    pub task: String,
+    /// The `--set` values, as given.
+    pub settings: Vec<(String, String)>,
+    /// Seeds run.
+    pub seeds: Vec<u64>,
+    /// Epoch limit.
+    pub epochs: usize,
+    /// Whether evaluation passes count toward energy-to-solve.
+    pub count_eval: bool,
+    /// `--eval-every`.
+    pub eval_every: Option<u64>,
+    /// `--group-by-task`.
+    pub group_by_task: bool,
+    /// `--curriculum` n values.
+    pub curriculum: Vec<usize>,
+    /// `--scale` n values.
+    pub scale: Vec<usize>,
+    /// Node budget of the reorder-only search.
+    pub reorder_budget: u64,
 }
 
 /// The task setting rows must share to be ranked on one board: `n`, `k` and
@@ -61,30 +123,8 @@ pub fn task_key(c: &TaskConfig) -> (usize, usize, usize) {
     (c.n, c.k, c.n_test)
 }
 
-/// Refuses a board whose programs run at different task settings: ranking a
-/// program trained at n = 3 beside one at n = 20 compares different problems.
-fn check_one_task(fits: &[Fit]) -> Result<(), Error> {
-    let Some(first) = fits.first() else { return Ok(()) };
-    let key = task_key(first.session.task_config());
-    if fits.iter().all(|f| task_key(f.session.task_config()) == key) {
-        return Ok(());
-    }
-    let list: Vec<String> = fits
-        .iter()
-        .map(|f| {
-            let c = f.session.task_config();
-            format!("{} (n={}, k={}, n_test={})", f.name, c.n, c.k, c.n_test)
-        })
-        .collect();
-    Err(Error::Usage(format!(
-        "the programs run at different task settings, so one board cannot rank them: {}; \
-         set them for every row (e.g. --set n=20 --set k=3 --set n_test=200)",
-        list.join(", ")
-    )))
-}
-
 /// A program/task pair left off the board, and why.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     /// Program name.
     pub program: String,
@@ -92,17 +132,26 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// One training run.
-#[derive(Clone, Debug, PartialEq)]
+/// One training run (with a curriculum: every stage, summed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedRun {
     /// The run seed.
     pub seed: u64,
-    /// Epoch whose evaluation first reached 100 % test accuracy.
+    /// Epoch whose evaluation first reached 100 % test accuracy (summed over stages).
     pub solved_epoch: Option<usize>,
-    /// Steps run by then.
+    /// Steps run by then (summed over stages).
     pub solved_step: Option<u64>,
-    /// Epochs run.
+    /// Epochs run (summed over stages).
     pub epochs_run: usize,
+    /// Distinct training examples fed up to the solving evaluation (or over
+    /// the run if unsolved), summed over stages.
+    pub samples: u64,
+    /// Labels asked with `query` by then, summed over stages.
+    pub queries: u64,
+    /// Evaluations run by then, summed over stages.
+    pub evaluations: u64,
+    /// Steps run in each stage before the last (empty without a curriculum).
+    pub stage_steps: Vec<u64>,
     /// Wall time of the run in seconds (the only machine-dependent figure).
     pub wall_s: f64,
     /// A run-time fault (NaN or infinity), if the run stopped on one.
@@ -118,6 +167,9 @@ pub struct Reordered {
     pub stop: StopReason,
 }
 
+/// Per-metric totals, in `Metric::ALL` order.
+pub type Totals = Vec<(Metric, f64)>;
+
 /// One program's row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -125,24 +177,32 @@ pub struct Row {
     pub program: String,
     /// Task name.
     pub task: String,
-    /// The resolved task config.
+    /// The resolved task config (of the last stage).
     pub config: TaskConfig,
     /// The first line of the program's header comment (what it is, in its own words).
     pub about: String,
     /// Ops after lowering.
     pub ops: usize,
+    /// The n of every stage of a curriculum (empty without one).
+    pub curriculum: Vec<usize>,
     /// One entry per seed, in seed order.
     pub runs: Vec<SeedRun>,
-    /// Per-step total under each metric, in `Metric::ALL` order.
-    pub per_step: Vec<(Metric, f64)>,
+    /// Per-step total under each metric (of the last stage).
+    pub per_step: Totals,
+    /// Per-step totals of each stage before the last (empty without a curriculum).
+    pub stage_per_step: Vec<Totals>,
     /// One forward-only evaluation pass under each metric (with `count_eval`).
-    pub eval_pass: Option<Vec<(Metric, f64)>>,
-    /// Forward passes per epoch of evaluation: ⌈n_train / batch⌉ + ⌈n_test / batch⌉.
+    pub eval_pass: Option<Totals>,
+    /// Forward passes per evaluation: ⌈n_train / batch⌉ + ⌈n_test / batch⌉.
     pub evals_per_epoch: u64,
     /// The floor of `ard_write` and `ard_access` (Σ s·d).
     pub floor: Vec<(Metric, i128)>,
     /// The reorder-only optimum of `ard_write` and `ard_access` (Σ s·d).
     pub reordered: Vec<(Metric, Reordered)>,
+}
+
+fn value_of(list: &[(Metric, f64)], m: Metric) -> f64 {
+    list.iter().find(|(x, _)| *x == m).map_or(f64::NAN, |(_, v)| *v)
 }
 
 impl Row {
@@ -153,52 +213,59 @@ impl Row {
 
     /// The per-step total of a metric.
     pub fn per_step(&self, m: Metric) -> f64 {
-        self.per_step
-            .iter()
-            .find(|(x, _)| *x == m)
-            .map_or(f64::NAN, |(_, v)| *v)
+        value_of(&self.per_step, m)
     }
 
-    /// Median steps to solve over solved seeds.
-    pub fn median_steps(&self) -> Option<f64> {
-        median(
-            self.runs
-                .iter()
-                .filter_map(|r| r.solved_step.map(|s| s as f64))
-                .collect(),
-        )
-    }
-
-    /// Median epochs to solve over solved seeds.
-    pub fn median_epochs(&self) -> Option<f64> {
-        median(
-            self.runs
-                .iter()
-                .filter_map(|r| r.solved_epoch.map(|e| e as f64))
-                .collect(),
-        )
-    }
-
-    /// Median wall time over solved seeds.
-    pub fn median_wall_s(&self) -> Option<f64> {
+    /// The median over solved seeds of a per-run figure.
+    fn median_solved(&self, f: impl Fn(&SeedRun) -> Option<f64>) -> Option<f64> {
         median(
             self.runs
                 .iter()
                 .filter(|r| r.solved_step.is_some())
-                .map(|r| r.wall_s)
+                .filter_map(f)
                 .collect(),
         )
     }
 
-    /// Energy-to-solve of one run under a metric: per-step total × steps, plus
-    /// with `count_eval` one evaluation pass per evaluated batch up to the solving
-    /// epoch; `None` if the run did not solve.
+    /// Median steps to solve over solved seeds.
+    pub fn median_steps(&self) -> Option<f64> {
+        self.median_solved(|r| r.solved_step.map(|s| s as f64))
+    }
+
+    /// Median epochs to solve over solved seeds.
+    pub fn median_epochs(&self) -> Option<f64> {
+        self.median_solved(|r| r.solved_epoch.map(|e| e as f64))
+    }
+
+    /// Median samples used to solve over solved seeds.
+    pub fn median_samples(&self) -> Option<f64> {
+        self.median_solved(|r| Some(r.samples as f64))
+    }
+
+    /// Median queries asked to solve over solved seeds.
+    pub fn median_queries(&self) -> Option<f64> {
+        self.median_solved(|r| Some(r.queries as f64))
+    }
+
+    /// Median wall time over solved seeds.
+    pub fn median_wall_s(&self) -> Option<f64> {
+        self.median_solved(|r| Some(r.wall_s))
+    }
+
+    /// Energy-to-solve of one run under a metric: per-step total × steps (each
+    /// stage's steps at its own per-step total), plus with `count_eval` one
+    /// evaluation pass per evaluated batch up to the solving evaluation; `None`
+    /// if the run did not solve.
     pub fn run_to_solve(&self, run: &SeedRun, m: Metric) -> Option<f64> {
-        let steps = run.solved_step? as f64;
-        let mut v = self.per_step(m) * steps;
-        if let (Some(ev), Some(epoch)) = (&self.eval_pass, run.solved_epoch) {
+        let steps = run.solved_step?;
+        let earlier: u64 = run.stage_steps.iter().sum();
+        let mut v = self.per_step(m) * steps.saturating_sub(earlier) as f64;
+        for (totals, s) in self.stage_per_step.iter().zip(&run.stage_steps) {
+            v += value_of(totals, m) * *s as f64;
+        }
+        if let Some(ev) = &self.eval_pass {
             let pass = ev.iter().find(|(x, _)| *x == m).map_or(0.0, |(_, v)| *v);
-            v += pass * (epoch as u64 * self.evals_per_epoch) as f64;
+            v += pass * (run.evaluations * self.evals_per_epoch) as f64;
         }
         Some(v)
     }
@@ -222,20 +289,43 @@ impl Row {
 /// A finished board.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Board {
-    /// Task name.
-    pub task: String,
-    /// Seeds run.
-    pub seeds: Vec<u64>,
-    /// Epoch limit.
-    pub epochs: usize,
-    /// Whether evaluation passes count toward energy-to-solve.
-    pub count_eval: bool,
-    /// The `--set` values, as given.
-    pub settings: Vec<(String, String)>,
-    /// One row per fitting program, in input order.
+    /// How it was configured.
+    pub spec: Spec,
+    /// One row per fitting unit (program, or program at one n with `--scale`),
+    /// in input order.
     pub rows: Vec<Row>,
     /// Pairs that do not fit, in input order.
     pub skipped: Vec<Skipped>,
+}
+
+impl Board {
+    /// The rows split by task setting (`task_key`), in order of first
+    /// appearance; each part keeps the spec and the rows' input order. A board
+    /// whose rows share one setting is one part (itself); skips stay on the whole board.
+    pub fn groups(&self) -> Vec<Board> {
+        let mut keys: Vec<(usize, usize, usize)> = Vec::new();
+        for r in &self.rows {
+            let k = task_key(&r.config);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        if keys.len() <= 1 {
+            return vec![self.clone()];
+        }
+        keys.iter()
+            .map(|k| Board {
+                spec: self.spec.clone(),
+                rows: self
+                    .rows
+                    .iter()
+                    .filter(|r| task_key(&r.config) == *k)
+                    .cloned()
+                    .collect(),
+                skipped: Vec::new(),
+            })
+            .collect()
+    }
 }
 
 /// The metrics a board scores, in spec order.
@@ -289,33 +379,6 @@ pub fn about(text: &str) -> String {
         .map_or_else(String::new, |l| l.trim().to_string())
 }
 
-/// A program that fits: a session on the task at the first seed.
-struct Fit {
-    name: String,
-    session: Session,
-}
-
-/// Loads a program and decides whether it fits the task: `Ok(Err(reason))` is a
-/// skip; `Err` is bad input (the program does not parse or validate).
-fn fit(file: &SourceFile, cfg: &BenchConfig) -> Result<Result<Fit, String>, Error> {
-    let name = program_name(&file.name);
-    let parsed = parse(file)?;
-    if let Some(key) = unknown_setting(&parsed, &cfg.settings) {
-        return Ok(Err(format!("`--set {key}`: the program has no dim or hyper `{key}`")));
-    }
-    let loaded = load(file, &cfg.settings, &cfg.limits)?;
-    let seed = cfg.seeds.first().copied().unwrap_or(0);
-    let session = match Session::new(loaded, &cfg.task, &cfg.settings, &cfg.limits, seed) {
-        Ok(s) => s,
-        Err(Error::Task(why)) => return Ok(Err(why)),
-        Err(e) => return Err(e),
-    };
-    if session.validated().program().predict.is_none() {
-        return Ok(Err("the program has no `predict` line".into()));
-    }
-    Ok(Ok(Fit { name, session }))
-}
-
 /// Fresh analyzers for every metric, with default options.
 fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
     let resolved = analysis::resolve(&METRICS, &[] as &[&str], None)
@@ -324,7 +387,7 @@ fn all_analyzers() -> Result<Vec<Box<dyn Analyzer>>, Error> {
 }
 
 /// Each analyzer's per-step total (`Metric::board_total`).
-fn totals(list: &[Box<dyn Analyzer>]) -> Vec<(Metric, f64)> {
+fn totals(list: &[Box<dyn Analyzer>]) -> Totals {
     list.iter()
         .map(|a| {
             let m = a.metric();
@@ -334,7 +397,7 @@ fn totals(list: &[Box<dyn Analyzer>]) -> Vec<(Metric, f64)> {
 }
 
 /// Per-step totals of one traced training step (the first step of the session's seed).
-pub fn per_step(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
+pub fn per_step(session: &Session) -> Result<Totals, Error> {
     let mut list = all_analyzers()?;
     {
         let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
@@ -345,7 +408,7 @@ pub fn per_step(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
 
 /// Totals of one forward-only evaluation pass: the step-start writes of a step,
 /// then the ops `predict` depends on (what an evaluation runs per batch).
-pub fn eval_pass(session: &Session) -> Result<Vec<(Metric, f64)>, Error> {
+pub fn eval_pass(session: &Session) -> Result<Totals, Error> {
     let mut list = all_analyzers()?;
     {
         let mut tee = Tee(list.iter_mut().map(|a| a.as_tracer()).collect());
@@ -383,170 +446,13 @@ pub fn floor_of(v: &Validated, m: Metric) -> Option<i128> {
     }
 }
 
-enum Job {
-    Score(usize),
-    Run(usize, u64),
-}
-
-enum Out {
-    Score {
-        per_step: Vec<(Metric, f64)>,
-        eval: Option<Vec<(Metric, f64)>>,
-        floor: Vec<(Metric, i128)>,
-        reordered: Vec<(Metric, Reordered)>,
-    },
-    Run(SeedRun),
-}
-
-fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
-    match *job {
-        Job::Score(i) => {
-            let session = &fits[i].session;
-            let v = session.validated();
-            let per_step = per_step(session)?;
-            let eval = if cfg.count_eval {
-                Some(eval_pass(session)?)
-            } else {
-                None
-            };
-            let floor = CLOCK.iter().filter_map(|m| floor_of(v, *m).map(|x| (*m, x))).collect();
-            let reordered = CLOCK
-                .iter()
-                .filter_map(|m| reorder_only(v, *m, cfg.reorder_budget).map(|x| (*m, x)))
-                .collect();
-            Ok(Out::Score {
-                per_step,
-                eval,
-                floor,
-                reordered,
-            })
-        }
-        Job::Run(i, seed) => {
-            let session = fits[i].session.with_seed(seed)?;
-            // The train-set evaluation does not decide `solved`: skip it.
-            let opts = RunOptions {
-                epochs: cfg.epochs,
-                eval_train: false,
-                ..RunOptions::default()
-            };
-            let t0 = std::time::Instant::now();
-            let res = session.train(&opts, None, |_| {});
-            let wall_s = t0.elapsed().as_secs_f64();
-            Ok(Out::Run(match res {
-                Ok(r) => SeedRun {
-                    seed,
-                    solved_epoch: r.solved_epoch,
-                    solved_step: r.solved_step,
-                    epochs_run: r.epochs_run,
-                    wall_s,
-                    error: None,
-                },
-                Err(Error::Interp(e)) => SeedRun {
-                    seed,
-                    solved_epoch: None,
-                    solved_step: None,
-                    epochs_run: 0,
-                    wall_s,
-                    error: Some(e.to_string()),
-                },
-                Err(e) => return Err(e),
-            }))
-        }
-    }
-}
-
-/// Runs the board. `files` are the programs in board order. When a program does
-/// not parse or validate, `src` is left holding it, so its diagnostics can show it.
+/// Runs the whole board on this machine. `files` are the programs in board
+/// order. When a program does not parse or validate, `src` is left holding it,
+/// so its diagnostics can show it.
 pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>) -> Result<Board, Error> {
-    if cfg.seeds.is_empty() {
-        return Err(Error::Usage("--seeds selects no seed".into()));
-    }
-    if train::task(&cfg.task).is_none() {
-        return Err(Error::Usage(format!(
-            "unknown task `{}` (known: {})",
-            cfg.task,
-            train::TASKS.join(", ")
-        )));
-    }
-    let mut fits = Vec::new();
-    let mut skipped = Vec::new();
-    for f in files {
-        *src = Some(f.clone());
-        let fitted = fit(f, cfg)?;
-        *src = None;
-        match fitted {
-            Ok(x) => fits.push(x),
-            Err(reason) => skipped.push(Skipped {
-                program: program_name(&f.name),
-                reason,
-            }),
-        }
-    }
-    check_one_task(&fits)?;
-    let mut jobs = Vec::new();
-    for i in 0..fits.len() {
-        jobs.push(Job::Score(i));
-        for &s in &cfg.seeds {
-            jobs.push(Job::Run(i, s));
-        }
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.jobs.max(1))
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start {} worker threads: {e}", cfg.jobs)))?;
-    // `collect` keeps job order, so the board does not depend on the thread count.
-    let outs: Vec<Result<Out, Error>> = pool.install(|| jobs.par_iter().map(|j| run_job(j, &fits, cfg)).collect());
-    let mut outs = outs.into_iter();
-    let mut rows = Vec::new();
-    for f in &fits {
-        let Some(first) = outs.next() else { break };
-        let Out::Score {
-            per_step,
-            eval,
-            floor,
-            reordered,
-        } = first?
-        else {
-            return Err(Error::Internal("bench job results out of order".into()));
-        };
-        let mut runs = Vec::new();
-        for _ in &cfg.seeds {
-            match outs.next() {
-                Some(Ok(Out::Run(r))) => runs.push(r),
-                Some(Err(e)) => return Err(e),
-                _ => return Err(Error::Internal("bench job results out of order".into())),
-            }
-        }
-        let tc = f.session.task_config();
-        let b = tc.batch.max(1);
-        rows.push(Row {
-            program: f.name.clone(),
-            task: cfg.task.clone(),
-            config: tc.clone(),
-            about: about(&f.session.loaded().source.text),
-            ops: f.session.validated().program().order.len(),
-            runs,
-            per_step,
-            eval_pass: eval,
-            evals_per_epoch: (tc.n_train.div_ceil(b) + tc.n_test.div_ceil(b)) as u64,
-            floor,
-            reordered,
-        });
-    }
-    Ok(Board {
-        task: cfg.task.clone(),
-        seeds: cfg.seeds.clone(),
-        epochs: cfg.epochs,
-        count_eval: cfg.count_eval,
-        settings: cfg
-            .settings
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        rows,
-        skipped,
-    })
+    let plan = grid::plan(files, cfg, src)?;
+    let outs = grid::run_jobs(&plan, cfg, None)?.into_iter().map(|(_, o)| o).collect();
+    grid::assemble(cfg.spec(), &plan.metas(), plan.skipped.clone(), outs)
 }
 
 /// A metric value as JSON: an integer for integer metrics when exact.
@@ -569,6 +475,12 @@ pub struct RunDoc {
     pub solved_step: Option<u64>,
     /// Epochs run.
     pub epochs_run: usize,
+    /// Distinct training examples fed by then.
+    pub samples: u64,
+    /// Labels asked with `query` by then.
+    pub queries: u64,
+    /// Steps of each curriculum stage before the last.
+    pub stage_steps: Vec<u64>,
     /// Wall time in seconds.
     pub wall_s: f64,
     /// A run-time fault, if any.
@@ -602,6 +514,12 @@ pub struct RowDoc<'a> {
     pub median_epochs: Option<f64>,
     /// Median wall time.
     pub median_wall_s: Option<f64>,
+    /// Median samples used by the solving evaluation.
+    pub samples: Option<f64>,
+    /// Median queries asked by then.
+    pub queries: Option<f64>,
+    /// The n of each curriculum stage (empty without one).
+    pub curriculum: &'a [usize],
     /// Per-step totals by metric.
     pub per_step: BTreeMap<&'static str, Value>,
     /// Median energy-to-solve by metric (null: no solved seed).
@@ -610,7 +528,7 @@ pub struct RowDoc<'a> {
     pub floor: BTreeMap<&'static str, i64>,
     /// Reorder-only optima.
     pub optimized: BTreeMap<&'static str, OptimizedDoc>,
-    /// Ranks by metric.
+    /// Ranks by metric, within the row's task setting.
     pub rank: BTreeMap<&'static str, usize>,
     /// The resolved task config.
     pub config: &'a TaskConfig,
@@ -620,69 +538,83 @@ pub struct RowDoc<'a> {
     pub about: &'a str,
     /// One evaluation pass by metric (with `count_eval`).
     pub eval_pass: Option<BTreeMap<&'static str, Value>>,
-    /// Evaluation passes per epoch.
+    /// Evaluation passes per evaluation.
     pub evals_per_epoch: u64,
     /// Every seed's run.
     pub runs: Vec<RunDoc>,
 }
 
-impl Board {
-    /// The `--json` rows.
-    pub fn rows_doc(&self) -> Vec<RowDoc<'_>> {
-        let ranks = rank::ranks(self);
-        self.rows
+fn row_doc<'a>(r: &'a Row, ranks: &[(Metric, usize)]) -> RowDoc<'a> {
+    RowDoc {
+        program: &r.program,
+        task: &r.task,
+        solved: r.solved(),
+        seeds: r.runs.len(),
+        median_steps: r.median_steps(),
+        median_epochs: r.median_epochs(),
+        median_wall_s: r.median_wall_s(),
+        samples: r.median_samples(),
+        queries: r.median_queries(),
+        curriculum: &r.curriculum,
+        per_step: METRICS.iter().map(|m| (m.name(), num(*m, r.per_step(*m)))).collect(),
+        to_solve: METRICS
             .iter()
-            .enumerate()
-            .map(|(i, r)| RowDoc {
-                program: &r.program,
-                task: &r.task,
-                solved: r.solved(),
-                seeds: r.runs.len(),
-                median_steps: r.median_steps(),
-                median_epochs: r.median_epochs(),
-                median_wall_s: r.median_wall_s(),
-                per_step: METRICS.iter().map(|m| (m.name(), num(*m, r.per_step(*m)))).collect(),
-                to_solve: METRICS
-                    .iter()
-                    .map(|m| (m.name(), r.to_solve(*m).map_or(Value::Null, |v| num(*m, v))))
-                    .collect(),
-                floor: r.floor.iter().map(|(m, v)| (m.name(), *v as i64)).collect(),
-                optimized: r
-                    .reordered
-                    .iter()
-                    .map(|(m, v)| {
-                        let doc = OptimizedDoc {
-                            sum_sd: v.sum_sd as i64,
-                            stop: v.stop.name(),
-                        };
-                        (m.name(), doc)
-                    })
-                    .collect(),
-                rank: ranks
-                    .iter()
-                    .map(|(m, rs)| (m.name(), rs.get(i).copied().unwrap_or(0)))
-                    .collect(),
-                config: &r.config,
-                ops: r.ops,
-                about: &r.about,
-                eval_pass: r
-                    .eval_pass
-                    .as_ref()
-                    .map(|e| e.iter().map(|(m, v)| (m.name(), num(*m, *v))).collect()),
-                evals_per_epoch: r.evals_per_epoch,
-                runs: r
-                    .runs
-                    .iter()
-                    .map(|s| RunDoc {
-                        seed: s.seed,
-                        solved_epoch: s.solved_epoch,
-                        solved_step: s.solved_step,
-                        epochs_run: s.epochs_run,
-                        wall_s: s.wall_s,
-                        error: s.error.clone(),
-                    })
-                    .collect(),
+            .map(|m| (m.name(), r.to_solve(*m).map_or(Value::Null, |v| num(*m, v))))
+            .collect(),
+        floor: r.floor.iter().map(|(m, v)| (m.name(), *v as i64)).collect(),
+        optimized: r
+            .reordered
+            .iter()
+            .map(|(m, v)| {
+                let doc = OptimizedDoc {
+                    sum_sd: v.sum_sd as i64,
+                    stop: v.stop.name(),
+                };
+                (m.name(), doc)
             })
-            .collect()
+            .collect(),
+        rank: ranks.iter().map(|(m, k)| (m.name(), *k)).collect(),
+        config: &r.config,
+        ops: r.ops,
+        about: &r.about,
+        eval_pass: r
+            .eval_pass
+            .as_ref()
+            .map(|e| e.iter().map(|(m, v)| (m.name(), num(*m, *v))).collect()),
+        evals_per_epoch: r.evals_per_epoch,
+        runs: r
+            .runs
+            .iter()
+            .map(|s| RunDoc {
+                seed: s.seed,
+                solved_epoch: s.solved_epoch,
+                solved_step: s.solved_step,
+                epochs_run: s.epochs_run,
+                samples: s.samples,
+                queries: s.queries,
+                stage_steps: s.stage_steps.clone(),
+                wall_s: s.wall_s,
+                error: s.error.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl Board {
+    /// The `--json` rows, in input order; ranks are within each row's task setting.
+    pub fn rows_doc(&self) -> Vec<RowDoc<'_>> {
+        let mut ranks: Vec<Vec<(Metric, usize)>> = vec![Vec::new(); self.rows.len()];
+        for g in self.groups() {
+            let Some(first) = g.rows.first() else { continue };
+            let rs = rank::ranks(&g);
+            // A group holds the rows of one setting, in `self`'s order.
+            let idx: Vec<usize> = (0..self.rows.len())
+                .filter(|&i| task_key(&self.rows[i].config) == task_key(&first.config))
+                .collect();
+            for (k, &i) in idx.iter().enumerate() {
+                ranks[i] = rs.iter().map(|(m, v)| (*m, v.get(k).copied().unwrap_or(0))).collect();
+            }
+        }
+        self.rows.iter().zip(&ranks).map(|(r, rk)| row_doc(r, rk)).collect()
     }
 }

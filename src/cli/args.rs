@@ -402,8 +402,52 @@ pub(super) struct VerifyArgs {
     pub program: ProgramArgs,
 }
 
+/// `--shard I/N`.
+fn shard(s: &str) -> Result<(usize, usize), String> {
+    sutro::bench::parse_shard(s)
+}
+
+/// `--scale n=…` and `--curriculum n=…`.
+#[derive(Clone, Debug)]
+pub(super) struct NList(pub Vec<usize>);
+
+fn n_list(s: &str) -> Result<NList, String> {
+    sutro::bench::parse_n_list(s).map(NList)
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum BenchCmd {
+    /// Build the board from the JSON files of `bench --shard I/N` (every shard of one grid, once).
+    #[command(
+        after_help = "Example:\n  sutro bench programs/gf2.sutro --seeds 0..1 --shard 1/2 > rows-1.json\n  sutro bench programs/gf2.sutro --seeds 0..1 --shard 2/2 > rows-2.json\n  sutro bench merge rows-1.json rows-2.json --md board.md\n\nThe board is byte-identical to the single-machine run of the shards' command, apart from wall times; its header prints that command (with this command's --md/--svg/--json appended)."
+    )]
+    Merge(MergeArgs),
+}
+
 #[derive(Args, Debug)]
+pub(super) struct MergeArgs {
+    /// The shard files (`bench --shard I/N` output), in any order.
+    #[arg(required = true, value_name = "ROWS.json")]
+    pub files: Vec<String>,
+    /// The plain-backprop program the others are compared with.
+    #[arg(long, default_value = "sparse_parity")]
+    pub baseline: String,
+    /// Print a JSON array of rows instead of the Markdown board.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the leaderboard Markdown here (atomically).
+    #[arg(long, value_name = "FILE.md")]
+    pub md: Option<String>,
+    /// Write the SVG chart here (atomically).
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(super) struct BenchArgs {
+    #[command(subcommand)]
+    pub cmd: Option<BenchCmd>,
     /// Programs (.sutro files) or directories (their top-level *.sutro files, sorted by name).
     #[arg(default_value = "programs/")]
     pub programs: Vec<String>,
@@ -436,7 +480,22 @@ pub(super) struct BenchArgs {
     /// Write the leaderboard Markdown here (atomically).
     #[arg(long, value_name = "FILE.md")]
     pub md: Option<String>,
-    /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically).
+    /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically); with --scale, the log–log chart against n.
     #[arg(long, value_name = "FILE.svg")]
     pub svg: Option<String>,
+    /// Evaluate every STEPS training steps (default: once per epoch, after its last step), as `run` does.
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: Option<u64>,
+    /// One table per task setting (n, k, n_test) instead of refusing rows whose settings differ.
+    #[arg(long)]
+    pub group_by_task: bool,
+    /// Train each program through these n in turn (n=10,20), carrying its state; one row each, summed over stages.
+    #[arg(long, value_name = "n=A,B,…", value_parser = n_list)]
+    pub curriculum: Option<NList>,
+    /// Run each program at each n (n=20,30,50,100): energy-to-solve against n, fitted exponents, log–log chart.
+    #[arg(long, value_name = "n=A,B,…", value_parser = n_list)]
+    pub scale: Option<NList>,
+    /// Run only the I-th of N deterministic slices of the program × setting × seed grid and print its JSON (for `bench merge`).
+    #[arg(long, value_name = "I/N", value_parser = shard)]
+    pub shard: Option<(usize, usize)>,
 }

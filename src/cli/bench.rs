@@ -29,7 +29,105 @@ pub(super) fn bench_files(paths: &[String]) -> Result<Vec<SourceFile>, Error> {
     Ok(files)
 }
 
+/// The command as typed, minus the binary's path (it heads the Markdown).
+fn typed_command() -> Vec<String> {
+    std::iter::once("sutro".to_string())
+        .chain(std::env::args().skip(1))
+        .collect()
+}
+
+/// A shard's single-machine command: the typed one without `--shard I/N`.
+fn without_shard(args: &[String]) -> String {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if a == "--shard" {
+            skip = true;
+        } else if !a.starts_with("--shard=") {
+            out.push(a.clone());
+        }
+    }
+    out.join(" ")
+}
+
+/// Where a board goes: Markdown, SVG, JSON rows or stdout.
+struct Outputs<'a> {
+    baseline: &'a str,
+    json: bool,
+    md: Option<&'a str>,
+    svg: Option<&'a str>,
+}
+
+fn write_board(board: &sutro::bench::Board, command: &str, o: &Outputs<'_>) -> Result<(), Error> {
+    let md = sutro::bench::render::markdown(board, command, o.baseline, board.spec.reorder_budget);
+    if let Some(path) = o.md {
+        write_atomic(path, md.as_bytes())?;
+    }
+    if let Some(path) = o.svg {
+        let metric = if board.spec.scale.is_empty() {
+            sutro::analysis::Metric::EnergyPj
+        } else {
+            sutro::analysis::Metric::ArdWrite
+        };
+        let chart = sutro::bench::render::svg(board, metric);
+        write_atomic(path, chart.as_bytes())?;
+    }
+    if o.json {
+        for k in &board.skipped {
+            let _ = writeln!(std::io::stderr(), "skipped {}: {}", k.program, k.reason);
+        }
+        out(&sutro::json::pretty(&board.rows_doc()));
+    } else if o.md.is_none() {
+        out(&md);
+    } else {
+        out(&format!(
+            "wrote {} ({} rows, {} skipped)\n",
+            o.md.unwrap_or_default(),
+            board.rows.len(),
+            board.skipped.len()
+        ));
+    }
+    Ok(())
+}
+
+/// `bench merge`: the shards' board, headed by their single-machine command
+/// with this command's output flags appended (as a single-machine run typed
+/// them), so the Markdown is the same bytes.
+fn merge_cmd(m: MergeArgs) -> Result<(), Error> {
+    let mut docs = Vec::new();
+    for path in &m.files {
+        let meta = std::fs::metadata(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
+        if meta.len() > sutro::valid::Limits::default().max_memory {
+            return Err(Error::Usage(format!("`{path}` is larger than the memory budget")));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("cannot read `{path}`: {e}")))?;
+        docs.push((path.clone(), sutro::bench::shard::parse_shard_doc(path, &text)?));
+    }
+    let (board, command) = sutro::bench::shard::merge(&docs)?;
+    let typed = typed_command();
+    let after: Vec<String> = typed
+        .iter()
+        .skip_while(|a| a.as_str() != "merge")
+        .skip(1)
+        .filter(|a| !m.files.contains(a))
+        .cloned()
+        .collect();
+    let command = std::iter::once(command).chain(after).collect::<Vec<_>>().join(" ");
+    let o = Outputs {
+        baseline: &m.baseline,
+        json: m.json,
+        md: m.md.as_deref(),
+        svg: m.svg.as_deref(),
+    };
+    write_board(&board, &command, &o)
+}
+
 pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
+    if let Some(BenchCmd::Merge(m)) = a.cmd {
+        return merge_cmd(m);
+    }
     if a.jobs == Some(0) {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
@@ -48,36 +146,29 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
         jobs,
         reorder_budget: a.reorder_budget,
         limits: a.program.limits(),
+        eval_every: a.eval_every,
+        group_by_task: a.group_by_task,
+        curriculum: a.curriculum.map(|c| c.0).unwrap_or_default(),
+        scale: a.scale.map(|c| c.0).unwrap_or_default(),
     };
     let files = bench_files(&a.programs)?;
-    let board = sutro::bench::run(&files, &cfg, src)?;
-    // The command as typed, minus the binary's path, heads the Markdown.
-    let command = std::iter::once("sutro".to_string())
-        .chain(std::env::args().skip(1))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let md = sutro::bench::render::markdown(&board, &command, &a.baseline, a.reorder_budget);
-    if let Some(path) = &a.md {
-        write_atomic(path, md.as_bytes())?;
-    }
-    if let Some(path) = &a.svg {
-        let chart = sutro::bench::render::svg(&board, sutro::analysis::Metric::EnergyPj);
-        write_atomic(path, chart.as_bytes())?;
-    }
-    if a.json {
-        for k in &board.skipped {
-            let _ = writeln!(std::io::stderr(), "skipped {}: {}", k.program, k.reason);
+    let typed = typed_command();
+    if let Some(shard) = a.shard {
+        if a.md.is_some() || a.svg.is_some() {
+            return Err(Error::Usage(
+                "--shard prints its JSON results; --md and --svg belong to `bench merge`".into(),
+            ));
         }
-        out(&sutro::json::pretty(&board.rows_doc()));
-    } else if a.md.is_none() {
-        out(&md);
-    } else {
-        out(&format!(
-            "wrote {} ({} programs, {} skipped)\n",
-            a.md.as_deref().unwrap_or_default(),
-            board.rows.len(),
-            board.skipped.len()
-        ));
+        let doc = sutro::bench::shard::run_shard(&files, &cfg, src, shard, &without_shard(&typed))?;
+        out(&sutro::json::pretty(&doc));
+        return Ok(());
     }
-    Ok(())
+    let board = sutro::bench::run(&files, &cfg, src)?;
+    let o = Outputs {
+        baseline: &a.baseline,
+        json: a.json,
+        md: a.md.as_deref(),
+        svg: a.svg.as_deref(),
+    };
+    write_board(&board, &typed.join(" "), &o)
 }

@@ -127,7 +127,7 @@ enum Command {
     Report(ReportArgs),
     /// Train every program on every seed and rank them by data movement to solve the task.
     #[command(
-        after_help = "Example:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_train=1000 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md"
+        after_help = "Examples:\n  sutro bench programs/ --task parity --set n=20 --set k=3 --set n_test=200 --seeds 0..4 --md docs/leaderboard.md\n  sutro bench programs/gf2.sutro programs/sparse_parity.sutro --scale n=20,30 --seeds 0..1 --svg scale.svg\n  sutro bench programs/sparse_parity.sutro --curriculum n=10,20 --seeds 0..1 --eval-every 1\n  sutro bench programs/sprint1_fused.sutro programs/sparse_parity.sutro --group-by-task --seeds 0..1\n  sutro bench programs/gf2.sutro programs/momentum.sutro --seeds 0..1 --shard 1/2 > rows-1.json\n\nShards: run `--shard I/N` for I = 1..N anywhere (a Slurm array, GNU parallel), then `sutro bench merge rows-*.json`."
     )]
     Bench(BenchArgs),
     /// Score, run, lower, optimize and record programs in the placement cost model's IR (docs/dally.md).

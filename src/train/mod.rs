@@ -19,7 +19,7 @@ use crate::trace::{Tracer, fnv1a};
 use crate::valid::{Settings, Validated, ValidationError};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Names `--set` may give a task.
@@ -36,7 +36,7 @@ pub fn seed_for(seed: u64, purpose: &str) -> u64 {
 }
 
 /// Task dimensions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskConfig {
     /// Task name.
     pub name: String,
