@@ -36,16 +36,17 @@ fn typed_command() -> Vec<String> {
         .collect()
 }
 
-/// A shard's single-machine command: the typed one without `--shard I/N`.
+/// A shard's single-machine command: the typed one without `--shard I/N` and
+/// `--jobs N` (which do not change a result, and may differ between shards).
 fn without_shard(args: &[String]) -> String {
     let mut out = Vec::new();
     let mut skip = false;
     for a in args {
         if skip {
             skip = false;
-        } else if a == "--shard" {
+        } else if a == "--shard" || a == "--jobs" {
             skip = true;
-        } else if !a.starts_with("--shard=") {
+        } else if !a.starts_with("--shard=") && !a.starts_with("--jobs=") {
             out.push(a.clone());
         }
     }
