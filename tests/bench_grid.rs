@@ -425,3 +425,38 @@ fn eval_every_and_samples_match_run() {
     assert_eq!(rows[0]["runs"][0]["solved_step"], r["solved_step"]);
     assert_eq!(rows[0]["runs"][0]["samples"], r["samples"]);
 }
+
+/// The README's bench example gives one board: every row shares one task
+/// setting (run here with one seed and one epoch, as JSON, from the repository
+/// root).
+#[test]
+fn the_readme_bench_example_is_one_task_setting() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("sutro bench "))
+        .expect("a bench example");
+    let cmd = line.split('#').next().expect("command").trim();
+    let mut args: Vec<&str> = Vec::new();
+    let mut words = cmd.split_whitespace().skip(1);
+    while let Some(w) = words.next() {
+        match w {
+            "--seeds" | "--epochs" | "--md" | "--svg" => {
+                words.next();
+            }
+            _ => args.push(w),
+        }
+    }
+    args.extend_from_slice(&["--seeds", "0", "--epochs", "1", "--json"]);
+    let rows: Value = serde_json::from_str(&ok_in(&root(), &args)).expect("rows");
+    let rows = rows.as_array().expect("array");
+    assert!(rows.len() >= 5, "{} rows", rows.len());
+    let key = |r: &Value| {
+        (
+            r["config"]["n"].clone(),
+            r["config"]["k"].clone(),
+            r["config"]["n_test"].clone(),
+        )
+    };
+    assert!(rows.iter().all(|r| key(r) == key(&rows[0])), "{rows:?}");
+}
