@@ -250,10 +250,10 @@ fn scale_runs_every_n_and_fits_the_exponent() {
     let md = ok_in(&d, &args);
     let section = md.split("## Scaling with n").nth(1).expect("scaling section");
     let line = section.lines().find(|l| l.starts_with("| `gf2` |")).expect("gf2 row");
-    assert!(line.ends_with(&format!(" {slope:.2} |")), "{line} vs {slope}");
+    assert!(line.ends_with(&format!(" {slope:.2} (2) |")), "{line} vs {slope}");
     // A Hebbian-style rule that does not learn parity: marked, and no exponent.
     let sgd = section.lines().find(|l| l.starts_with("| `row_loop` |")).expect("row");
-    assert!(sgd.contains("**unsolved** (0/2)") && sgd.ends_with(" — |"), "{sgd}");
+    assert!(sgd.contains("**unsolved** (0/2)") && sgd.ends_with(" — (0) |"), "{sgd}");
     assert!(md.contains("## Task n=6, k=2, n_test=32") && md.contains("## Task n=8, k=2, n_test=32"));
     ok_in(&d, &[&args[..], &["--svg", "scale.svg"]].concat());
     let svg = std::fs::read_to_string(d.join("scale.svg")).expect("svg");

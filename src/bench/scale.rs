@@ -94,7 +94,8 @@ pub fn section(s: &mut String, b: &Board) {
         s,
         "Each program at n = {}: energy-to-solve under `{}` (median over solved seeds; `(s/N)` when only s of N \
          seeds solved, **unsolved** where none did), and the exponent of a least-squares fit of \
-         ln(energy-to-solve) against ln(n) over the n where it solved (energy ≈ c·n^exponent).\n",
+         ln(energy-to-solve) against ln(n) over the n where it solved (energy ≈ c·n^exponent; in brackets, \
+         how many n the fit uses: a fit over two n is only their slope).\n",
         b.spec
             .scale
             .iter()
@@ -104,13 +105,19 @@ pub fn section(s: &mut String, b: &Board) {
         m.name()
     );
     let progs = programs(b);
-    header(s, b, &format!("program ({} to solve)", m.name()), Some("exponent"));
+    header(
+        s,
+        b,
+        &format!("program ({} to solve)", m.name()),
+        Some("exponent (n fitted)"),
+    );
     for p in &progs {
         let _ = write!(s, "| `{p}` |");
         for &n in &b.spec.scale {
             let _ = write!(s, " {} |", cell(row(b, p, n), |r| r.to_solve(m)));
         }
-        let _ = writeln!(s, " {} |", exp_cell(exponent(b, p, m)));
+        let fitted = points(b, p, m).len();
+        let _ = writeln!(s, " {} ({fitted}) |", exp_cell(exponent(b, p, m)));
     }
     let _ = writeln!(s, "\nMedian steps and samples to solve:\n");
     header(s, b, "program (steps / samples)", None);
