@@ -50,16 +50,17 @@ fn front_end(text: &str) {
     }
 }
 
-const SEEDS: [&str; 5] = [
+const SEEDS: &[&str] = &[
     include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
     // The elementwise maths, broadcasting and buffer scalars.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\nparam s[1] = const(0.5)\ninput x[batch, n]\ntarget y[batch]\nh = mul(x, W)\ne = exp(h)\nq = div(e, s)\nm = max(q, s)\nc = clamp(m, -1, 2)\nt = sigmoid(c)\nk = gt(t, s)\nz = select(k, t, s)\nu = matvec(z, W)\nloss = mse(u, y)\ngrad loss wrt W, s\nupdate W sgd(0.1, 0) with dW\nupdate s sgd(0.1, 0) with scale(ds, 0.5)\npredict u",
     include_str!("../programs/sprint1_standard.sutro"),
     include_str!("../programs/sprint1_fused.sutro"),
+    include_str!("programs/flip_query.sutro"),
 ];
 
-const TOKENS: [&str; 76] = [
+const TOKENS: &[&str] = &[
     "dim",
     "hyper",
     "param",
@@ -136,6 +137,7 @@ const TOKENS: [&str; 76] = [
     "i",
     "^",
     "step",
+    "query",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -215,6 +217,8 @@ fn regression_corpus() {
         "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor i in 0..n {\n}\n}\nfor k in 0..A {\n}",
         "param W[2] = zeros\nparam s[1] = zeros\na = clamp(W, s, s)\nupdate W sgd(1, 0) with scale(a, W)",
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
+        "param W[2] = zeros\na = query(W)\nb = query(a)\nl = mse(b, W)\ngrad l wrt W\npredict b",
+        "state Q[3, 0] = zeros\na = query(Q)\nc = query(Q[1, :])",
     ] {
         front_end(text);
     }

@@ -662,6 +662,13 @@ pub fn onehot(c: &mut [f32], a: &[f32], n: usize) {
     }
 }
 
+/// `query`: c[r] = label(row r of a), rows of `n` values, in row order.
+pub fn query(c: &mut [f32], a: &[f32], n: usize, label: impl Fn(&[f32]) -> f32) {
+    for (y, row) in c.iter_mut().zip(a.chunks_exact(n.max(1))) {
+        *y = label(row);
+    }
+}
+
 /// c[j, i] = a[i, j] for a[m, n].
 pub fn transpose(c: &mut [f32], a: &[f32], m: usize, n: usize) {
     for i in 0..m {

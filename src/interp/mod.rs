@@ -31,6 +31,13 @@ pub enum InterpError {
     },
 }
 
+/// The task's label oracle, which `query` asks: the true label of one input row
+/// (`n` values). A bare interpreter (no task, as in unit tests) answers 0.
+pub trait Labeler: Send + Sync {
+    /// The label of `row`.
+    fn label(&self, row: &[f32]) -> f32;
+}
+
 /// Which step-start writes to emit before a traced step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StartWrites {
@@ -135,6 +142,10 @@ pub struct Interp<'v> {
     versions: Vec<u64>,
     header: TraceHeader,
     check_finite: bool,
+    /// The task's label oracle for `query`.
+    labeler: Option<Box<dyn Labeler + 'v>>,
+    /// Rows labelled by `query` so far (training steps only).
+    queries: u64,
 }
 
 /// Draws from `(0, 1)` using 24 bits of one `u32`: never 0, so `ln` stays finite.
@@ -236,6 +247,8 @@ impl<'v> Interp<'v> {
             versions: vec![0; p.buffers.len()],
             header: header(v),
             check_finite: true,
+            labeler: None,
+            queries: 0,
         };
         it.init(init_seed);
         it
@@ -290,6 +303,17 @@ impl<'v> Interp<'v> {
     pub fn with_finite_check(mut self, on: bool) -> Self {
         self.check_finite = on;
         self
+    }
+
+    /// Answers `query` with the task's labels (without one, every label is 0).
+    pub fn with_labeler(mut self, labeler: Box<dyn Labeler + 'v>) -> Self {
+        self.labeler = Some(labeler);
+        self
+    }
+
+    /// Rows labelled by `query` so far.
+    pub fn queries(&self) -> u64 {
+        self.queries
     }
 
     /// The program being run.
@@ -373,7 +397,11 @@ impl<'v> Interp<'v> {
                 };
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
                 let (ops, shapes) = operands(v, &self.bufs, args);
-                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack);
+                let env = Env {
+                    labeler: self.labeler.as_deref(),
+                };
+                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env);
+                self.count(*prim, o0.len());
                 for b in outs {
                     self.versions[b.idx()] += 1;
                 }
@@ -397,7 +425,7 @@ impl<'v> Interp<'v> {
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
                         let (ops, shapes) = operands(v, &self.bufs, args);
-                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None);
+                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None, &Env::default());
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -454,7 +482,11 @@ impl<'v> Interp<'v> {
         res.clear();
         res.resize(n, 0.0);
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
-        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None);
+        let env = Env {
+            labeler: self.labeler.as_deref(),
+        };
+        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env);
+        self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];
         match region {
@@ -487,6 +519,13 @@ impl<'v> Interp<'v> {
         vals
     }
 
+    /// Counts the rows a `query` of `rows` outputs labelled.
+    fn count(&mut self, prim: Prim, rows: usize) {
+        if prim == Prim::Query {
+            self.queries += rows as u64;
+        }
+    }
+
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
         let p = self.v.program();
         InterpError::NonFinite {
@@ -499,6 +538,12 @@ impl<'v> Interp<'v> {
     }
 }
 
+/// What a kernel may consult beyond its operands: the task's label oracle.
+#[derive(Default)]
+struct Env<'a> {
+    labeler: Option<&'a dyn Labeler>,
+}
+
 /// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
 /// an `affine`'s packed-weights slot with the current version of its W.
 fn run_prim(
@@ -508,6 +553,7 @@ fn run_prim(
     (o0, o1): (&mut [f32], &mut [f32]),
     sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
+    env: &Env<'_>,
 ) {
     let dim = |i: usize, d: usize| shapes[i].get(d).copied().unwrap_or(1);
     let [a, b, c] = ops;
@@ -556,6 +602,13 @@ fn run_prim(
             }
             _ => k::loss(prim, o0, a, b),
         },
+        Family::Task => {
+            let n = shapes[0].last().copied().unwrap_or(1);
+            match env.labeler {
+                Some(l) => k::query(o0, a, n, |row| l.label(row)),
+                None => o0.fill(0.0),
+            }
+        }
     }
 }
 

@@ -142,6 +142,8 @@ pub enum Prim {
     SoftmaxXent,
     /// `dlogits = softmax_xent_grad(logits, t)`: (softmax(row) − t)/rows.
     SoftmaxXentGrad,
+    /// `y = query(xq)`: the task's true label of every row of xq (membership queries).
+    Query,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -158,6 +160,8 @@ pub enum Family {
     Layout,
     /// Losses and their gradient seeds.
     Loss,
+    /// Values from the task: `query` asks its label oracle.
+    Task,
 }
 
 /// Static facts about a primitive.
@@ -179,7 +183,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 66] = [
+    pub const ALL: [Prim; 67] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -246,6 +250,7 @@ impl Prim {
         Prim::LogisticGrad,
         Prim::SoftmaxXent,
         Prim::SoftmaxXentGrad,
+        Prim::Query,
     ];
 
     /// The static facts.
@@ -425,6 +430,13 @@ impl Prim {
                 "logits[B,C], t[B,C] -> mean over rows of logsumexp(row) - Σ t·row [1]",
             ),
             Prim::SoftmaxXentGrad => i("softmax_xent_grad", 2, false, 1, "logits, t -> (softmax(row) - t)/B"),
+            Prim::Query => i(
+                "query",
+                1,
+                false,
+                1,
+                "xq[…, n] -> the task's true label of each row […] ([1] for one row); counted in `queries`",
+            ),
         }
     }
 
@@ -468,6 +480,7 @@ impl Prim {
             | Prim::LogisticGrad
             | Prim::SoftmaxXent
             | Prim::SoftmaxXentGrad => Family::Loss,
+            Prim::Query => Family::Task,
             _ => Family::Elementwise,
         }
     }
@@ -571,6 +584,7 @@ impl Prim {
             Prim::Logistic => "as the loss: dpred = logistic_grad(pred, y)",
             Prim::SoftmaxXent => "as the loss: dlogits = softmax_xent_grad(logits, t)",
             Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
+            Prim::Query => "no gradient (the task's labels are constant in xq almost everywhere)",
             Prim::Sum
             | Prim::SumAll
             | Prim::AffineGrad
@@ -653,6 +667,7 @@ impl Prim {
             Prim::LogisticGrad => "dp = logistic_grad(p, y)",
             Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",
             Prim::SoftmaxXentGrad => "c = softmax_xent_grad(dy, pre)",
+            Prim::Query => "c = query(x)",
         }
     }
 

@@ -33,6 +33,16 @@ pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec
         Family::Reduce => reduce(prim, a, consts),
         Family::Layout => layout(prim, a, consts).map(|v| vec![v]),
         Family::Loss => loss(prim, a),
+        Family::Task => task(prim, a),
+    }
+}
+
+/// `query(xq)`: one label per row of the last axis; `[1]` for a single row.
+fn task(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+    match a {
+        [x] if x.len() == 1 && x[0] > 0 => Ok(vec![vec![1]]),
+        [x] if x.len() > 1 && numel(x) > 0 => Ok(vec![x[..x.len() - 1].to_vec()]),
+        _ => bad(prim, "rows xq[…, n]", a),
     }
 }
 
@@ -167,11 +177,12 @@ fn linear(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
 }
 
 /// The broadcast rule of every elementwise op: the output has the shape of the
-/// largest operand (the first, on a tie); every other operand has that shape,
-/// one element, or its trailing shape. A mismatch names the operand that fails.
+/// largest operand (of the most axes among equally large ones, then the first);
+/// every other operand has that shape, one element, or its trailing shape. A
+/// mismatch names the operand that fails.
 pub fn elementwise(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<usize>, String> {
     let Some(out) = a.iter().fold(None::<&Vec<usize>>, |m, x| match m {
-        Some(m) if numel(m) >= numel(x) => Some(m),
+        Some(m) if (numel(m), m.len()) >= (numel(x), x.len()) => Some(m),
         _ => Some(x),
     }) else {
         return bad(prim, "operands", a);

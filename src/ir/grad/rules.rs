@@ -79,6 +79,7 @@ pub(super) fn passes_gradient(prim: Prim) -> bool {
             | Prim::And
             | Prim::Or
             | Prim::Not
+            | Prim::Query
     )
 }
 
