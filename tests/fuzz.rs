@@ -58,6 +58,7 @@ const SEEDS: &[&str] = &[
     include_str!("../programs/sprint1_standard.sutro"),
     include_str!("../programs/sprint1_fused.sutro"),
     include_str!("programs/flip_query.sutro"),
+    "dim n = 4\ndim batch = 2\nstate R[3, n] = zeros\nhyper keep = 0.5\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nfor i in 0..3 {\nr = noise_normal(1, n)\nR[i, :] = copy(r)\n}\nm = noise_bernoulli(keep, batch, n)\nd = mul(x, m)\nu = noise_uniform(-1, 1, batch)\nh = matvec(d, W)\nq = add(h, u)\nloss = mse(q, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict q",
 ];
 
 const TOKENS: &[&str] = &[
@@ -138,6 +139,9 @@ const TOKENS: &[&str] = &[
     "^",
     "step",
     "query",
+    "noise_uniform",
+    "noise_normal",
+    "noise_bernoulli",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -219,6 +223,8 @@ fn regression_corpus() {
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
         "param W[2] = zeros\na = query(W)\nb = query(a)\nl = mse(b, W)\ngrad l wrt W\npredict b",
         "state Q[3, 0] = zeros\na = query(Q)\nc = query(Q[1, :])",
+        "state s[1] = zeros\na = noise_uniform(1, 0, 3)\nb = noise_normal(s, 2, 2)\nc = noise_bernoulli(2, 99999999999, 99999999999)\nd = noise_normal(1)\ne = noise_normal(1, -1)",
+        "state s[2] = zeros\ns = noise_bernoulli(0.5, 2)\ns[0] = noise_normal(step, 1)\nt = noise_uniform(s, s, 2)",
     ] {
         front_end(text);
     }

@@ -11,7 +11,7 @@ pub mod kernels;
 use crate::ir::prim::Family;
 use crate::ir::{Access, BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
 use crate::span::Span;
-use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
+use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a, fnv1a_extend};
 use crate::valid::Validated;
 use kernels as k;
 use rand::rngs::ChaCha8Rng;
@@ -146,6 +146,11 @@ pub struct Interp<'v> {
     labeler: Option<Box<dyn Labeler + 'v>>,
     /// Rows labelled by `query` so far (training steps only).
     queries: u64,
+    /// Per op: FNV-1a of `sutro/noise/<run seed>/<op name>/` for a `noise_*`
+    /// op (its draws at step s come from that hash continued by s).
+    noise_prefix: Vec<u64>,
+    /// Set while `run_ops` runs an evaluation pass: draws give their means.
+    evaluating: bool,
 }
 
 /// Draws from `(0, 1)` using 24 bits of one `u32`: never 0, so `ln` stays finite.
@@ -249,7 +254,10 @@ impl<'v> Interp<'v> {
             check_finite: true,
             labeler: None,
             queries: 0,
+            noise_prefix: Vec::new(),
+            evaluating: false,
         };
+        it.noise_prefix = noise_prefixes(v, 0);
         it.init(init_seed);
         it
     }
@@ -311,6 +319,12 @@ impl<'v> Interp<'v> {
         self
     }
 
+    /// Seeds the `noise_*` ops from the run seed (0 unless set).
+    pub fn with_noise_seed(mut self, run_seed: u64) -> Self {
+        self.noise_prefix = noise_prefixes(self.v, run_seed);
+        self
+    }
+
     /// Rows labelled by `query` so far.
     pub fn queries(&self) -> u64 {
         self.queries
@@ -360,12 +374,28 @@ impl<'v> Interp<'v> {
         Ok(())
     }
 
-    /// Runs the given ops, in order, untraced (e.g. the forward part for evaluation).
+    /// Runs the given ops, in order, untraced, as an evaluation pass (the
+    /// forward part over a data set): a `noise_*` op draws nothing and gives its
+    /// distribution's mean.
     pub fn run_ops(&mut self, ops: &[OpId], step: u64) -> Result<(), InterpError> {
-        for &id in ops {
-            self.exec(id, step)?;
+        self.evaluating = true;
+        let r = ops.iter().try_for_each(|&id| self.exec(id, step));
+        self.evaluating = false;
+        r
+    }
+
+    /// The seed of a `noise_*` op's draws at 0-based step `step`: FNV-1a of
+    /// `sutro/noise/<run seed>/<op name>/<step counted from 1>`; `None` for
+    /// other ops and in an evaluation pass.
+    fn draw(&self, id: OpId, prim: Prim, step: u64) -> Option<u64> {
+        if !prim.is_noise() || self.evaluating {
+            return None;
         }
-        Ok(())
+        let mut digits = [0u8; 20];
+        Some(fnv1a_extend(
+            self.noise_prefix[id.idx()],
+            decimal(step + 1, &mut digits),
+        ))
     }
 
     /// Runs one op's kernel.
@@ -395,11 +425,13 @@ impl<'v> Interp<'v> {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
+                let draw = self.draw(id, *prim, step);
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
-                let (ops, shapes) = operands(v, &self.bufs, args);
                 let env = Env {
                     labeler: self.labeler.as_deref(),
+                    draw,
                 };
+                let (ops, shapes) = operands(v, &self.bufs, args);
                 run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env);
                 self.count(*prim, o0.len());
                 for b in outs {
@@ -484,6 +516,7 @@ impl<'v> Interp<'v> {
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
         let env = Env {
             labeler: self.labeler.as_deref(),
+            draw: self.draw(id, prim, step),
         };
         run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env);
         self.count(prim, n);
@@ -538,10 +571,63 @@ impl<'v> Interp<'v> {
     }
 }
 
-/// What a kernel may consult beyond its operands: the task's label oracle.
+/// What a kernel may consult beyond its operands: the task's label oracle,
+/// and for a `noise_*` op in a training step the seed of its draws (`None` in
+/// an evaluation pass: the op gives its mean).
 #[derive(Default)]
 struct Env<'a> {
     labeler: Option<&'a dyn Labeler>,
+    draw: Option<u64>,
+}
+
+/// The decimal digits of `x`, written into `buf` (no allocation).
+fn decimal(mut x: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Per op, the FNV-1a state of `sutro/noise/<run_seed>/<op name>/` for `noise_*`
+/// ops (0 for the others).
+fn noise_prefixes(v: &Validated, run_seed: u64) -> Vec<u64> {
+    let p = v.program();
+    p.op_ids()
+        .map(|id| match &p.op(id).kind {
+            OpKind::Call { prim, .. } if prim.is_noise() => {
+                fnv1a(format!("sutro/noise/{run_seed}/{}/", p.op_name(id)).as_bytes())
+            }
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Fills `c` from a `noise_*` op's distribution: draws from the generator seeded
+/// with `draw`, or the mean without one. Draws are in element order, f64 as the
+/// init rules draw, rounded to f32.
+fn noise(prim: Prim, c: &mut [f32], sc: &[f32; MAX_SCALARS], draw: Option<u64>) {
+    let (a, b) = (f64::from(sc[0]), f64::from(sc[1]));
+    let Some(seed) = draw else {
+        c.fill(match prim {
+            Prim::NoiseUniform => (a + (b - a) * 0.5) as f32,
+            Prim::NoiseNormal => 0.0,
+            _ => sc[0],
+        });
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for x in c.iter_mut() {
+        *x = match prim {
+            Prim::NoiseUniform => (a + (b - a) * unit(&mut rng)) as f32,
+            Prim::NoiseNormal => (a * normal(&mut rng)) as f32,
+            _ => f32::from(u8::from(unit(&mut rng) < a)),
+        };
+    }
 }
 
 /// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
@@ -602,6 +688,7 @@ fn run_prim(
             }
             _ => k::loss(prim, o0, a, b),
         },
+        Family::Noise => noise(prim, o0, sc, env.draw),
         Family::Task => {
             let n = shapes[0].last().copied().unwrap_or(1);
             match env.labeler {

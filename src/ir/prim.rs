@@ -144,6 +144,12 @@ pub enum Prim {
     SoftmaxXentGrad,
     /// `y = query(xq)`: the task's true label of every row of xq (membership queries).
     Query,
+    /// `r = noise_uniform(lo, hi, d1, …)`: a fresh [d1, …] of uniform draws in [lo, hi).
+    NoiseUniform,
+    /// `r = noise_normal(std, d1, …)`: a fresh [d1, …] of normal draws, mean 0.
+    NoiseNormal,
+    /// `r = noise_bernoulli(p, d1, …)`: a fresh [d1, …] of 1 with probability p, else 0.
+    NoiseBernoulli,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -162,6 +168,8 @@ pub enum Family {
     Loss,
     /// Values from the task: `query` asks its label oracle.
     Task,
+    /// Fresh random buffers, drawn per op and step (`noise_*`).
+    Noise,
 }
 
 /// Static facts about a primitive.
@@ -183,7 +191,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 67] = [
+    pub const ALL: [Prim; 70] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -251,6 +259,9 @@ impl Prim {
         Prim::SoftmaxXent,
         Prim::SoftmaxXentGrad,
         Prim::Query,
+        Prim::NoiseUniform,
+        Prim::NoiseNormal,
+        Prim::NoiseBernoulli,
     ];
 
     /// The static facts.
@@ -437,7 +448,27 @@ impl Prim {
                 1,
                 "xq[…, n] -> the task's true label of each row […] ([1] for one row); counted in `queries`",
             ),
+            Prim::NoiseUniform => noise(
+                "noise_uniform",
+                3,
+                "lo, hi, d1, … -> a fresh [d1, …] uniform in [lo, hi) each step; (lo + hi)/2 in evaluation",
+            ),
+            Prim::NoiseNormal => noise(
+                "noise_normal",
+                2,
+                "std, d1, … -> a fresh [d1, …] normal(0, std²) each step; 0 in evaluation",
+            ),
+            Prim::NoiseBernoulli => noise(
+                "noise_bernoulli",
+                2,
+                "p, d1, … -> a fresh [d1, …] of 1 with probability p, else 0, each step; p in evaluation",
+            ),
         }
+    }
+
+    /// Whether the op draws a fresh random buffer (`noise_*`).
+    pub fn is_noise(self) -> bool {
+        self.family() == Family::Noise
     }
 
     /// The `.sutro` name.
@@ -481,6 +512,7 @@ impl Prim {
             | Prim::SoftmaxXent
             | Prim::SoftmaxXentGrad => Family::Loss,
             Prim::Query => Family::Task,
+            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => Family::Noise,
             _ => Family::Elementwise,
         }
     }
@@ -491,6 +523,19 @@ impl Prim {
             self,
             Prim::Outer | Prim::Sum | Prim::Sign | Prim::Copy | Prim::Scale | Prim::MatMulTn | Prim::MatMulNt
         )
+    }
+}
+
+/// A `noise_*` primitive: no buffer arguments, `scalars` operands (the
+/// distribution's, then the first extent), more extents may follow.
+fn noise(name: &'static str, scalars: usize, doc: &'static str) -> PrimInfo {
+    PrimInfo {
+        name,
+        args: 0,
+        scalars,
+        more: true,
+        outs: 1,
+        doc,
     }
 }
 
@@ -585,6 +630,9 @@ impl Prim {
             Prim::SoftmaxXent => "as the loss: dlogits = softmax_xent_grad(logits, t)",
             Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
             Prim::Query => "no gradient (the task's labels are constant in xq almost everywhere)",
+            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => {
+                "none: a draw reads no buffer, so it carries no gradient; `grad` stops if a scalar operand needs one"
+            }
             Prim::Sum
             | Prim::SumAll
             | Prim::AffineGrad
@@ -668,6 +716,9 @@ impl Prim {
             Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",
             Prim::SoftmaxXentGrad => "c = softmax_xent_grad(dy, pre)",
             Prim::Query => "c = query(x)",
+            Prim::NoiseUniform => "c = noise_uniform(-1, 1, b, o)",
+            Prim::NoiseNormal => "c = noise_normal(0.5, b, o)",
+            Prim::NoiseBernoulli => "c = noise_bernoulli(s, o)",
         }
     }
 

@@ -497,7 +497,9 @@ impl<'a> Run<'a> {
         shuffle: bool,
     ) -> Run<'a> {
         Run {
-            it: Interp::new(v, seed_for(seed, "init")).with_labeler(Box::new(Oracle::new(task, &data.secret))),
+            it: Interp::new(v, seed_for(seed, "init"))
+                .with_labeler(Box::new(Oracle::new(task, &data.secret)))
+                .with_noise_seed(seed),
             ports,
             cfg,
             data,

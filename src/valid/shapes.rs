@@ -34,7 +34,26 @@ pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec
         Family::Layout => layout(prim, a, consts).map(|v| vec![v]),
         Family::Loss => loss(prim, a),
         Family::Task => task(prim, a),
+        Family::Noise => noise(prim, a, consts).map(|v| vec![v]),
     }
+}
+
+/// `noise_*(params…, d1, …)`: the shape is the extents after the distribution's
+/// parameters (two for `noise_uniform`, one otherwise), each a positive whole number.
+fn noise(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    if !a.is_empty() {
+        return bad(prim, "no buffer arguments", a);
+    }
+    let first = prim.info().scalars - 1;
+    let mut v = Vec::new();
+    for i in first..consts.len() {
+        let d = int_operand(prim, consts, i, "an extent", usize::MAX)?;
+        if d == 0 {
+            return Err(format!("{}: extents must be positive", prim.name()));
+        }
+        v.push(d);
+    }
+    Ok(v)
 }
 
 /// `query(xq)`: one label per row of the last axis; `[1]` for a single row.
