@@ -142,6 +142,8 @@ const TOKENS: &[&str] = &[
     "noise_uniform",
     "noise_normal",
     "noise_bernoulli",
+    "gather",
+    "scatter_add",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -224,6 +226,8 @@ fn regression_corpus() {
         "param W[2] = zeros\na = query(W)\nb = query(a)\nl = mse(b, W)\ngrad l wrt W\npredict b",
         "state Q[3, 0] = zeros\na = query(Q)\nc = query(Q[1, :])",
         "state s[1] = zeros\na = noise_uniform(1, 0, 3)\nb = noise_normal(s, 2, 2)\nc = noise_bernoulli(2, 99999999999, 99999999999)\nd = noise_normal(1)\ne = noise_normal(1, -1)",
+        "state a[3, 2] = iota\nstate i[2] = const(9)\ng = gather(a, i, 0)\nh = scatter_add(a, i, 1, 4)\nk = scatter_add(a, a, 0, 3)\nm = gather(a, i, 7)\nq = scatter_add(a, i, 0, 0)",
+        "param a[3, 2] = normal(1)\nstate i[3] = iota\nstate c[3, 2] = zeros\ng = gather(a, i, 0)\nh = scatter_add(g, i, 0, 3)\nl = mse(h, c)\ngrad l wrt a\nupdate a sgd(0.1, 0) with da",
         "state s[2] = zeros\ns = noise_bernoulli(0.5, 2)\ns[0] = noise_normal(step, 1)\nt = noise_uniform(s, s, 2)",
     ] {
         front_end(text);

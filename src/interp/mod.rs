@@ -29,6 +29,28 @@ pub enum InterpError {
         step: u64,
         span: Span,
     },
+    /// A `gather` or `scatter_add` index is not a whole number within its axis.
+    #[error(
+        "op `{op}` found index {value} in `{buf}`, outside axis {axis} of extent {extent}, at training step {step}"
+    )]
+    BadIndex {
+        op: String,
+        buf: String,
+        value: f32,
+        axis: usize,
+        extent: usize,
+        step: u64,
+        span: Span,
+    },
+}
+
+impl InterpError {
+    /// The op's source span.
+    pub fn span(&self) -> Span {
+        match self {
+            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => *span,
+        }
+    }
 }
 
 /// The task's label oracle, which `query` asks: the true label of one input row
@@ -432,7 +454,7 @@ impl<'v> Interp<'v> {
                     draw,
                 };
                 let (ops, shapes) = operands(v, &self.bufs, args);
-                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env);
+                let fault = run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env).err();
                 self.count(*prim, o0.len());
                 for b in outs {
                     self.versions[b.idx()] += 1;
@@ -442,6 +464,9 @@ impl<'v> Interp<'v> {
                 self.bufs[outs[0].idx()] = o0;
                 if let Some(b) = outs.get(1) {
                     self.bufs[b.idx()] = o1;
+                }
+                if let Some(f) = fault {
+                    return Err(self.bad_index(id, args, &sv, f, step));
                 }
                 if !(ok0 && ok1) {
                     let bad = if ok0 { outs[1] } else { outs[0] };
@@ -457,7 +482,8 @@ impl<'v> Interp<'v> {
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
                         let (ops, shapes) = operands(v, &self.bufs, args);
-                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None, &Env::default());
+                        // Only fusible primitives (no index ops) stand here: no fault.
+                        let _ = run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None, &Env::default());
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -518,7 +544,7 @@ impl<'v> Interp<'v> {
             labeler: self.labeler.as_deref(),
             draw: self.draw(id, prim, step),
         };
-        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env);
+        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env).err();
         self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];
@@ -535,6 +561,9 @@ impl<'v> Interp<'v> {
         self.scratch_out = res;
         self.gather = gathered;
         self.versions[out.idx()] += 1;
+        if let Some(f) = fault {
+            return Err(self.bad_index(id, args, sv, f, step));
+        }
         if !ok {
             return Err(self.non_finite(id, out, step));
         }
@@ -556,6 +585,21 @@ impl<'v> Interp<'v> {
     fn count(&mut self, prim: Prim, rows: usize) {
         if prim == Prim::Query {
             self.queries += rows as u64;
+        }
+    }
+
+    /// The error of an index op whose index buffer (its second argument) holds
+    /// a value outside its axis.
+    fn bad_index(&self, id: OpId, args: &[BufId], sv: &[f32; MAX_SCALARS], f: k::IndexFault, step: u64) -> InterpError {
+        let p = self.v.program();
+        InterpError::BadIndex {
+            op: p.op_name(id),
+            buf: args.get(1).map_or_else(String::new, |b| p.buf(*b).name.clone()),
+            value: f.value,
+            axis: sv[0] as usize,
+            extent: f.extent,
+            step: step + 1,
+            span: p.op(id).span,
         }
     }
 
@@ -640,7 +684,7 @@ fn run_prim(
     sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
     env: &Env<'_>,
-) {
+) -> Result<(), k::IndexFault> {
     let dim = |i: usize, d: usize| shapes[i].get(d).copied().unwrap_or(1);
     let [a, b, c] = ops;
     match prim.family() {
@@ -696,7 +740,18 @@ fn run_prim(
                 None => o0.fill(0.0),
             }
         }
+        Family::Index => {
+            let (sh, ax, m) = (shapes[0], sc[0] as usize, b.len());
+            let outer: usize = sh[..ax.min(sh.len())].iter().product();
+            if prim == Prim::Gather {
+                let inner: usize = sh.get(ax + 1..).map_or(1, |t| t.iter().product());
+                return k::gather(o0, a, b, (outer, dim(0, ax), inner));
+            }
+            let inner: usize = sh.get(ax + shapes[1].len()..).map_or(1, |t| t.iter().product());
+            return k::scatter_add(o0, a, b, (outer, sc[1] as usize, inner), m);
+        }
     }
+    Ok(())
 }
 
 /// The matrix-product primitives.

@@ -150,6 +150,10 @@ pub enum Prim {
     NoiseNormal,
     /// `r = noise_bernoulli(p, d1, …)`: a fresh [d1, …] of 1 with probability p, else 0.
     NoiseBernoulli,
+    /// `c = gather(a, i, k)`: the entries of a at the indices i along axis k.
+    Gather,
+    /// `c = scatter_add(u, i, k, n)`: zeros of extent n along axis k, with u's entries added at i.
+    ScatterAdd,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -170,6 +174,8 @@ pub enum Family {
     Task,
     /// Fresh random buffers, drawn per op and step (`noise_*`).
     Noise,
+    /// Data-dependent indices into a static shape (`gather`, `scatter_add`).
+    Index,
 }
 
 /// Static facts about a primitive.
@@ -191,7 +197,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 70] = [
+    pub const ALL: [Prim; 72] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -262,6 +268,8 @@ impl Prim {
         Prim::NoiseUniform,
         Prim::NoiseNormal,
         Prim::NoiseBernoulli,
+        Prim::Gather,
+        Prim::ScatterAdd,
     ];
 
     /// The static facts.
@@ -463,6 +471,21 @@ impl Prim {
                 2,
                 "p, d1, … -> a fresh [d1, …] of 1 with probability p, else 0, each step; p in evaluation",
             ),
+            Prim::Gather => i(
+                "gather",
+                2,
+                true,
+                1,
+                "a[…, d_k, …], i[I…] -> a's entries at indices i along axis k: […, I…, …]",
+            ),
+            Prim::ScatterAdd => PrimInfo {
+                name: "scatter_add",
+                args: 2,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "u[…, I…, …], i[I…] -> zeros […, n, …] with u's entries added at indices i along axis k",
+            },
         }
     }
 
@@ -513,6 +536,7 @@ impl Prim {
             | Prim::SoftmaxXentGrad => Family::Loss,
             Prim::Query => Family::Task,
             Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => Family::Noise,
+            Prim::Gather | Prim::ScatterAdd => Family::Index,
             _ => Family::Elementwise,
         }
     }
@@ -633,6 +657,8 @@ impl Prim {
             Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => {
                 "none: a draw reads no buffer, so it carries no gradient; `grad` stops if a scalar operand needs one"
             }
+            Prim::Gather => "da = scatter_add(dy, i, k, a's extent along k); none to i",
+            Prim::ScatterAdd => "du = gather(dy, i, k); none to i",
             Prim::Sum
             | Prim::SumAll
             | Prim::AffineGrad
@@ -719,6 +745,8 @@ impl Prim {
             Prim::NoiseUniform => "c = noise_uniform(-1, 1, b, o)",
             Prim::NoiseNormal => "c = noise_normal(0.5, b, o)",
             Prim::NoiseBernoulli => "c = noise_bernoulli(s, o)",
+            Prim::Gather => "c = gather(W, idx, 0)",
+            Prim::ScatterAdd => "c = scatter_add(dy, idx, 0, o)",
         }
     }
 

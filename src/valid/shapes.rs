@@ -35,6 +35,39 @@ pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec
         Family::Loss => loss(prim, a),
         Family::Task => task(prim, a),
         Family::Noise => noise(prim, a, consts).map(|v| vec![v]),
+        Family::Index => index(prim, a, consts).map(|v| vec![v]),
+    }
+}
+
+/// `gather(a, i, k)`: axis k of a replaced by i's shape. `scatter_add(u, i, k, n)`:
+/// the axes k… of u that i's shape covers replaced by one axis of extent n.
+fn index(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    let [x, i] = a else {
+        return bad(prim, "a buffer and an index buffer", a);
+    };
+    if numel(x) == 0 || numel(i) == 0 {
+        return bad(prim, "non-empty operands", a);
+    }
+    match prim {
+        Prim::Gather => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            Ok([&x[..k], i.as_slice(), &x[k + 1..]].concat())
+        }
+        _ => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            let n = int_operand(prim, consts, 1, "the extent", usize::MAX)?;
+            if n == 0 {
+                return Err("scatter_add: the extent must be positive".into());
+            }
+            if x.get(k..k + i.len()) != Some(i.as_slice()) {
+                return Err(format!(
+                    "scatter_add: the index shape {} must match the axes of {} from axis {k} on",
+                    s(i),
+                    s(x)
+                ));
+            }
+            Ok([&x[..k], &[n], &x[k + i.len()..]].concat())
+        }
     }
 }
 
