@@ -72,6 +72,22 @@ fn flipping_each_bit_finds_the_parity_secret_and_queries_are_counted_to_the_solv
 }
 
 #[test]
+fn evaluations_ask_no_labels_and_an_unsolved_run_counts_every_step() {
+    // On `and` the flipped labels still mark the secret (flipping a secret bit
+    // of the all-ones input turns +1 into −1) but the parity of those bits is
+    // not the AND, so the run never solves: 3 epochs of 4 steps, 20 labels each,
+    // however often it is evaluated.
+    for (every, evals) in [("1", 12), ("4", 3)] {
+        let v = sutro_json(&[
+            "run", FLIP, "--task", "and", "--json", "-q", "--epochs", "3", "--eval-every", every,
+        ]);
+        assert_eq!(v["solved"], false);
+        assert_eq!(v["evaluations"], evals);
+        assert_eq!(v["queries"], 240);
+    }
+}
+
+#[test]
 fn a_program_without_query_reports_zero_queries() {
     let v = sutro_json(&["run", "programs/sparse_parity.sutro", "--json", "-q", "--epochs", "1"]);
     assert_eq!(v["queries"], 0);
