@@ -79,7 +79,16 @@ fn evaluations_ask_no_labels_and_an_unsolved_run_counts_every_step() {
     // however often it is evaluated.
     for (every, evals) in [("1", 12), ("4", 3)] {
         let v = sutro_json(&[
-            "run", FLIP, "--task", "and", "--json", "-q", "--epochs", "3", "--eval-every", every,
+            "run",
+            FLIP,
+            "--task",
+            "and",
+            "--json",
+            "-q",
+            "--epochs",
+            "3",
+            "--eval-every",
+            every,
         ]);
         assert_eq!(v["solved"], false);
         assert_eq!(v["evaluations"], evals);
