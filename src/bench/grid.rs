@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::load::{load, parse, program_name, unknown_setting};
 use crate::session::Session;
 use crate::span::SourceFile;
-use crate::train::{self, RunOptions, RunResult, TaskConfig, state::State};
+use crate::train::{self, RunOptions, TaskConfig, state::State};
 use crate::valid::Settings;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -364,7 +364,7 @@ fn run_job(unit: &Unit, seed: u64, cfg: &BenchConfig) -> Result<SeedRun, Error> 
             Err(e) => return Err(e),
         };
         run.samples += r.samples;
-        run.queries += queries(&r);
+        run.queries += r.queries;
         run.evaluations += r.evaluations;
         if i + 1 < unit.stages.len() {
             run.stage_steps.push(r.steps);
@@ -379,12 +379,6 @@ fn run_job(unit: &Unit, seed: u64, cfg: &BenchConfig) -> Result<SeedRun, Error> 
     }
     run.wall_s = t0.elapsed().as_secs_f64();
     Ok(run)
-}
-
-/// Labels a run asked with `query`: none until the language has the op
-/// (`RunResult.queries` then replaces this body).
-fn queries(_r: &RunResult) -> u64 {
-    0
 }
 
 /// Runs the jobs of the grid (with a shard `(i, n)`, only the jobs `j` with

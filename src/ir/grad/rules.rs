@@ -59,6 +59,7 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         | Prim::Relu
         | Prim::Copy => unary,
         Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose => layout,
+        Prim::Gather | Prim::ScatterAdd => index,
         _ => return None,
     })
 }
@@ -79,6 +80,7 @@ pub(super) fn passes_gradient(prim: Prim) -> bool {
             | Prim::And
             | Prim::Or
             | Prim::Not
+            | Prim::Query
     )
 }
 
@@ -401,6 +403,31 @@ fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
         }
         Prim::Transpose => l.give(a, Prim::Transpose, vec![g], no_scalars())?,
         _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `gather` and `scatter_add` move entries by an index buffer: the gradient
+/// moves back by the same indices (`gather`'s is a `scatter_add` into the
+/// operand's extent, `scatter_add`'s a `gather`); the indices get none.
+/// Differentiated when the axis is written as a number.
+fn index(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let (g, a, i) = (s.g, s.args[0], s.args[1]);
+    if !s.act(0) {
+        return Ok(true);
+    }
+    let Some(k) = axis_of(s) else { return Ok(false) };
+    let axis = Scalar::Expr(Expr::num(k as f64));
+    if s.prim == Prim::Gather {
+        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        l.give(
+            a,
+            Prim::ScatterAdd,
+            vec![g, i],
+            vec![axis, Scalar::Expr(Expr::num(n as f64))],
+        )?;
+    } else {
+        l.give(a, Prim::Gather, vec![g, i], vec![axis])?;
     }
     Ok(true)
 }
