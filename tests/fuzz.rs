@@ -50,17 +50,20 @@ fn front_end(text: &str) {
     }
 }
 
-const SEEDS: [&str; 5] = [
+const SEEDS: [&str; 6] = [
     include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
     // The elementwise maths, broadcasting and buffer scalars.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\nparam s[1] = const(0.5)\ninput x[batch, n]\ntarget y[batch]\nh = mul(x, W)\ne = exp(h)\nq = div(e, s)\nm = max(q, s)\nc = clamp(m, -1, 2)\nt = sigmoid(c)\nk = gt(t, s)\nz = select(k, t, s)\nu = matvec(z, W)\nloss = mse(u, y)\ngrad loss wrt W, s\nupdate W sgd(0.1, 0) with dW\nupdate s sgd(0.1, 0) with scale(ds, 0.5)\npredict u",
     include_str!("../programs/sprint1_standard.sutro"),
     include_str!("../programs/sprint1_fused.sutro"),
+    // Named grads of a sum of losses and of one loss.
+    "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nu = matvec(x, W)\nl1 = hinge(u, y)\nl2 = mse(u, y)\nh = scale(l2, 0.5)\nL = add(l1, h)\ngrad L wrt W as gW\nsecond: grad l1 wrt W as gW1\nupdate W sgd(0.1, 0) with gW\npredict u",
 ];
 
-const TOKENS: [&str; 76] = [
+const TOKENS: [&str; 77] = [
     "dim",
+    "as",
     "hyper",
     "param",
     "state",
@@ -215,6 +218,8 @@ fn regression_corpus() {
         "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor i in 0..n {\n}\n}\nfor k in 0..A {\n}",
         "param W[2] = zeros\nparam s[1] = zeros\na = clamp(W, s, s)\nupdate W sgd(1, 0) with scale(a, W)",
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
+        "param W[2] = zeros\nl = sum_all(W)\ngrad l wrt W as\ngrad l wrt W as W\ngrad l wrt W, W as a, a\ngrad l wrt W as a, b\ngrad l wrt as as as",
+        "param W[2] = zeros\nl = sum_all(W)\nm = scale(l, l)\ngrad m wrt W as g\ngrad l wrt W as g2",
     ] {
         front_end(text);
     }
