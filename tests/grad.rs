@@ -551,6 +551,12 @@ fn a_loss_computed_from_losses_matches_finite_differences() {
         let src = format!("{HEAD}{NET}\n{body}\ngrad loss wrt W, bias, V, z\n");
         check(&src, &["W", "bias", "V", "z"]);
     }
+    // softmax_xent inside a weighted loss (soft targets, as above).
+    let d = "param W[o, i] = normal(1)\nparam bias[o] = normal(1)\ninput x[b, i]\ntarget y[b, o]";
+    check(
+        &prog(d, "t = affine(x, W, bias)\nl = softmax_xent(t, y)\nloss = scale(l, 0.5)", "W, bias"),
+        &["W", "bias"],
+    );
 }
 
 #[test]
