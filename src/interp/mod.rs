@@ -867,7 +867,8 @@ pub fn trace_order(v: &Validated, order: &[OpId], t: &mut dyn Tracer) {
     }
 }
 
-/// The ops the given buffers depend on through temporaries, in schedule order.
+/// The ops the given buffers depend on through temporaries (buffer arguments
+/// and `[1]` buffers given as scalar operands), in schedule order.
 pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
     let mut need = vec![false; p.buffers.len()];
     for t in targets {
@@ -876,13 +877,16 @@ pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
     let mut keep = vec![false; p.ops.len()];
     for &id in p.order.iter().rev() {
         let kind = &p.op(id).kind;
-        let OpKind::Call { outs, args, .. } = kind else {
+        let OpKind::Call {
+            outs, args, scalars, ..
+        } = kind
+        else {
             continue;
         };
         if outs.iter().any(|o| need[o.idx()]) {
             keep[id.idx()] = true;
-            for a in args {
-                if p.buf(*a).role == Role::Temp {
+            for a in args.iter().copied().chain(scalars.iter().filter_map(Scalar::buf)) {
+                if p.buf(a).role == Role::Temp {
                     need[a.idx()] = true;
                 }
             }

@@ -648,10 +648,20 @@ impl Prim {
             | Prim::Not => "no gradient (flat almost everywhere)",
             Prim::Relu => "da = relu_grad(dy, a)",
             Prim::Copy => "da = dy",
-            Prim::Hinge => "as the loss: dpred = hinge_grad(pred, y)",
-            Prim::Mse => "as the loss: dpred = mse_grad(pred, y)",
-            Prim::Logistic => "as the loss: dpred = logistic_grad(pred, y)",
-            Prim::SoftmaxXent => "as the loss: dlogits = softmax_xent_grad(logits, t)",
+            Prim::Hinge => {
+                "as the loss: dpred = hinge_grad(pred, y); inside a larger loss: t = hinge_grad(pred, y), dpred = scale(t, dy)"
+            }
+            Prim::Mse => {
+                "as the loss: dpred = mse_grad(pred, y); inside a larger loss: t = mse_grad(pred, y), dpred = scale(t, dy)"
+            }
+            Prim::Logistic => {
+                "as the loss: dpred = logistic_grad(pred, y); inside a larger loss: t = logistic_grad(pred, y), dpred = scale(t, dy)"
+            }
+            Prim::SoftmaxXent => {
+                "as the loss: dlogits = softmax_xent_grad(logits, t); inside a larger loss: u = softmax_xent_grad(logits, t), dlogits = scale(u, dy)"
+            }
+            Prim::Sum => "da = expand(dy, 0, n) (n the first extent)",
+            Prim::SumAll => "t = expand(dy, 0, N) (N elements); da = t, or reshape(t, a's extents) for a matrix",
             Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
             Prim::Query => "no gradient (the task's labels are constant in xq almost everywhere)",
             Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => {
@@ -659,9 +669,7 @@ impl Prim {
             }
             Prim::Gather => "da = scatter_add(dy, i, k, a's extent along k); none to i",
             Prim::ScatterAdd => "du = gather(dy, i, k); none to i",
-            Prim::Sum
-            | Prim::SumAll
-            | Prim::AffineGrad
+            Prim::AffineGrad
             | Prim::AffineGradX
             | Prim::ReluGrad
             | Prim::HingeGrad

@@ -446,9 +446,9 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 slices,
             } => w.call(id, *prim, outs, args, scalars, slices)?,
             OpKind::Update { param, rule, src } => w.update(id, *param, rule, src),
-            OpKind::Grad { loss, wrt } => {
+            OpKind::Grad { loss, wrt, outs, .. } => {
                 if allow_grad {
-                    w.grad(id, *loss, wrt);
+                    w.grad(id, *loss, wrt, outs);
                 } else {
                     w.errs.push(ValidationError::GradLeft { span: op.span });
                 }
@@ -827,7 +827,7 @@ impl Walk<'_> {
     }
 
     /// `grad loss wrt …` (before lowering): a one-element loss, param targets.
-    fn grad(&mut self, id: OpId, loss: BufId, wrt: &[BufId]) {
+    fn grad(&mut self, id: OpId, loss: BufId, wrt: &[BufId], outs: &[BufId]) {
         let p = self.p;
         let span = p.op(id).span;
         let ls = self.shape_of(loss);
@@ -838,7 +838,7 @@ impl Walk<'_> {
                 span,
             });
         }
-        for w in wrt {
+        for (w, d) in wrt.iter().zip(outs) {
             let b = self.p.buf(*w);
             if b.role != Role::Param {
                 self.errs.push(ValidationError::GradTarget {
@@ -847,10 +847,8 @@ impl Walk<'_> {
                     span,
                 });
             }
-            if let Some(d) = self.p.buf_id(&format!("d{}", b.name)) {
-                self.shapes[d.idx()] = self.shapes[w.idx()].clone();
-                self.defined[d.idx()] = true;
-            }
+            self.shapes[d.idx()] = self.shapes[w.idx()].clone();
+            self.defined[d.idx()] = true;
         }
     }
 }

@@ -58,8 +58,22 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         | Prim::Neg
         | Prim::Relu
         | Prim::Copy => unary,
-        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose => layout,
+        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose | Prim::Sum | Prim::SumAll => {
+            layout
+        }
         Prim::Gather | Prim::ScatterAdd => index,
+        Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
+        _ => return None,
+    })
+}
+
+/// The gradient op of a loss op (with respect to its prediction).
+pub(super) fn loss_grad(prim: Prim) -> Option<Prim> {
+    Some(match prim {
+        Prim::Hinge => Prim::HingeGrad,
+        Prim::Mse => Prim::MseGrad,
+        Prim::Logistic => Prim::LogisticGrad,
+        Prim::SoftmaxXent => Prim::SoftmaxXentGrad,
         _ => return None,
     })
 }
@@ -96,7 +110,7 @@ impl Lowering<'_> {
     /// A fresh intermediate buffer for a contribution to `a`'s gradient.
     fn temp(&mut self, a: BufId) -> Result<BufId, GradError> {
         self.temps += 1;
-        let name = format!("d{}_t{}", self.name(a), self.temps);
+        let name = format!("{}_t{}", self.grad_name(a), self.temps);
         self.new_buf(name)
     }
 
@@ -402,6 +416,26 @@ fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
             l.give(a, Prim::Reshape, vec![g], dims)?;
         }
         Prim::Transpose => l.give(a, Prim::Transpose, vec![g], no_scalars())?,
+        Prim::Sum => {
+            let n = sh.first().copied().unwrap_or(1);
+            l.give(
+                a,
+                Prim::Expand,
+                vec![g],
+                vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))],
+            )?;
+        }
+        Prim::SumAll => {
+            let n: usize = sh.iter().product();
+            let back = vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))];
+            if sh.len() <= 1 {
+                l.give(a, Prim::Expand, vec![g], back)?;
+            } else {
+                let t = l.tmp_op(a, Prim::Expand, vec![g], back)?;
+                let dims = sh.iter().map(|d| Scalar::Expr(Expr::num(*d as f64))).collect();
+                l.give(a, Prim::Reshape, vec![t], dims)?;
+            }
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -428,6 +462,23 @@ fn index(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
         )?;
     } else {
         l.give(a, Prim::Gather, vec![g, i], vec![axis])?;
+    }
+    Ok(true)
+}
+
+/// A loss op inside a larger loss (`add(l1, l2)`, `scale(l, 0.5)`): its gradient
+/// op scaled by the incoming one-element gradient. Targets are not differentiated.
+fn loss(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let Some(grad) = loss_grad(s.prim) else {
+        return Ok(false);
+    };
+    if s.act(1) {
+        return Ok(false);
+    }
+    if s.act(0) {
+        let pred = s.args[0];
+        let t = l.tmp_op(pred, grad, s.args.to_vec(), no_scalars())?;
+        l.give(pred, Prim::Scale, vec![t], vec![Scalar::Buf(s.g)])?;
     }
     Ok(true)
 }
