@@ -151,7 +151,7 @@ pub fn charts(snaps: &[Snapshot]) -> Result<Vec<Chart>, PlotError> {
         .enumerate()
         .map(|(i, s)| (label(i), s.history.as_slice()))
         .collect();
-    let bufs: Vec<(&str, &[crate::analysis::reuse::BufRow])> = snaps
+    let bufs: Vec<(&str, &[crate::analysis::AttrRow])> = snaps
         .iter()
         .enumerate()
         .map(|(i, s)| (label(i), s.ard.buffers.as_slice()))
@@ -358,7 +358,7 @@ fn source_listing(s: &Snapshot) -> String {
     let lines: Vec<&str> = s.source.lines().collect();
     let mut cost = vec![0i128; lines.len() + 1];
     for op in &s.ard.ops {
-        if let Some(info) = s.header.ops.get(op.index)
+        if let Some(info) = op.index.and_then(|i| s.header.ops.get(i))
             && let Some(c) = cost.get_mut(info.line as usize)
         {
             *c += op.sum_sd;
