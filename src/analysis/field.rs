@@ -39,6 +39,9 @@ pub enum Field {
     WritesPj,
     /// The exit reads' part of the total (`dally`).
     Exit,
+    /// Σ over every buffer ever written of its last write size (clock metrics;
+    /// a property of the program, so no total and no objective).
+    WorkingSet,
 }
 
 impl Field {
@@ -59,6 +62,7 @@ impl Field {
             Field::ReadsPj => "reads_pj",
             Field::WritesPj => "writes_pj",
             Field::Exit => "exit",
+            Field::WorkingSet => "working_set",
         }
     }
 
@@ -165,6 +169,7 @@ impl Values for ArdReport {
             Field::SumSd => self.sum_sd as f64,
             Field::FloatsRead => self.floats_read as f64,
             Field::FloatsAccessed => self.floats_accessed as f64,
+            Field::WorkingSet => self.working_set as f64,
             _ => return None,
         })
     }
