@@ -309,10 +309,20 @@ const HEADLINES: [(&str, Metric, Field, bool); 9] = [
     ("ard_write per float (floats)", Metric::ArdWrite, Field::PerFloat, false),
     ("ard_write Σ s·d", Metric::ArdWrite, Field::SumSd, true),
     ("working set (floats)", Metric::ArdWrite, Field::WorkingSet, true),
-    ("floats accessed per step", Metric::ArdWrite, Field::FloatsAccessed, true),
+    (
+        "floats accessed per step",
+        Metric::ArdWrite,
+        Field::FloatsAccessed,
+        true,
+    ),
     ("lru_stack Σ d (elements)", Metric::LruStack, Field::SumD, true),
     ("lru_stack cold accesses", Metric::LruStack, Field::Cold, true),
-    ("energy_pj per step (pJ, horowitz45)", Metric::EnergyPj, Field::TotalPj, false),
+    (
+        "energy_pj per step (pJ, horowitz45)",
+        Metric::EnergyPj,
+        Field::TotalPj,
+        false,
+    ),
     ("dally per step (Σ ⌈√address⌉)", Metric::Dally, Field::Total, true),
 ];
 

@@ -13,11 +13,11 @@
 //! for an intact block read whole the per-element costs telescope to
 //! `U(D₀) − U(D₀ − n·w)`, one query per buffer read.
 
-use super::row::{AttrRow, cols};
 use super::dmd::u_sum;
 use super::engine::{Attr, Units, buf_name, buf_size, op_ident};
 use super::fenwick::{KeyMap, Stack};
 use super::options::{ByteDmdOptions, Granularity};
+use super::row::{AttrRow, cols};
 use crate::ir::{Mode, OpId};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;

@@ -9,9 +9,9 @@
 //! term; at `buffer` granularity an access of `s` elements adds `s·√d`. With
 //! `ceil=true` the terms are integers (`isqrt`), summed exactly.
 
-use super::row::{AttrRow, cols};
 use super::engine::{Attr, Engine, Sink, buf_name, buf_size, op_ident};
 use super::options::{DmdOptions, Granularity};
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader};
 use serde::Serialize;

@@ -10,9 +10,9 @@
 //! a TOML `[energy]` table overrides them, and every error names its line.
 //! Figures are 45 nm-era estimates, not any specific accelerator's energy.
 
-use super::row::{AttrRow, cols};
 use super::engine::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
 use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency, pick};
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::{Deserialize, Serialize};
@@ -772,7 +772,11 @@ impl Energy {
                 .filter(|(_, a)| a.reads + a.writes > 0)
                 .map(|(i, a)| {
                     let (name, index, _) = op_ident(h, i, n_ops);
-                    let c = if index.is_some() { cols::ENERGY_OP } else { cols::ENERGY_START };
+                    let c = if index.is_some() {
+                        cols::ENERGY_OP
+                    } else {
+                        cols::ENERGY_START
+                    };
                     row(name, index, 0, a, c)
                 })
                 .collect(),

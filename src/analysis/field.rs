@@ -6,7 +6,9 @@
 //! and read them through `Values::value`; none looks a key up in the JSON form.
 //! A field name is checked against its metric when it is parsed (`Metric::field`).
 
-use super::{ArdReport, AttrRow, ByteDmdReport, Col, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
+use super::{
+    ArdReport, AttrRow, ByteDmdReport, Col, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError,
+};
 
 /// A headline value of a metric report; `name` is its JSON key (docs/metrics.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

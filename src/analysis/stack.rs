@@ -2,9 +2,9 @@
 //! the histogram, the miss-ratio curve and per-buffer and per-op Σ d, priced by
 //! the shared engine (`engine.rs`) over the Fenwick-tree stack (`fenwick.rs`).
 
-use super::row::{AttrRow, cols};
 use super::engine::{Attr, Engine, Histogram, Sink, buf_name, buf_size, engine_tracer, op_ident};
 use super::options::StackOptions;
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader};
 use serde::Serialize;

@@ -74,6 +74,17 @@ pub struct IrOptimized {
     pub verified: String,
 }
 
+impl IrOptimized {
+    /// `1 − after / before` (0 for a free program).
+    pub fn improvement(&self) -> f64 {
+        if self.before == 0 {
+            0.0
+        } else {
+            1.0 - self.after as f64 / self.before as f64
+        }
+    }
+}
+
 /// A schedule of an `Ssa` with its allocation.
 #[derive(Clone, Debug)]
 struct State {
