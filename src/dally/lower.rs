@@ -226,9 +226,7 @@ impl Emitter<'_> {
 
 /// Declaration placement: buffer `b`'s first element at its layout offset + 1.
 pub fn declaration_bases(v: &Validated) -> Vec<u64> {
-    (0..v.program().buffers.len())
-        .map(|i| v.offset(BufId(i as u32)) as u64 + 1)
-        .collect()
+    v.program().buffer_ids().map(|b| v.offset(b) as u64 + 1).collect()
 }
 
 /// Lowers one step of a validated program to v0 IR at declaration placement.
@@ -262,7 +260,7 @@ pub fn lower(v: &Validated) -> Result<Program, DallyError> {
         }
     }
     let elems = |b: BufId| (0..v.size(b)).map(move |e| (b, e));
-    let all = || (0..p.buffers.len()).map(|i| BufId(i as u32));
+    let all = || p.buffer_ids();
     let role = |b: BufId| p.buf(b).role;
     let at_start = |b: &BufId| matches!(role(*b), Role::Input | Role::Target | Role::Param | Role::State);
     let inputs = all()

@@ -243,14 +243,14 @@ impl<'v> Interp<'v> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let v = self.v;
         self.versions.iter_mut().for_each(|n| *n += 1);
-        for (i, b) in v.program().buffers.values().enumerate() {
+        for (id, b) in v.program().buffer_ids().zip(v.program().buffers.values()) {
             let Some(init) = &b.init else { continue };
-            let data = &mut self.bufs[i];
+            let data = &mut self.bufs[id.idx()];
             match init {
                 crate::ir::Init::Zeros => data.fill(0.0),
                 crate::ir::Init::Iota => data.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32),
                 crate::ir::Init::Eye => {
-                    let sh = v.shape(BufId(i as u32));
+                    let sh = v.shape(id);
                     let cols: usize = sh.get(1..).map_or(1, |s| s.iter().product());
                     let n1 = sh.get(1).copied().unwrap_or(1);
                     let inner = cols / n1.max(1);
