@@ -285,5 +285,5 @@ pub fn lower(v: &Validated) -> Result<Program, DallyError> {
         ..Program::default()
     };
     // The lowering must itself be a well-formed program: re-check by parsing its text.
-    super::parse(&prog.to_string()).map_err(|e| DallyError::Usage(format!("internal: lowered program is invalid: {e}")))
+    super::parse(&prog.to_string()).map_err(|e| DallyError::Internal(format!("lowered program is invalid: {e}")))
 }

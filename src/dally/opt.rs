@@ -320,7 +320,7 @@ pub fn optimize(p: &Program, cfg: &IrOptConfig) -> Result<IrOptimized, DallyErro
     };
     // The emitted text must parse, cost what the allocator said, and compute the same.
     let program = super::parse(&program.to_string())
-        .map_err(|e| DallyError::Usage(format!("internal: optimized program is invalid: {e}")))?;
+        .map_err(|e| DallyError::Internal(format!("optimized program is invalid: {e}")))?;
     if total_cost(&program) != after {
         return Err(DallyError::Usage(
             "internal: optimized cost disagrees with the scorer".into(),
