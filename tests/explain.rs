@@ -81,7 +81,12 @@ fn the_gradient_text_is_the_lowering_of_the_example() {
     assert_eq!(grad("matmul"), "dx = matmul_nt(dc, M); dM = matmul_tn(x, dc)");
     assert_eq!(grad("add"), "ddy = dc; dbias = sum(dc)");
     assert_eq!(grad("exp"), "ddy = mul(dc, c)");
-    assert_eq!(grad("mse"), "as the loss: dp = mse_grad(p, y)");
+    // As the loss, the loss op's gradient op seeds the backward pass; inside a
+    // larger loss the chain rule scales it by the gradient of the outer loss.
+    assert_eq!(
+        grad("mse"),
+        "as the loss: dp = mse_grad(p, y); inside a larger loss: dp_t1 = mse_grad(p, y); dp = scale(dp_t1, dloss)"
+    );
     assert_eq!(grad("gt"), "no gradient (flat almost everywhere)");
     assert_eq!(grad("max_axis"), "none: `grad` stops with an error at this op");
 }

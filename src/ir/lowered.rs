@@ -70,6 +70,8 @@ mod tests {
         let grad = OpKind::Grad {
             loss: BufId(0),
             wrt: vec![BufId(1)],
+            outs: vec![BufId(2)],
+            named: false,
         };
         assert_eq!(Lowered::of(&grad), None);
         let call = OpKind::Call {

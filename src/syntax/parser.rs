@@ -494,39 +494,91 @@ impl Parser {
             }
             Some(Tok::Ident(s)) if s == "grad" => {
                 c.bump();
-                let (loss, _) = self.buffer_ref(c)?;
-                c.keyword("wrt")?;
-                let mut wrt = vec![self.buffer_ref(c)?];
-                while c.eat(',') {
-                    wrt.push(self.buffer_ref(c)?);
-                }
-                let line = c.line_span();
-                for (p, span) in &wrt {
-                    let name = format!("d{}", self.prog.buf(*p).name);
-                    if let Some(prev) = self.prog.buffers.get(&name) {
-                        let mut e = ParseError::new(
-                            format!("`grad` defines `{name}`, which is already defined"),
-                            *span,
-                            format!("the gradient of this is named `{name}`"),
-                        );
-                        e.related = Some((prev.span, format!("`{name}` defined here")));
-                        return Err(e);
-                    }
-                    self.prog.add_buffer(Buffer {
-                        name,
-                        role: Role::Temp,
-                        shape: None,
-                        init: None,
-                        span: line,
-                    });
-                }
-                Ok(OpKind::Grad {
-                    loss,
-                    wrt: wrt.into_iter().map(|w| w.0).collect(),
-                })
+                self.grad(c)
             }
             _ => self.call_op(c),
         }
+    }
+
+    /// `grad LOSS wrt P, … [as G, …]`: pre-declares each gradient buffer (`d<P>`,
+    /// or the names after `as`, one per param).
+    fn grad(&mut self, c: &mut Cursor) -> Result<OpKind, ParseError> {
+        let (loss, _) = self.buffer_ref(c)?;
+        c.keyword("wrt")?;
+        let mut wrt = vec![self.buffer_ref(c)?];
+        while c.eat(',') {
+            wrt.push(self.buffer_ref(c)?);
+        }
+        let line = c.line_span();
+        let named = matches!(c.peek(), Some(Tok::Ident(s)) if s == "as");
+        let names: Vec<(String, Span)> = if named {
+            c.bump();
+            let mut names = vec![self.new_name(c, "a gradient name")?];
+            while c.eat(',') {
+                names.push(self.new_name(c, "a gradient name")?);
+            }
+            if names.len() != wrt.len() {
+                let span = names.last().map_or(line, |n| n.1);
+                return Err(ParseError::new(
+                    format!("`grad` names {} gradient(s) for {} param(s)", names.len(), wrt.len()),
+                    span,
+                    "one name after `as` per param after `wrt`",
+                ));
+            }
+            if let Some((_, n)) = names
+                .iter()
+                .enumerate()
+                .find(|(i, n)| names[..*i].iter().any(|m| m.0 == n.0))
+            {
+                return Err(ParseError::new(
+                    format!("duplicate name `{}`", n.0),
+                    n.1,
+                    "named twice in this `grad`",
+                ));
+            }
+            names
+        } else {
+            let mut names: Vec<(String, Span)> = Vec::new();
+            for (p, span) in &wrt {
+                let name = format!("d{}", self.prog.buf(*p).name);
+                if let Some(prev) = self.prog.buffers.get(&name) {
+                    let mut e = ParseError::new(
+                        format!("`grad` defines `{name}`, which is already defined"),
+                        *span,
+                        format!("the gradient of this is named `{name}`; name it with `as`"),
+                    );
+                    e.related = Some((prev.span, format!("`{name}` defined here")));
+                    return Err(e);
+                }
+                if names.iter().any(|n| n.0 == name) {
+                    return Err(ParseError::new(
+                        format!("`{name}` is named twice in this `grad`"),
+                        *span,
+                        "listed twice",
+                    ));
+                }
+                names.push((name, *span));
+            }
+            names
+        };
+        let outs = names
+            .into_iter()
+            .map(|(name, _)| {
+                self.prog.add_buffer(Buffer {
+                    name,
+                    role: Role::Temp,
+                    shape: None,
+                    init: None,
+                    span: line,
+                })
+            })
+            .collect();
+        Ok(OpKind::Grad {
+            loss,
+            wrt: wrt.into_iter().map(|w| w.0).collect(),
+            outs,
+            named,
+        })
     }
 
     /// `for VAR in LO..HI {`: bounds are expressions of dims and enclosing loop indices.

@@ -44,8 +44,6 @@ pub(super) type Rule = fn(&mut Lowering, &Site) -> Result<bool, GradError>;
 pub(super) enum Through {
     /// Differentiated by this rule.
     Rule(Rule),
-    /// A loss: the backward pass starts at it (`Lowering::seed`).
-    Loss,
     /// Flat almost everywhere (`sign`, comparisons, bit ops): its output carries
     /// no gradient and does not make a loss depend on a param.
     Flat,
@@ -73,8 +71,11 @@ pub(super) fn through(prim: Prim) -> Through {
         | Prim::Neg
         | Prim::Relu
         | Prim::Copy => unary,
-        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose => layout,
-        Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => return Through::Loss,
+        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose | Prim::Sum | Prim::SumAll => {
+            layout
+        }
+        Prim::Gather | Prim::ScatterAdd => index,
+        Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
         Prim::Sign
         | Prim::Gt
         | Prim::Ge
@@ -84,8 +85,20 @@ pub(super) fn through(prim: Prim) -> Through {
         | Prim::Xor
         | Prim::And
         | Prim::Or
-        | Prim::Not => return Through::Flat,
+        | Prim::Not
+        | Prim::Query => return Through::Flat,
         _ => return Through::Stop,
+    })
+}
+
+/// The gradient op of a loss op (with respect to its prediction).
+pub(super) fn loss_grad(prim: Prim) -> Option<Prim> {
+    Some(match prim {
+        Prim::Hinge => Prim::HingeGrad,
+        Prim::Mse => Prim::MseGrad,
+        Prim::Logistic => Prim::LogisticGrad,
+        Prim::SoftmaxXent => Prim::SoftmaxXentGrad,
+        _ => return None,
     })
 }
 
@@ -122,8 +135,7 @@ pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> Str
     let rule = match through(*prim) {
         Through::Flat => return "no gradient (flat almost everywhere)".to_string(),
         Through::Stop => return STOPS.to_string(),
-        Through::Rule(r) => Some(r),
-        Through::Loss => None,
+        Through::Rule(r) => r,
     };
     let mut l = Lowering {
         p: p.clone(),
@@ -134,6 +146,8 @@ pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> Str
         uses: IndexMap::new(),
         contribs: IndexMap::new(),
         is_wrt: vec![false; p.buffers.len()],
+        finals: vec![None; p.buffers.len()],
+        prefix: String::new(),
         temps: 0,
     };
     for a in args.iter().chain(scalars.iter().filter_map(|s| match s {
@@ -143,27 +157,31 @@ pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> Str
         *l.uses.entry(*a).or_default() += 1;
     }
     let out = outs.first().copied().unwrap_or(BufId(0));
-    let ran = match rule {
-        None => l.seed(p, id, out, &vec![true; p.buffers.len()]).map(|()| true),
-        Some(rule) => match l.new_buf(format!("d{}", l.name(out))) {
-            Err(e) => Err(e),
-            Ok(g) => {
-                let site = Site {
-                    prim: *prim,
-                    g,
-                    out,
-                    args,
-                    scalars,
-                    act: vec![true; args.len()],
-                    scalar_act: scalars.iter().map(|s| matches!(s, Scalar::Buf(_))).collect(),
-                };
-                rule(&mut l, &site)
-            }
-        },
+    // Every operand is active except a loss's target, which `grad` never differentiates.
+    let is_loss = loss_grad(*prim).is_some();
+    let ran = l.new_buf(l.grad_name(out)).and_then(|g| {
+        let site = Site {
+            prim: *prim,
+            g,
+            out,
+            args,
+            scalars,
+            act: (0..args.len()).map(|i| !(is_loss && i > 0)).collect(),
+            scalar_act: scalars.iter().map(|s| matches!(s, Scalar::Buf(_))).collect(),
+        };
+        rule(&mut l, &site)
+    });
+    let seeded = match (is_loss, args.first()) {
+        (true, Some(pred)) => format!(
+            "as the loss: d{} = {}({}); inside a larger loss: ",
+            l.name(*pred),
+            loss_grad(*prim).map_or("", Prim::name),
+            args.iter().map(|a| l.name(*a)).collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
     };
     match ran {
-        Ok(true) if rule.is_none() => format!("as the loss: {}", l.emitted_text()),
-        Ok(true) => l.emitted_text(),
+        Ok(true) => format!("{seeded}{}", l.emitted_text()),
         Ok(false) => format!("{STOPS} (this case)"),
         Err(e) => format!("none: {e}"),
     }
@@ -200,7 +218,7 @@ impl Lowering<'_> {
             for c in cs {
                 match c {
                     Contrib::Fresh(t) => upto(&mut parts, *t),
-                    Contrib::Alias(t) => parts.push(format!("d{} = {}", self.name(*a), self.name(*t))),
+                    Contrib::Alias(t) => parts.push(format!("{} = {}", self.grad_name(*a), self.name(*t))),
                 }
             }
         }
@@ -223,7 +241,7 @@ impl Lowering<'_> {
     /// A fresh intermediate buffer for a contribution to `a`'s gradient.
     fn temp(&mut self, a: BufId) -> Result<BufId, GradError> {
         self.temps += 1;
-        let name = format!("d{}_t{}", self.name(a), self.temps);
+        let name = format!("{}_t{}", self.grad_name(a), self.temps);
         self.new_buf(name)
     }
 
@@ -529,7 +547,69 @@ fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
             l.give(a, Prim::Reshape, vec![g], dims)?;
         }
         Prim::Transpose => l.give(a, Prim::Transpose, vec![g], no_scalars())?,
+        Prim::Sum => {
+            let n = sh.first().copied().unwrap_or(1);
+            l.give(
+                a,
+                Prim::Expand,
+                vec![g],
+                vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))],
+            )?;
+        }
+        Prim::SumAll => {
+            let n: usize = sh.iter().product();
+            let back = vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))];
+            if sh.len() <= 1 {
+                l.give(a, Prim::Expand, vec![g], back)?;
+            } else {
+                let t = l.tmp_op(a, Prim::Expand, vec![g], back)?;
+                let dims = sh.iter().map(|d| Scalar::Expr(Expr::num(*d as f64))).collect();
+                l.give(a, Prim::Reshape, vec![t], dims)?;
+            }
+        }
         _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `gather` and `scatter_add` move entries by an index buffer: the gradient
+/// moves back by the same indices (`gather`'s is a `scatter_add` into the
+/// operand's extent, `scatter_add`'s a `gather`); the indices get none.
+/// Differentiated when the axis is written as a number.
+fn index(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let (g, a, i) = (s.g, s.args[0], s.args[1]);
+    if !s.act(0) {
+        return Ok(true);
+    }
+    let Some(k) = axis_of(s) else { return Ok(false) };
+    let axis = Scalar::Expr(Expr::num(k as f64));
+    if s.prim == Prim::Gather {
+        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        l.give(
+            a,
+            Prim::ScatterAdd,
+            vec![g, i],
+            vec![axis, Scalar::Expr(Expr::num(n as f64))],
+        )?;
+    } else {
+        l.give(a, Prim::Gather, vec![g, i], vec![axis])?;
+    }
+    Ok(true)
+}
+
+/// A loss op inside a larger loss (`add(l1, l2)`, `scale(l, 0.5)`): its gradient
+/// op scaled by the incoming one-element gradient. Targets are not differentiated.
+fn loss(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let Some(grad) = loss_grad(s.prim) else {
+        return Ok(false);
+    };
+    if s.act(1) {
+        return Ok(false);
+    }
+    if s.act(0) {
+        let pred = s.args[0];
+        let t = l.tmp_op(pred, grad, s.args.to_vec(), no_scalars())?;
+        l.give(pred, Prim::Scale, vec![t], vec![Scalar::Buf(s.g)])?;
     }
     Ok(true)
 }
