@@ -11,6 +11,7 @@ pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Res
         limits: opt::reorder::Limits {
             budget: a.budget,
             beam_width: a.beam_width,
+            ..Default::default()
         },
     };
     let res = session.optimize(&opt_cfg, a.steps)?;
