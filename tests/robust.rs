@@ -379,6 +379,119 @@ fn unclear_errors_are_now_located_and_named() {
     assert!(err.contains("is not a finite number on this program"), "{err}");
 }
 
+/// `sparse_parity.sutro` with `z = log(b1)` after `h`: `b1` starts at zero, so
+/// the op produces -inf in the first step (line 24).
+fn with_log_of_zero() -> String {
+    PARITY.replace("h = relu(h_pre)\n", "h = relu(h_pre)\nz = log(b1)\n")
+}
+
+#[test]
+fn verify_errors_about_program_b_name_b_and_a_line() {
+    let d = scratch("verify-b");
+    let b = d.join("b.sutro");
+    let b_s = b.to_str().unwrap();
+    // B's params differ in size: B and the declaration's line are named.
+    std::fs::write(&b, PARITY.replace("dim hidden = 200", "dim hidden = 7")).unwrap();
+    let (code, err) = fails(&["verify", parity(), b_s, "--steps", "1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("program B: `W1` has 140 elements, in program A 4000"),
+        "{err}"
+    );
+    assert!(err.contains("b.sutro:15:7"), "{err}");
+    // B's run faults where A's does not: B, its file, line and op.
+    std::fs::write(&b, with_log_of_zero()).unwrap();
+    let (code, err) = fails(&["verify", parity(), b_s, "--steps", "3"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("program B: op `z` produced a non-finite value in `z` at training step 1"),
+        "{err}"
+    );
+    assert!(err.contains("b.sutro:24:1"), "{err}");
+    // A fault of A is located in A.
+    let (code, err) = fails(&["verify", b_s, parity(), "--steps", "3"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("op `z` produced a non-finite value"), "{err}");
+    assert!(!err.contains("program B"), "{err}");
+    assert!(err.contains("b.sutro:24:1"), "{err}");
+}
+
+#[test]
+fn optimize_names_the_op_that_went_non_finite() {
+    let (code, _, err) = on_file(
+        "nan-opt.sutro",
+        with_log_of_zero().as_bytes(),
+        &["optimize", "{}", "--steps", "2", "-o", "/dev/null"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("op `z` produced a non-finite value in `z` at training step 1"),
+        "{err}"
+    );
+    assert!(err.contains("nan-opt.sutro:24:1"), "{err}");
+}
+
+#[test]
+fn a_diverging_program_on_the_board_is_named_with_its_seed() {
+    let d = scratch("bench-nan");
+    std::fs::write(d.join("good.sutro"), PARITY).unwrap();
+    std::fs::write(d.join("bad.sutro"), with_log_of_zero()).unwrap();
+    let dir = d.to_str().unwrap();
+    let out = sutro(&[
+        "bench",
+        dir,
+        "--seeds",
+        "3",
+        "--epochs",
+        "1",
+        "--baseline",
+        "good",
+        "--jobs",
+        "1",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // The board still comes out, with the good program's run.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("| `good` |"), "{stdout}");
+    // Its traced step faults, so it cannot be scored: it is skipped, named with
+    // the seed and the op's file:line.
+    let named = format!(
+        "`bad` seed 3: {}:24:1: op `z` produced a non-finite value",
+        d.join("bad.sutro").display()
+    );
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stdout.contains(&format!("- `bad`: {named}")), "{stdout}");
+    // A program that trains into NaN later keeps its row; the run is named.
+    std::fs::write(d.join("bad.sutro"), PARITY.replace("hyper lr = 0.1", "hyper lr = 1e30")).unwrap();
+    let out = sutro(&[
+        "bench",
+        dir,
+        "--seeds",
+        "3",
+        "--epochs",
+        "1",
+        "--baseline",
+        "good",
+        "--jobs",
+        "1",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let named = format!(
+        "`bad` seed 3: {}:24:1: op `out` produced a non-finite value in `out` at training step 2",
+        d.join("bad.sutro").display()
+    );
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stdout.contains(&format!("- {named}")), "{stdout}");
+    assert!(stdout.contains("| `bad` | diverged |"), "{stdout}");
+}
+
 /// A fresh temporary directory for one test.
 fn scratch(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("sutro-{name}-{}", std::process::id()));

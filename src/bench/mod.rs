@@ -382,6 +382,13 @@ pub fn floor_of(v: &Validated, m: Metric) -> Option<i128> {
     }
 }
 
+/// A fault named for the board: program, seed, and where in its file.
+fn diverged(f: &Fit, seed: u64, e: &crate::interp::InterpError) -> String {
+    let crate::interp::InterpError::NonFinite { span, .. } = e;
+    let at = f.session.loaded().source.locate(*span);
+    format!("`{}` seed {seed}: {at}: {e}", f.name)
+}
+
 enum Job {
     Score(usize),
     Run(usize, u64),
@@ -446,7 +453,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
                     solved_step: None,
                     epochs_run: 0,
                     wall_s,
-                    error: Some(e.to_string()),
+                    error: Some(diverged(&fits[i], seed, &e)),
                 },
                 Err(e) => return Err(e),
             }))
@@ -499,15 +506,6 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
     let mut rows = Vec::new();
     for f in &fits {
         let Some(first) = outs.next() else { break };
-        let Out::Score {
-            per_step,
-            eval,
-            floor,
-            reordered,
-        } = first?
-        else {
-            return Err(Error::Internal("bench job results out of order".into()));
-        };
         let mut runs = Vec::new();
         for _ in &cfg.seeds {
             match outs.next() {
@@ -516,6 +514,25 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
                 _ => return Err(Error::Internal("bench job results out of order".into())),
             }
         }
+        let (per_step, eval, floor, reordered) = match first {
+            Ok(Out::Score {
+                per_step,
+                eval,
+                floor,
+                reordered,
+            }) => (per_step, eval, floor, reordered),
+            // A program whose traced step faults cannot be scored: it leaves the
+            // board with the reason, the others stay.
+            Err(Error::Interp(e)) => {
+                skipped.push(Skipped {
+                    program: f.name.clone(),
+                    reason: diverged(f, f.session.seed(), &e),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(Out::Run(_)) => return Err(Error::Internal("bench job results out of order".into())),
+        };
         let tc = f.session.task_config();
         let b = tc.batch.max(1);
         rows.push(Row {

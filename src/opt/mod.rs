@@ -48,6 +48,27 @@ pub enum OptError {
     /// A verification run failed.
     #[error(transparent)]
     Interp(#[from] InterpError),
+    /// Something about program B of a comparison (`verify A B`): B's run
+    /// faulted, or B cannot be paired with A. The span, when there is one,
+    /// points into B's text.
+    #[error("program B: {message}")]
+    ProgramB {
+        /// What is wrong.
+        message: String,
+        /// Where in B.
+        span: Option<crate::span::Span>,
+    },
+}
+
+impl OptError {
+    /// A fault of program B's run.
+    pub fn in_b(e: InterpError) -> OptError {
+        let InterpError::NonFinite { span, .. } = &e;
+        OptError::ProgramB {
+            message: e.to_string(),
+            span: Some(*span),
+        }
+    }
 }
 
 /// An optimization pass.
