@@ -45,14 +45,12 @@ impl Error {
             Error::Parse(es) => es.iter().map(Diagnostic::from).collect(),
             Error::Grad(e) => vec![Diagnostic::from(e)],
             Error::Valid(es) => es.iter().map(Diagnostic::from).collect(),
-            Error::Interp(e) => {
-                let InterpError::NonFinite { span, .. } = e;
-                vec![
-                    Diagnostic::error(e.to_string())
-                        .with_label(*span, "this op")
-                        .with_note("lower the learning rate or check the inputs"),
-                ]
-            }
+            Error::Interp(e) => vec![match e.span() {
+                Some(span) => Diagnostic::error(e.to_string())
+                    .with_label(span, "this op")
+                    .with_note("lower the learning rate or check the inputs"),
+                None => Diagnostic::error(e.to_string()),
+            }],
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(opt::OptError::ProgramB { span: Some(span), .. }) => {
                 vec![Diagnostic::error(self.to_string_plain()).with_label(*span, "in program B")]
@@ -88,6 +86,7 @@ impl Error {
     /// The process exit code: 1 for a run that failed, 2 for bad input.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Interp(InterpError::Counter { .. }) => 2,
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
             Error::Opt(_) | Error::Internal(_) => 1,

@@ -786,3 +786,48 @@ proptest! {
         prop_assert!(optimize_and_reload(&text).is_ok(), "{}", optimize_and_reload(&text).unwrap_err());
     }
 }
+
+#[test]
+fn step_counters_are_checked_never_wrapped() {
+    use sutro::train::step_index;
+    assert_eq!(step_index(0).unwrap(), 0);
+    // The last index whose step count (index + 1) still fits in u32.
+    assert_eq!(step_index(4_294_967_294).unwrap(), 4_294_967_294);
+    for s in [4_294_967_295, 4_294_967_296, u64::MAX] {
+        let e = step_index(s).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("the training step {s} does not fit in 32 bits")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn bytedmd_replay_is_bounded_by_the_memory_budget() {
+    let d = scratch("replay-bound");
+    let t = d.join("t.trace");
+    let t = t.to_str().unwrap();
+    assert_eq!(
+        fails(&["trace", "record", parity(), "--steps", "1500", "-o", t]).0,
+        Some(0)
+    );
+    // `trace info` streams: it counts the events without holding them.
+    let out = sutro(&["trace", "info", t, "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["steps"], 1500);
+    let events = info["events"].as_u64().unwrap();
+    // Half of 4 MiB for the one analyzer that keeps events, at its bytes per event.
+    let kept = (1u64 << 21) / sutro::analysis::bytedmd::BYTES_PER_EVENT;
+    assert!(events > kept, "{events} events fit in {kept}");
+    for metric in ["bytedmd_v2", "all"] {
+        let (code, err) = fails(&["trace", "replay", t, "--metric", metric, "--max-memory", "4M"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("bytedmd_v2 keeps every event of a trace for its backward liveness pass; this trace has more than {kept} events")),
+            "{err}"
+        );
+    }
+    // The streaming metrics need no such room.
+    let (code, err) = fails(&["trace", "replay", t, "--metric", "ard_write", "--max-memory", "4M"]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -384,9 +384,14 @@ pub fn floor_of(v: &Validated, m: Metric) -> Option<i128> {
 
 /// A fault named for the board: program, seed, and where in its file.
 fn diverged(f: &Fit, seed: u64, e: &crate::interp::InterpError) -> String {
-    let crate::interp::InterpError::NonFinite { span, .. } = e;
-    let at = f.session.loaded().source.locate(*span);
-    format!("`{}` seed {seed}: {at}: {e}", f.name)
+    match e.span() {
+        Some(span) => format!(
+            "`{}` seed {seed}: {}: {e}",
+            f.name,
+            f.session.loaded().source.locate(span)
+        ),
+        None => format!("`{}` seed {seed}: {e}", f.name),
+    }
 }
 
 enum Job {

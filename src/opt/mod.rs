@@ -63,10 +63,9 @@ pub enum OptError {
 impl OptError {
     /// A fault of program B's run.
     pub fn in_b(e: InterpError) -> OptError {
-        let InterpError::NonFinite { span, .. } = &e;
         OptError::ProgramB {
             message: e.to_string(),
-            span: Some(*span),
+            span: e.span(),
         }
     }
 }
