@@ -114,7 +114,10 @@ impl From<TrainError> for Error {
 
 impl From<dally::DallyError> for Error {
     fn from(e: dally::DallyError) -> Error {
-        Error::Dally(e)
+        match e {
+            dally::DallyError::Internal(m) => Error::Internal(m),
+            e => Error::Dally(e),
+        }
     }
 }
 
