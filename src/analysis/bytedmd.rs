@@ -59,7 +59,15 @@ pub struct ByteDmd {
     header: TraceHeader,
     events: Vec<Event>,
     result: Option<ByteDmdReport>,
+    /// Most events kept (`Analyzer::limit_memory`); past it the trace is not scored.
+    max_events: u64,
+    /// Whether events were dropped for the bound.
+    dropped: bool,
 }
+
+/// Bytes `bytedmd_v2` holds per event at its peak: the event, its kill list and
+/// its share of the instruction lists (a bound for the memory budget).
+pub const BYTES_PER_EVENT: u64 = std::mem::size_of::<Event>() as u64 + 64;
 
 struct Instr {
     preload: bool,
@@ -334,7 +342,20 @@ impl ByteDmd {
             header: TraceHeader::default(),
             events: Vec::new(),
             result: None,
+            max_events: u64::MAX,
+            dropped: false,
         }
+    }
+
+    /// Keeps at most `n` events; a longer trace is not scored (`dropped`).
+    pub fn set_max_events(&mut self, n: u64) {
+        self.max_events = n;
+    }
+
+    /// `(events kept, bytes)` when the trace had more events than the bound.
+    pub fn dropped(&self) -> Option<(u64, u64)> {
+        self.dropped
+            .then(|| (self.max_events, self.max_events.saturating_mul(BYTES_PER_EVENT)))
     }
 
     /// The report (computed at `end`, or now if `end` was not called).
@@ -351,13 +372,25 @@ impl Tracer for ByteDmd {
         self.header = h.clone();
         self.events.clear();
         self.result = None;
+        self.dropped = false;
     }
 
     fn access(&mut self, ev: &Event) {
+        if self.dropped {
+            return;
+        }
+        if self.events.len() as u64 >= self.max_events {
+            self.dropped = true;
+            self.events = Vec::new();
+            return;
+        }
         self.events.push(*ev);
     }
 
     fn end(&mut self) {
+        if self.dropped {
+            return;
+        }
         self.result = Some(compute(&self.header, &self.events, &self.options));
         // The events are no longer needed once scored.
         self.events = Vec::new();

@@ -80,7 +80,13 @@ pub struct Reuse {
     sum_sd: i128,
     steps: u32,
     log: Vec<LogRow>,
+    /// Most log rows kept (`Analyzer::limit_memory`); `log_dropped` past it.
+    max_log: u64,
+    log_dropped: bool,
 }
+
+/// Bytes of one `--events` log row with its names (a bound for the memory budget).
+pub const LOG_ROW_BYTES: u64 = std::mem::size_of::<LogRow>() as u64 + 64;
 
 #[derive(Clone, Debug, Default)]
 struct BufAcc {
@@ -199,7 +205,24 @@ impl Reuse {
             sum_sd: 0,
             steps: 0,
             log: Vec::new(),
+            max_log: u64::MAX,
+            log_dropped: false,
         }
+    }
+
+    /// Keeps at most `n` rows of the `--events` log; past it the log is dropped.
+    pub fn set_max_log(&mut self, n: u64) {
+        self.max_log = n;
+    }
+
+    /// Whether it logs every event (`--events`).
+    pub fn keeps_log(&self) -> bool {
+        self.keep_events
+    }
+
+    /// The bound on log rows, when a longer log was dropped.
+    pub fn log_dropped(&self) -> Option<u64> {
+        self.log_dropped.then_some(self.max_log)
     }
 
     /// Which anchor this analyzer measures from.
@@ -312,7 +335,7 @@ impl Tracer for Reuse {
     fn access(&mut self, ev: &Event) {
         let b = ev.buf.idx();
         self.grow(b);
-        self.steps = self.steps.max(ev.step + 1);
+        self.steps = self.steps.max(ev.step.saturating_add(1));
         let start = self.clock;
         let mut distance = None;
         match ev.mode {
@@ -370,7 +393,11 @@ impl Tracer for Reuse {
                 distance = d;
             }
         }
-        if self.keep_events {
+        if self.keep_events && !self.log_dropped && self.log.len() as u64 >= self.max_log {
+            self.log_dropped = true;
+            self.log = Vec::new();
+        }
+        if self.keep_events && !self.log_dropped {
             self.log.push(LogRow {
                 step: ev.step,
                 op: ev

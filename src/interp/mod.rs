@@ -42,13 +42,22 @@ pub enum InterpError {
         step: u64,
         span: Span,
     },
+    /// A counter outgrew its type (steps are numbered with `u32` in traces).
+    #[error("{what} {value} does not fit in 32 bits: traces number steps below {max}", max = u32::MAX)]
+    Counter {
+        /// The quantity, e.g. "the training step".
+        what: String,
+        /// Its value.
+        value: u64,
+    },
 }
 
 impl InterpError {
-    /// The op's source span.
-    pub fn span(&self) -> Span {
+    /// The op's span, for a fault located in the program.
+    pub fn span(&self) -> Option<Span> {
         match self {
-            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => *span,
+            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => Some(*span),
+            InterpError::Counter { .. } => None,
         }
     }
 }
