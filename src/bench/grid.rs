@@ -78,6 +78,8 @@ pub enum Out {
     Score(ScoreOut),
     /// One seed's run.
     Run(SeedRun),
+    /// A unit whose scoring step faulted: why it leaves the board.
+    Skip(String),
 }
 
 /// Parses `n=A,B,…` (the value of `--scale` and `--curriculum`).
@@ -358,7 +360,7 @@ fn run_job(unit: &Unit, seed: u64, cfg: &BenchConfig) -> Result<SeedRun, Error> 
         let r = match session.train(&opts, None, |_| {}) {
             Ok(r) => r,
             Err(Error::Interp(e)) => {
-                run.error = Some(e.to_string());
+                run.error = Some(diverged(&unit.name, &session, seed, &e));
                 break;
             }
             Err(e) => return Err(e),
@@ -379,6 +381,14 @@ fn run_job(unit: &Unit, seed: u64, cfg: &BenchConfig) -> Result<SeedRun, Error> 
     }
     run.wall_s = t0.elapsed().as_secs_f64();
     Ok(run)
+}
+
+/// A fault named for the board: program, seed, and where in its file.
+fn diverged(name: &str, session: &Session, seed: u64, e: &crate::interp::InterpError) -> String {
+    match e.span() {
+        Some(span) => format!("`{name}` seed {seed}: {}: {e}", session.loaded().source.locate(span)),
+        None => format!("`{name}` seed {seed}: {e}"),
+    }
 }
 
 /// Runs the jobs of the grid (with a shard `(i, n)`, only the jobs `j` with
@@ -404,7 +414,16 @@ pub(super) fn run_jobs(
         jobs.par_iter()
             .map(|&(j, job)| {
                 let out = match job {
-                    Job::Score(u) => Out::Score(score_job(&plan.units[u], cfg)?),
+                    Job::Score(u) => match score_job(&plan.units[u], cfg) {
+                        Ok(s) => Out::Score(s),
+                        // A program whose traced step faults cannot be scored: it
+                        // leaves the board with the reason, the others stay.
+                        Err(Error::Interp(e)) => {
+                            let unit = &plan.units[u];
+                            Out::Skip(diverged(&unit.name, unit.last(), unit.last().seed(), &e))
+                        }
+                        Err(e) => return Err(e),
+                    },
                     Job::Run(u, seed) => Out::Run(run_job(&plan.units[u], seed, cfg)?),
                 };
                 Ok((j, out))
@@ -422,10 +441,9 @@ fn out_of_order() -> Error {
 pub(super) fn assemble(spec: Spec, metas: &[UnitMeta], skipped: Vec<Skipped>, outs: Vec<Out>) -> Result<Board, Error> {
     let mut outs = outs.into_iter();
     let mut rows = Vec::new();
+    let mut skipped = skipped;
     for m in metas {
-        let Some(Out::Score(score)) = outs.next() else {
-            return Err(out_of_order());
-        };
+        let first = outs.next();
         let mut runs = Vec::new();
         for _ in &spec.seeds {
             match outs.next() {
@@ -433,6 +451,17 @@ pub(super) fn assemble(spec: Spec, metas: &[UnitMeta], skipped: Vec<Skipped>, ou
                 _ => return Err(out_of_order()),
             }
         }
+        let score = match first {
+            Some(Out::Score(score)) => score,
+            Some(Out::Skip(reason)) => {
+                skipped.push(Skipped {
+                    program: m.program.clone(),
+                    reason,
+                });
+                continue;
+            }
+            _ => return Err(out_of_order()),
+        };
         rows.push(Row {
             program: m.program.clone(),
             task: spec.task.clone(),

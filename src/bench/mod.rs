@@ -425,7 +425,11 @@ pub fn reorder_only(v: &Validated, m: Metric, budget: u64) -> Option<Reordered> 
     }
     let objective = Objective::single(m, Field::SumSd);
     let model = ClockModel::new(v, &objective)?;
-    let limits = reorder::Limits { budget, beam_width: 16 };
+    let limits = reorder::Limits {
+        budget,
+        beam_width: 16,
+        ..Default::default()
+    };
     let found = reorder::reorder(v, &model, &limits);
     Some(Reordered {
         sum_sd: found.cost,

@@ -52,6 +52,9 @@ pub struct ResultDoc {
     pub score: Option<ScoreDoc>,
     /// A run job's result.
     pub run: Option<SeedRun>,
+    /// A scoring job that faulted: why the unit leaves the board.
+    #[serde(default)]
+    pub skip: Option<String>,
 }
 
 /// A scoring job's result.
@@ -106,10 +109,15 @@ fn score_doc(s: &ScoreOut) -> Result<ScoreDoc, Error> {
 }
 
 fn stop(name: &str) -> Result<StopReason, String> {
-    [StopReason::Optimal, StopReason::Budget, StopReason::Heuristic]
-        .into_iter()
-        .find(|s| s.name() == name)
-        .ok_or_else(|| format!("unknown search stop `{name}`"))
+    [
+        StopReason::Optimal,
+        StopReason::Budget,
+        StopReason::Heuristic,
+        StopReason::Complete,
+    ]
+    .into_iter()
+    .find(|s| s.name() == name)
+    .ok_or_else(|| format!("unknown search stop `{name}`"))
 }
 
 fn score_out(d: &ScoreDoc) -> Result<ScoreOut, String> {
@@ -155,11 +163,19 @@ pub fn run_shard(
                     job: *j,
                     score: Some(score_doc(s)?),
                     run: None,
+                    skip: None,
                 },
                 Out::Run(r) => ResultDoc {
                     job: *j,
                     score: None,
                     run: Some(r.clone()),
+                    skip: None,
+                },
+                Out::Skip(why) => ResultDoc {
+                    job: *j,
+                    score: None,
+                    run: None,
+                    skip: Some(why.clone()),
                 },
             })
         })
@@ -239,10 +255,11 @@ pub fn merge(docs: &[(String, ShardDoc)]) -> Result<(Board, String), Error> {
             if r.job >= first.jobs || r.job % n != d.shard.0 - 1 || slots[r.job].is_some() {
                 return Err(bad(format!("does not belong to shard {}/{n} or repeats", d.shard.0)));
             }
-            slots[r.job] = Some(match (&r.score, &r.run) {
-                (Some(s), None) => Out::Score(score_out(s).map_err(bad)?),
-                (None, Some(run)) => Out::Run(run.clone()),
-                _ => return Err(bad("needs exactly one of `score` and `run`".into())),
+            slots[r.job] = Some(match (&r.score, &r.run, &r.skip) {
+                (Some(s), None, None) => Out::Score(score_out(s).map_err(bad)?),
+                (None, Some(run), None) => Out::Run(run.clone()),
+                (None, None, Some(why)) => Out::Skip(why.clone()),
+                _ => return Err(bad("needs exactly one of `score`, `run` and `skip`".into())),
             });
         }
     }

@@ -62,6 +62,22 @@ struct Outputs<'a> {
 }
 
 fn write_board(board: &sutro::bench::Board, command: &str, o: &Outputs<'_>) -> Result<(), Error> {
+    // A diverged run does not stop the board; say which program and seed, and where.
+    for e in board
+        .rows
+        .iter()
+        .flat_map(|r| r.runs.iter().filter_map(|x| x.error.as_deref()))
+    {
+        let _ = writeln!(std::io::stderr(), "warning: {e}");
+    }
+    for k in &board.skipped {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: `{}` is not on the board: {}",
+            k.program,
+            k.reason
+        );
+    }
     let md = sutro::bench::render::markdown(board, command, o.baseline, board.spec.reorder_budget);
     if let Some(path) = o.md {
         write_atomic(path, md.as_bytes())?;
