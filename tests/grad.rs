@@ -554,7 +554,11 @@ fn a_loss_computed_from_losses_matches_finite_differences() {
     // softmax_xent inside a weighted loss (soft targets, as above).
     let d = "param W[o, i] = normal(1)\nparam bias[o] = normal(1)\ninput x[b, i]\ntarget y[b, o]";
     check(
-        &prog(d, "t = affine(x, W, bias)\nl = softmax_xent(t, y)\nloss = scale(l, 0.5)", "W, bias"),
+        &prog(
+            d,
+            "t = affine(x, W, bias)\nl = softmax_xent(t, y)\nloss = scale(l, 0.5)",
+            "W, bias",
+        ),
         &["W", "bias"],
     );
 }

@@ -206,20 +206,26 @@ impl<'v> Interp<'v> {
             })
             .max()
             .unwrap_or(0);
+        // A sliced W is packed from its region (the pack follows W's version,
+        // which every write of W bumps).
         let packs = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
+            .op_ids()
+            .map(|id| match &p.op(id).kind {
                 OpKind::Call {
                     prim: Prim::Affine,
                     args,
                     ..
-                } => args.get(1).map_or(Pack::default(), |w| match v.shape(*w) {
-                    [o, i] => Pack {
-                        data: vec![0.0; k::packed_len(*i, *o)],
-                        from: None,
-                    },
-                    _ => Pack::default(),
+                } => args.get(1).map_or(Pack::default(), |w| {
+                    let shape = v
+                        .region(id, Slot::Arg(1))
+                        .map_or_else(|| v.shape(*w), |r| r.shape.as_slice());
+                    match shape {
+                        [o, i] => Pack {
+                            data: vec![0.0; k::packed_len(*i, *o)],
+                            from: None,
+                        },
+                        _ => Pack::default(),
+                    }
                 }),
                 _ => Pack::default(),
             })
@@ -454,7 +460,8 @@ impl<'v> Interp<'v> {
         res.clear();
         res.resize(n, 0.0);
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
-        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None);
+        let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
+        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, pack);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];
         match region {
