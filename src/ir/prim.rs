@@ -547,13 +547,10 @@ impl Prim {
             Prim::Expand => "da = sum_axis(dy, k)",
             Prim::Reshape => "da = reshape(dy, a's extents)",
             Prim::Transpose => "da = transpose(dy)",
-            Prim::MaxAxis
-            | Prim::MinAxis
-            | Prim::ProdAxis
-            | Prim::ArgMax
-            | Prim::ArgMin
-            | Prim::OneHot
-            | Prim::Concat => "none: `grad` stops with an error at this op",
+            Prim::MaxAxis | Prim::MinAxis | Prim::ProdAxis | Prim::ArgMax | Prim::ArgMin | Prim::OneHot => {
+                "none: `grad` stops with an error at this op"
+            }
+            Prim::Concat => "da = copy(dy[…, 0:na, …]); db = copy(dy[…, na:na + nb, …]) (slices along axis k)",
             Prim::Sign
             | Prim::Gt
             | Prim::Ge
