@@ -46,11 +46,14 @@ impl Error {
             Error::Grad(e) => vec![Diagnostic::from(e)],
             Error::Valid(es) => es.iter().map(Diagnostic::from).collect(),
             Error::Interp(e) => {
-                let InterpError::NonFinite { span, .. } = e;
+                let note = match e {
+                    InterpError::NonFinite { .. } => "lower the learning rate or check the inputs",
+                    InterpError::BadIndex { .. } => "an index must be a whole number below the axis's extent",
+                };
                 vec![
                     Diagnostic::error(e.to_string())
-                        .with_label(*span, "this op")
-                        .with_note("lower the learning rate or check the inputs"),
+                        .with_label(e.span(), "this op")
+                        .with_note(note),
                 ]
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],

@@ -57,11 +57,17 @@ impl Explanation {
                 writes,
                 grad,
                 ..
-            } => format!(
-                "{op}: {doc}\n\nexample:  {example}\nreads:    {}  (in this order)\nwrites:   {}\ngrad:     {grad}\n",
-                reads.join(", "),
-                writes.join(", ")
-            ),
+            } => {
+                let reads = if reads.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    format!("{}  (in this order)", reads.join(", "))
+                };
+                format!(
+                    "{op}: {doc}\n\nexample:  {example}\nreads:    {reads}\nwrites:   {}\ngrad:     {grad}\n",
+                    writes.join(", ")
+                )
+            }
         }
     }
 

@@ -171,6 +171,8 @@ pub struct Run<'a> {
     pub solved_step: Option<u64>,
     /// Distinct training examples fed by then (over the run if unsolved).
     pub samples: u64,
+    /// Labels asked with `query` by then (over the run if unsolved).
+    pub queries: u64,
     /// Evaluations run by then.
     pub evaluations: u64,
     /// Last epoch's figures.
@@ -210,6 +212,7 @@ impl<'a> Run<'a> {
             solved_epoch: res.solved_epoch,
             solved_step: res.solved_step,
             samples: res.samples,
+            queries: res.queries,
             evaluations: res.evaluations,
             last: Final {
                 train_loss: f(|h| h.train_loss),

@@ -42,6 +42,48 @@ fn every_candidate_checks_runs_and_scores() {
     }
 }
 
+/// The Sprint-2 board programs of `programs/` that do not train by gradient:
+/// each solves n = 20, k = 3 on seeds 0..4 with 100 % test accuracy (random
+/// search too, within its epoch limit: it needs C(20, 3) = 1,140 guesses on
+/// average, 64 per step). `km` asks batch × n = 20 labels per step and nothing
+/// else does.
+#[test]
+fn km_walsh_and_random_search_solve_n20_k3_on_seeds_0_to_4() {
+    for name in ["km", "walsh", "random_search"] {
+        let path = format!("programs/{name}.sutro");
+        for seed in ["0", "1", "2", "3", "4"] {
+            let run = sutro_json(&["run", &path, "--json", "-q", "--seed", seed]);
+            assert_eq!(run["solved"], true, "{name} seed {seed}");
+            assert_eq!(run["final"]["test_acc"], 1.0, "{name} seed {seed}");
+            assert_eq!(run["task"]["n"], 20);
+            assert_eq!(run["task"]["k"], 3);
+            let steps = run["solved_step"].as_u64().unwrap();
+            let queries = run["queries"].as_u64().unwrap();
+            if name == "km" {
+                // Parity influence is exactly 0 or 1: one input (n flips) suffices.
+                assert_eq!((steps, queries), (1, 20), "{name} seed {seed}");
+            } else {
+                assert_eq!(queries, 0, "{name} seed {seed}");
+            }
+        }
+    }
+    // KM follows --set: n = 50, k = 5 is solved by one step of 50 queries.
+    let run = sutro_json(&[
+        "run",
+        "programs/km.sutro",
+        "--json",
+        "-q",
+        "--set",
+        "n=50",
+        "--set",
+        "k=5",
+    ]);
+    assert_eq!(
+        (run["solved_step"].as_u64(), run["queries"].as_u64()),
+        (Some(1), Some(50))
+    );
+}
+
 /// The tiled hidden layer computes every element with the same dot product in
 /// the same order as the untiled `sparse_parity.sutro`, and its hand-written
 /// update is `sgd`'s arithmetic, so the two train bit-identically.

@@ -138,6 +138,38 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
             ]
         }
         Prim::Reshape => vec![x.clone()],
+        // gather(a, i, k): out[pre, j, post] = a[pre, i[j], post].
+        Prim::Gather => {
+            let (idx, k) = (y.unwrap(), sc[0] as usize);
+            let (outer, d): (usize, usize) = (xs[..k].iter().product(), xs[k]);
+            let inner: usize = xs[k + 1..].iter().product();
+            let mut out = Vec::new();
+            for o in 0..outer {
+                for j in idx {
+                    for t in 0..inner {
+                        out.push(x[(o * d + *j as usize) * inner + t]);
+                    }
+                }
+            }
+            vec![out]
+        }
+        // scatter_add(u, i, k, n): out[pre, i[j], post] += u[pre, j, post].
+        Prim::ScatterAdd => {
+            let (idx, k, n) = (y.unwrap(), sc[0] as usize, sc[1] as usize);
+            let ir = ys.unwrap().len();
+            let outer: usize = xs[..k].iter().product();
+            let inner: usize = xs[k + ir..].iter().product();
+            let m = idx.len();
+            let mut out = vec![0.0; outer * n * inner];
+            for o in 0..outer {
+                for (j, v) in idx.iter().enumerate() {
+                    for t in 0..inner {
+                        out[(o * n + *v as usize) * inner + t] += x[(o * m + j) * inner + t];
+                    }
+                }
+            }
+            vec![out]
+        }
         Prim::Logistic => {
             let y = y.unwrap();
             vec![vec![
@@ -548,6 +580,25 @@ fn grad_program_and_its_explicit_twin_train_bit_identically() {
     assert_eq!(twin_ops.len(), 5);
     for op in twin_ops {
         assert!(lowered.contains(op), "lowering lacks `{op}`:\n{lowered}");
+    }
+}
+
+#[test]
+fn gather_and_scatter_add_gradients_match_finite_differences() {
+    // Indices with a repeat (`rep` = [1, 1]) and a permutation-like one (`io` = 0, 1, 2).
+    let d = "param p[b, o] = normal(1)\nparam q[b, 3] = normal(1)\nparam r[2, o] = normal(1)\nstate io[3] = iota\nstate rep[2] = const(1)\nstate c3[b, 3] = normal(1)\nstate c2[b, 2] = normal(1)\nstate cr[2, o] = normal(1)\nstate co[b, o] = normal(1)\nstate cs[3, o] = normal(1)";
+    for (body, wrt) in [
+        ("t = gather(p, io, 1)\nloss = mse(t, c3)", "p"),
+        ("t = gather(p, rep, 1)\nloss = mse(t, c2)", "p"),
+        ("t = gather(r, rep, 0)\nloss = mse(t, cr)", "r"),
+        ("t = scatter_add(q, io, 1, o)\nloss = mse(t, co)", "q"),
+        ("t = scatter_add(r, rep, 0, 3)\nloss = mse(t, cs)", "r"),
+        (
+            "t = gather(p, rep, 1)\nu = scatter_add(t, rep, 1, o)\nloss = mse(u, co)",
+            "p",
+        ),
+    ] {
+        check(&prog(d, body, wrt), &[wrt]);
     }
 }
 

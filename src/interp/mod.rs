@@ -11,7 +11,7 @@ pub mod kernels;
 use crate::ir::prim::Family;
 use crate::ir::{Access, BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
 use crate::span::Span;
-use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
+use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a, fnv1a_extend};
 use crate::valid::Validated;
 use kernels as k;
 use rand::rngs::ChaCha8Rng;
@@ -29,6 +29,35 @@ pub enum InterpError {
         step: u64,
         span: Span,
     },
+    /// A `gather` or `scatter_add` index is not a whole number within its axis.
+    #[error(
+        "op `{op}` found index {value} in `{buf}`, outside axis {axis} of extent {extent}, at training step {step}"
+    )]
+    BadIndex {
+        op: String,
+        buf: String,
+        value: f32,
+        axis: usize,
+        extent: usize,
+        step: u64,
+        span: Span,
+    },
+}
+
+impl InterpError {
+    /// The op's source span.
+    pub fn span(&self) -> Span {
+        match self {
+            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => *span,
+        }
+    }
+}
+
+/// The task's label oracle, which `query` asks: the true label of one input row
+/// (`n` values). A bare interpreter (no task, as in unit tests) answers 0.
+pub trait Labeler: Send + Sync {
+    /// The label of `row`.
+    fn label(&self, row: &[f32]) -> f32;
 }
 
 /// Which step-start writes to emit before a traced step.
@@ -135,6 +164,15 @@ pub struct Interp<'v> {
     versions: Vec<u64>,
     header: TraceHeader,
     check_finite: bool,
+    /// The task's label oracle for `query`.
+    labeler: Option<Box<dyn Labeler + 'v>>,
+    /// Rows labelled by `query` so far (training steps only).
+    queries: u64,
+    /// Per op: FNV-1a of `sutro/noise/<run seed>/<op name>/` for a `noise_*`
+    /// op (its draws at step s come from that hash continued by s).
+    noise_prefix: Vec<u64>,
+    /// Set while `run_ops` runs an evaluation pass: draws give their means.
+    evaluating: bool,
 }
 
 /// Draws from `(0, 1)` using 24 bits of one `u32`: never 0, so `ln` stays finite.
@@ -242,7 +280,12 @@ impl<'v> Interp<'v> {
             versions: vec![0; p.buffers.len()],
             header: header(v),
             check_finite: true,
+            labeler: None,
+            queries: 0,
+            noise_prefix: Vec::new(),
+            evaluating: false,
         };
+        it.noise_prefix = noise_prefixes(v, 0);
         it.init(init_seed);
         it
     }
@@ -298,6 +341,23 @@ impl<'v> Interp<'v> {
         self
     }
 
+    /// Answers `query` with the task's labels (without one, every label is 0).
+    pub fn with_labeler(mut self, labeler: Box<dyn Labeler + 'v>) -> Self {
+        self.labeler = Some(labeler);
+        self
+    }
+
+    /// Seeds the `noise_*` ops from the run seed (0 unless set).
+    pub fn with_noise_seed(mut self, run_seed: u64) -> Self {
+        self.noise_prefix = noise_prefixes(self.v, run_seed);
+        self
+    }
+
+    /// Rows labelled by `query` so far.
+    pub fn queries(&self) -> u64 {
+        self.queries
+    }
+
     /// The program being run.
     pub fn validated(&self) -> &'v Validated {
         self.v
@@ -342,12 +402,28 @@ impl<'v> Interp<'v> {
         Ok(())
     }
 
-    /// Runs the given ops, in order, untraced (e.g. the forward part for evaluation).
+    /// Runs the given ops, in order, untraced, as an evaluation pass (the
+    /// forward part over a data set): a `noise_*` op draws nothing and gives its
+    /// distribution's mean.
     pub fn run_ops(&mut self, ops: &[OpId], step: u64) -> Result<(), InterpError> {
-        for &id in ops {
-            self.exec(id, step)?;
+        self.evaluating = true;
+        let r = ops.iter().try_for_each(|&id| self.exec(id, step));
+        self.evaluating = false;
+        r
+    }
+
+    /// The seed of a `noise_*` op's draws at 0-based step `step`: FNV-1a of
+    /// `sutro/noise/<run seed>/<op name>/<step counted from 1>`; `None` for
+    /// other ops and in an evaluation pass.
+    fn draw(&self, id: OpId, prim: Prim, step: u64) -> Option<u64> {
+        if !prim.is_noise() || self.evaluating {
+            return None;
         }
-        Ok(())
+        let mut digits = [0u8; 20];
+        Some(fnv1a_extend(
+            self.noise_prefix[id.idx()],
+            decimal(step + 1, &mut digits),
+        ))
     }
 
     /// Runs one op's kernel.
@@ -377,9 +453,15 @@ impl<'v> Interp<'v> {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
+                let draw = self.draw(id, *prim, step);
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
+                let env = Env {
+                    labeler: self.labeler.as_deref(),
+                    draw,
+                };
                 let (ops, shapes) = operands(v, &self.bufs, args);
-                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack);
+                let fault = run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env).err();
+                self.count(*prim, o0.len());
                 for b in outs {
                     self.versions[b.idx()] += 1;
                 }
@@ -388,6 +470,9 @@ impl<'v> Interp<'v> {
                 self.bufs[outs[0].idx()] = o0;
                 if let Some(b) = outs.get(1) {
                     self.bufs[b.idx()] = o1;
+                }
+                if let Some(f) = fault {
+                    return Err(self.bad_index(id, args, &sv, f, step));
                 }
                 if !(ok0 && ok1) {
                     let bad = if ok0 { outs[1] } else { outs[0] };
@@ -403,7 +488,8 @@ impl<'v> Interp<'v> {
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
                         let (ops, shapes) = operands(v, &self.bufs, args);
-                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None);
+                        // Only fusible primitives (no index ops) stand here: no fault.
+                        let _ = run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None, &Env::default());
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -460,8 +546,14 @@ impl<'v> Interp<'v> {
         res.clear();
         res.resize(n, 0.0);
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
+        let draw = self.draw(id, prim, step);
         let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
-        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, pack);
+        let env = Env {
+            labeler: self.labeler.as_deref(),
+            draw,
+        };
+        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, pack, &env).err();
+        self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];
         match region {
@@ -477,6 +569,9 @@ impl<'v> Interp<'v> {
         self.scratch_out = res;
         self.gather = gathered;
         self.versions[out.idx()] += 1;
+        if let Some(f) = fault {
+            return Err(self.bad_index(id, args, sv, f, step));
+        }
         if !ok {
             return Err(self.non_finite(id, out, step));
         }
@@ -494,6 +589,28 @@ impl<'v> Interp<'v> {
         vals
     }
 
+    /// Counts the rows a `query` of `rows` outputs labelled.
+    fn count(&mut self, prim: Prim, rows: usize) {
+        if prim == Prim::Query {
+            self.queries += rows as u64;
+        }
+    }
+
+    /// The error of an index op whose index buffer (its second argument) holds
+    /// a value outside its axis.
+    fn bad_index(&self, id: OpId, args: &[BufId], sv: &[f32; MAX_SCALARS], f: k::IndexFault, step: u64) -> InterpError {
+        let p = self.v.program();
+        InterpError::BadIndex {
+            op: p.op_name(id),
+            buf: args.get(1).map_or_else(String::new, |b| p.buf(*b).name.clone()),
+            value: f.value,
+            axis: sv[0] as usize,
+            extent: f.extent,
+            step: step + 1,
+            span: p.op(id).span,
+        }
+    }
+
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
         let p = self.v.program();
         InterpError::NonFinite {
@@ -506,6 +623,65 @@ impl<'v> Interp<'v> {
     }
 }
 
+/// What a kernel may consult beyond its operands: the task's label oracle,
+/// and for a `noise_*` op in a training step the seed of its draws (`None` in
+/// an evaluation pass: the op gives its mean).
+#[derive(Default)]
+struct Env<'a> {
+    labeler: Option<&'a dyn Labeler>,
+    draw: Option<u64>,
+}
+
+/// The decimal digits of `x`, written into `buf` (no allocation).
+fn decimal(mut x: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Per op, the FNV-1a state of `sutro/noise/<run_seed>/<op name>/` for `noise_*`
+/// ops (0 for the others).
+fn noise_prefixes(v: &Validated, run_seed: u64) -> Vec<u64> {
+    let p = v.program();
+    p.op_ids()
+        .map(|id| match &p.op(id).kind {
+            OpKind::Call { prim, .. } if prim.is_noise() => {
+                fnv1a(format!("sutro/noise/{run_seed}/{}/", p.op_name(id)).as_bytes())
+            }
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Fills `c` from a `noise_*` op's distribution: draws from the generator seeded
+/// with `draw`, or the mean without one. Draws are in element order, f64 as the
+/// init rules draw, rounded to f32.
+fn noise(prim: Prim, c: &mut [f32], sc: &[f32; MAX_SCALARS], draw: Option<u64>) {
+    let (a, b) = (f64::from(sc[0]), f64::from(sc[1]));
+    let Some(seed) = draw else {
+        c.fill(match prim {
+            Prim::NoiseUniform => (a + (b - a) * 0.5) as f32,
+            Prim::NoiseNormal => 0.0,
+            _ => sc[0],
+        });
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for x in c.iter_mut() {
+        *x = match prim {
+            Prim::NoiseUniform => (a + (b - a) * unit(&mut rng)) as f32,
+            Prim::NoiseNormal => (a * normal(&mut rng)) as f32,
+            _ => f32::from(u8::from(unit(&mut rng) < a)),
+        };
+    }
+}
+
 /// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
 /// an `affine`'s packed-weights slot with the current version of its W.
 fn run_prim(
@@ -515,7 +691,8 @@ fn run_prim(
     (o0, o1): (&mut [f32], &mut [f32]),
     sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
-) {
+    env: &Env<'_>,
+) -> Result<(), k::IndexFault> {
     let dim = |i: usize, d: usize| shapes[i].get(d).copied().unwrap_or(1);
     let [a, b, c] = ops;
     match prim.family() {
@@ -563,7 +740,26 @@ fn run_prim(
             }
             _ => k::loss(prim, o0, a, b),
         },
+        Family::Noise => noise(prim, o0, sc, env.draw),
+        Family::Task => {
+            let n = shapes[0].last().copied().unwrap_or(1);
+            match env.labeler {
+                Some(l) => k::query(o0, a, n, |row| l.label(row)),
+                None => o0.fill(0.0),
+            }
+        }
+        Family::Index => {
+            let (sh, ax, m) = (shapes[0], sc[0] as usize, b.len());
+            let outer: usize = sh[..ax.min(sh.len())].iter().product();
+            if prim == Prim::Gather {
+                let inner: usize = sh.get(ax + 1..).map_or(1, |t| t.iter().product());
+                return k::gather(o0, a, b, (outer, dim(0, ax), inner));
+            }
+            let inner: usize = sh.get(ax + shapes[1].len()..).map_or(1, |t| t.iter().product());
+            return k::scatter_add(o0, a, b, (outer, sc[1] as usize, inner), m);
+        }
     }
+    Ok(())
 }
 
 /// The matrix-product primitives.

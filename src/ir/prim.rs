@@ -142,6 +142,18 @@ pub enum Prim {
     SoftmaxXent,
     /// `dlogits = softmax_xent_grad(logits, t)`: (softmax(row) − t)/rows.
     SoftmaxXentGrad,
+    /// `y = query(xq)`: the task's true label of every row of xq (membership queries).
+    Query,
+    /// `r = noise_uniform(lo, hi, d1, …)`: a fresh [d1, …] of uniform draws in [lo, hi).
+    NoiseUniform,
+    /// `r = noise_normal(std, d1, …)`: a fresh [d1, …] of normal draws, mean 0.
+    NoiseNormal,
+    /// `r = noise_bernoulli(p, d1, …)`: a fresh [d1, …] of 1 with probability p, else 0.
+    NoiseBernoulli,
+    /// `c = gather(a, i, k)`: the entries of a at the indices i along axis k.
+    Gather,
+    /// `c = scatter_add(u, i, k, n)`: zeros of extent n along axis k, with u's entries added at i.
+    ScatterAdd,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -158,6 +170,12 @@ pub enum Family {
     Layout,
     /// Losses and their gradient seeds.
     Loss,
+    /// Values from the task: `query` asks its label oracle.
+    Task,
+    /// Fresh random buffers, drawn per op and step (`noise_*`).
+    Noise,
+    /// Data-dependent indices into a static shape (`gather`, `scatter_add`).
+    Index,
 }
 
 /// Static facts about a primitive.
@@ -179,7 +197,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 66] = [
+    pub const ALL: [Prim; 72] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -246,6 +264,12 @@ impl Prim {
         Prim::LogisticGrad,
         Prim::SoftmaxXent,
         Prim::SoftmaxXentGrad,
+        Prim::Query,
+        Prim::NoiseUniform,
+        Prim::NoiseNormal,
+        Prim::NoiseBernoulli,
+        Prim::Gather,
+        Prim::ScatterAdd,
     ];
 
     /// The static facts.
@@ -425,7 +449,49 @@ impl Prim {
                 "logits[B,C], t[B,C] -> mean over rows of logsumexp(row) - Σ t·row [1]",
             ),
             Prim::SoftmaxXentGrad => i("softmax_xent_grad", 2, false, 1, "logits, t -> (softmax(row) - t)/B"),
+            Prim::Query => i(
+                "query",
+                1,
+                false,
+                1,
+                "xq[…, n] -> the task's true label of each row […] ([1] for one row); counted in `queries`",
+            ),
+            Prim::NoiseUniform => noise(
+                "noise_uniform",
+                3,
+                "lo, hi, d1, … -> a fresh [d1, …] uniform in [lo, hi) each step; (lo + hi)/2 in evaluation",
+            ),
+            Prim::NoiseNormal => noise(
+                "noise_normal",
+                2,
+                "std, d1, … -> a fresh [d1, …] normal(0, std²) each step; 0 in evaluation",
+            ),
+            Prim::NoiseBernoulli => noise(
+                "noise_bernoulli",
+                2,
+                "p, d1, … -> a fresh [d1, …] of 1 with probability p, else 0, each step; p in evaluation",
+            ),
+            Prim::Gather => i(
+                "gather",
+                2,
+                true,
+                1,
+                "a[…, d_k, …], i[I…] -> a's entries at indices i along axis k: […, I…, …]",
+            ),
+            Prim::ScatterAdd => PrimInfo {
+                name: "scatter_add",
+                args: 2,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "u[…, I…, …], i[I…] -> zeros […, n, …] with u's entries added at indices i along axis k",
+            },
         }
+    }
+
+    /// Whether the op draws a fresh random buffer (`noise_*`).
+    pub fn is_noise(self) -> bool {
+        self.family() == Family::Noise
     }
 
     /// The `.sutro` name.
@@ -468,6 +534,9 @@ impl Prim {
             | Prim::LogisticGrad
             | Prim::SoftmaxXent
             | Prim::SoftmaxXentGrad => Family::Loss,
+            Prim::Query => Family::Task,
+            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => Family::Noise,
+            Prim::Gather | Prim::ScatterAdd => Family::Index,
             _ => Family::Elementwise,
         }
     }
@@ -478,6 +547,19 @@ impl Prim {
             self,
             Prim::Outer | Prim::Sum | Prim::Sign | Prim::Copy | Prim::Scale | Prim::MatMulTn | Prim::MatMulNt
         )
+    }
+}
+
+/// A `noise_*` primitive: no buffer arguments, `scalars` operands (the
+/// distribution's, then the first extent), more extents may follow.
+fn noise(name: &'static str, scalars: usize, doc: &'static str) -> PrimInfo {
+    PrimInfo {
+        name,
+        args: 0,
+        scalars,
+        more: true,
+        outs: 1,
+        doc,
     }
 }
 
@@ -578,6 +660,12 @@ impl Prim {
             Prim::Sum => "da = expand(dy, 0, n) (n the first extent)",
             Prim::SumAll => "t = expand(dy, 0, N) (N elements); da = t, or reshape(t, a's extents) for a matrix",
             Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
+            Prim::Query => "no gradient (the task's labels are constant in xq almost everywhere)",
+            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => {
+                "none: a draw reads no buffer, so it carries no gradient; `grad` stops if a scalar operand needs one"
+            }
+            Prim::Gather => "da = scatter_add(dy, i, k, a's extent along k); none to i",
+            Prim::ScatterAdd => "du = gather(dy, i, k); none to i",
             Prim::AffineGrad
             | Prim::AffineGradX
             | Prim::ReluGrad
@@ -658,6 +746,12 @@ impl Prim {
             Prim::LogisticGrad => "dp = logistic_grad(p, y)",
             Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",
             Prim::SoftmaxXentGrad => "c = softmax_xent_grad(dy, pre)",
+            Prim::Query => "c = query(x)",
+            Prim::NoiseUniform => "c = noise_uniform(-1, 1, b, o)",
+            Prim::NoiseNormal => "c = noise_normal(0.5, b, o)",
+            Prim::NoiseBernoulli => "c = noise_bernoulli(s, o)",
+            Prim::Gather => "c = gather(W, idx, 0)",
+            Prim::ScatterAdd => "c = scatter_add(dy, idx, 0, o)",
         }
     }
 

@@ -180,6 +180,11 @@ pub enum ValidationError {
     /// A task size (`batch`, `n`, …) declared as a hyper, where it would be ignored.
     #[error("`{name}` must be a `dim`: the task reads it as a size, and a `hyper {name}` would be ignored")]
     NotADim { name: String, span: Span },
+    /// `predict` depends on a `query`: the prediction would read the task's labels.
+    #[error(
+        "`predict {pred}` depends on `query` (op `{op}`): a prediction must come from what the program learned, not from the task's labels"
+    )]
+    QueryInPredict { pred: String, op: String, span: Span },
     /// A size overflows or is over the memory budget.
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
@@ -204,7 +209,8 @@ impl ValidationError {
             | GradLeft { span }
             | GradTarget { span, .. }
             | LossShape { span, .. }
-            | NotADim { span, .. } => Some(*span),
+            | NotADim { span, .. }
+            | QueryInPredict { span, .. } => Some(*span),
             BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
@@ -346,6 +352,7 @@ pub fn infer_shapes(
 /// Validates a lowered program under the given settings.
 pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, Vec<ValidationError>> {
     let c = check(&p, s, limits, false)?;
+    check_predict(&p)?;
     let shapes: Vec<Vec<usize>> = c.shapes.into_iter().map(|s| s.unwrap_or_else(|| vec![0])).collect();
     let mut offsets = Vec::with_capacity(shapes.len());
     let mut total = 0u64;
@@ -369,6 +376,22 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
         limits: *limits,
         regions: c.regions,
     })
+}
+
+/// The ops `predict` depends on ask no `query`: evaluation runs them over the
+/// test set, which must not see its labels.
+fn check_predict(p: &Program) -> Result<(), Vec<ValidationError>> {
+    let Some((pred, _)) = p.predict else { return Ok(()) };
+    for id in crate::interp::slice(p, &[pred]) {
+        if let OpKind::Call { prim: Prim::Query, .. } = p.op(id).kind {
+            return Err(vec![ValidationError::QueryInPredict {
+                pred: p.buf(pred).name.clone(),
+                op: p.op_name(id),
+                span: p.op(id).span,
+            }]);
+        }
+    }
+    Ok(())
 }
 
 struct Checked {

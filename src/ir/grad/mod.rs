@@ -471,15 +471,23 @@ pub fn renumber(p: Program) -> Program {
     for (stmt, _) in &p.stmts {
         match stmt {
             Stmt::Decl(b) => push(*b, &mut order),
-            Stmt::Op => {
-                if let Some(id) = ops.next()
-                    && let OpKind::Call { outs, .. } = &p.op(*id).kind
-                {
+            Stmt::Op => match ops.next().map(|id| &p.op(*id).kind) {
+                Some(OpKind::Call { outs, .. }) => {
                     for o in outs {
                         push(*o, &mut order);
                     }
                 }
-            }
+                // A `grad` not yet lowered (loops unroll first) defines the
+                // `dP` buffers the parser pre-declared for it.
+                Some(OpKind::Grad { wrt, .. }) => {
+                    for w in wrt {
+                        if let Some(d) = p.buf_id(&format!("d{}", p.buf(*w).name)) {
+                            push(d, &mut order);
+                        }
+                    }
+                }
+                _ => {}
+            },
             _ => {}
         }
     }

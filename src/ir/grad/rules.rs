@@ -61,6 +61,7 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose | Prim::Sum | Prim::SumAll => {
             layout
         }
+        Prim::Gather | Prim::ScatterAdd => index,
         Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
         Prim::Concat => concat,
         _ => return None,
@@ -94,6 +95,7 @@ pub(super) fn passes_gradient(prim: Prim) -> bool {
             | Prim::And
             | Prim::Or
             | Prim::Not
+            | Prim::Query
     )
 }
 
@@ -436,6 +438,31 @@ fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
             }
         }
         _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `gather` and `scatter_add` move entries by an index buffer: the gradient
+/// moves back by the same indices (`gather`'s is a `scatter_add` into the
+/// operand's extent, `scatter_add`'s a `gather`); the indices get none.
+/// Differentiated when the axis is written as a number.
+fn index(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let (g, a, i) = (s.g, s.args[0], s.args[1]);
+    if !s.act(0) {
+        return Ok(true);
+    }
+    let Some(k) = axis_of(s) else { return Ok(false) };
+    let axis = Scalar::Expr(Expr::num(k as f64));
+    if s.prim == Prim::Gather {
+        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        l.give(
+            a,
+            Prim::ScatterAdd,
+            vec![g, i],
+            vec![axis, Scalar::Expr(Expr::num(n as f64))],
+        )?;
+    } else {
+        l.give(a, Prim::Gather, vec![g, i], vec![axis])?;
     }
     Ok(true)
 }
