@@ -57,6 +57,7 @@ fn benches(c: &mut Criterion) {
     let limits = Limits {
         budget: 100_000,
         beam_width: 64,
+        ..Default::default()
     };
     let mut group = c.benchmark_group("beam");
     group.sample_size(10);

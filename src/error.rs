@@ -49,14 +49,19 @@ impl Error {
                 let note = match e {
                     InterpError::NonFinite { .. } => "lower the learning rate or check the inputs",
                     InterpError::BadIndex { .. } => "an index must be a whole number below the axis's extent",
+                    InterpError::Counter { .. } => "run fewer steps",
                 };
-                vec![
-                    Diagnostic::error(e.to_string())
-                        .with_label(e.span(), "this op")
+                vec![match e.span() {
+                    Some(span) => Diagnostic::error(e.to_string())
+                        .with_label(span, "this op")
                         .with_note(note),
-                ]
+                    None => Diagnostic::error(e.to_string()),
+                }]
             }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
+            Error::Opt(opt::OptError::ProgramB { span: Some(span), .. }) => {
+                vec![Diagnostic::error(self.to_string_plain()).with_label(*span, "in program B")]
+            }
             Error::Opt(e) => vec![Diagnostic::error(e.to_string())],
             Error::Dally(e) => vec![match e.span() {
                 Some(s) => Diagnostic::error(e.to_string()).with_label(s, "here"),
@@ -67,9 +72,28 @@ impl Error {
         }
     }
 
+    /// The first diagnostic's message, without source context.
+    pub fn to_string_plain(&self) -> String {
+        match self {
+            Error::Opt(e) => e.to_string(),
+            Error::Interp(e) => e.to_string(),
+            Error::Task(m) | Error::Usage(m) => m.clone(),
+            _ => self
+                .diagnostics()
+                .first()
+                .map_or_else(String::new, |d| d.message.clone()),
+        }
+    }
+
+    /// Whether the error is about program B of a comparison (its span points into B).
+    pub fn is_about_b(&self) -> bool {
+        matches!(self, Error::Opt(opt::OptError::ProgramB { .. }))
+    }
+
     /// The process exit code: 1 for a run that failed, 2 for bad input.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Interp(InterpError::Counter { .. }) => 2,
             Error::Interp(_) => 1,
             Error::Opt(opt::OptError::Objective(_) | opt::OptError::UnknownPass(_)) => 2,
             Error::Opt(_) | Error::Internal(_) => 1,
@@ -90,7 +114,10 @@ impl From<TrainError> for Error {
 
 impl From<dally::DallyError> for Error {
     fn from(e: dally::DallyError) -> Error {
-        Error::Dally(e)
+        match e {
+            dally::DallyError::Internal(m) => Error::Internal(m),
+            e => Error::Dally(e),
+        }
     }
 }
 
@@ -102,6 +129,10 @@ impl From<InterpError> for Error {
 
 impl From<opt::OptError> for Error {
     fn from(e: opt::OptError) -> Error {
-        Error::Opt(e)
+        match e {
+            // A fault keeps its span, so it renders at the op that produced it.
+            opt::OptError::Interp(e) => Error::Interp(e),
+            e => Error::Opt(e),
+        }
     }
 }

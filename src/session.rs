@@ -260,7 +260,10 @@ impl Session {
     /// element whose bits differ (checked at the start and after every step).
     pub fn verify(&self, other: &Validated, steps: u64) -> Result<Option<Mismatch>, Error> {
         check_compare_steps(steps)?;
-        let other_ports = train::ports(other, &self.cfg)?;
+        let other_ports = train::ports(other, &self.cfg).map_err(|e| match Error::from(e) {
+            Error::Task(m) => Error::Task(format!("program B: {m}")),
+            e => e,
+        })?;
         Ok(self.compare(other, other_ports, steps)?)
     }
 
@@ -280,7 +283,7 @@ impl Session {
         }
         for k in 1..=steps {
             a.step(None)?;
-            b.step(None)?;
+            b.step(None).map_err(OptError::in_b)?;
             if let Some(m) = pairs.first_difference(a.interp(), b.interp(), k) {
                 return Ok(Some(m));
             }

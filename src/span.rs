@@ -61,6 +61,13 @@ impl SourceFile {
         }
     }
 
+    /// `NAME:LINE:COL` of a span's start, for messages that are not rendered
+    /// against this file (a board row, the other program of a comparison).
+    pub fn locate(&self, span: Span) -> String {
+        let (l, c) = self.line_col(span.start as usize);
+        format!("{}:{l}:{c}", self.name)
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());

@@ -68,6 +68,54 @@ pub fn replay(path: &str, r: Reader, t: &mut dyn crate::trace::Tracer) -> Result
     r.replay(t).map_err(|e| trace_error(path, e))
 }
 
+/// Scores an opened trace with analyzers (and an `extra` tracer) in one pass.
+/// The analyzers that keep something per event (`bytedmd_v2`, `--events` logs)
+/// share half of the memory budget `budget`; one that outgrows its share is an
+/// error naming the metric and the budget, never an allocation failure.
+pub fn replay_scored(
+    path: &str,
+    r: Reader,
+    list: &mut [Box<dyn crate::analysis::Analyzer>],
+    extra: Option<&mut dyn crate::trace::Tracer>,
+    budget: u64,
+) -> Result<(), Error> {
+    let keepers = list.iter().filter(|a| a.keeps_events()).count().max(1) as u64;
+    for a in list.iter_mut() {
+        a.limit_memory(budget / 2 / keepers);
+    }
+    let over = |list: &[Box<dyn crate::analysis::Analyzer>]| match list.iter().find_map(|a| a.over_budget()) {
+        Some(m) => Err(Error::Usage(format!("{path}: {m}"))),
+        None => Ok(()),
+    };
+    let mut r = r;
+    let header = r.header.clone();
+    let mut extra = extra;
+    for a in list.iter_mut() {
+        a.as_tracer().begin(&header);
+    }
+    if let Some(e) = extra.as_mut() {
+        e.begin(&header);
+    }
+    while let Some(chunk) = r.next_chunk().map_err(|e| trace_error(path, e))? {
+        for a in list.iter_mut() {
+            let t = a.as_tracer();
+            chunk.iter().for_each(|e| t.access(e));
+        }
+        if let Some(t) = extra.as_mut() {
+            chunk.iter().for_each(|e| t.access(e));
+        }
+        // Stop at the first chunk that overflows a bound, not at the end of the file.
+        over(list)?;
+    }
+    for a in list.iter_mut() {
+        a.as_tracer().end();
+    }
+    if let Some(e) = extra.as_mut() {
+        e.end();
+    }
+    over(list)
+}
+
 /// Encodes a trace for writing to `path` (named in errors).
 pub fn encode(path: &str, t: &TraceFile) -> Result<Vec<u8>, Error> {
     codec::encode(t).map_err(|e| trace_error(path, e))
@@ -160,31 +208,43 @@ pub struct TraceInfo {
     hyper_list: Vec<(String, f64)>,
 }
 
-/// Describes a trace read from `path`.
-pub fn info(path: &str, t: &TraceFile) -> TraceInfo {
-    let accesses: u64 = t.events.iter().map(|e| e.len).sum();
-    TraceInfo {
+/// Describes the trace at `path` in one streaming pass (after the checksum
+/// pass): memory holds one chunk of events, whatever the step count. The
+/// header is not checked against the memory budget: `info` allocates nothing
+/// from its shapes.
+pub fn info(path: &str, max_bytes: u64) -> Result<TraceInfo, Error> {
+    let mut r = open(path, max_bytes, u64::MAX)?;
+    let (mut events, mut accesses, mut steps) = (0usize, 0u64, 0u32);
+    while let Some(chunk) = r.next_chunk().map_err(|e| trace_error(path, e))? {
+        events += chunk.len();
+        for e in &chunk {
+            accesses = accesses.saturating_add(e.len);
+            steps = steps.max(e.step.saturating_add(1));
+        }
+    }
+    let (h, meta) = (&r.header, &r.meta);
+    Ok(TraceInfo {
         schema: 1,
         program: ProgramId {
-            name: t.header.program.clone(),
-            hash: t.header.hash.clone(),
+            name: h.program.clone(),
+            hash: h.hash.clone(),
         },
         format_version: codec::VERSION,
-        seed: t.meta.seed,
-        task: t.meta.task.clone(),
-        steps: t.events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0),
-        events: t.events.len(),
+        seed: meta.seed,
+        task: meta.task.clone(),
+        steps,
+        events,
         element_accesses: accesses,
-        bytes: accesses * 4,
+        bytes: accesses.saturating_mul(4),
         file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-        dims: t.meta.dims.iter().cloned().collect(),
-        hypers: t.meta.hypers.iter().cloned().collect(),
-        buffers: t.header.buffers.clone(),
-        ops: t.header.ops.clone(),
+        dims: meta.dims.iter().cloned().collect(),
+        hypers: meta.hypers.iter().cloned().collect(),
+        buffers: h.buffers.clone(),
+        ops: h.ops.clone(),
         path: path.to_string(),
-        dim_list: t.meta.dims.clone(),
-        hyper_list: t.meta.hypers.clone(),
-    }
+        dim_list: meta.dims.clone(),
+        hyper_list: meta.hypers.clone(),
+    })
 }
 
 impl TraceInfo {

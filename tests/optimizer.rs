@@ -252,7 +252,47 @@ fn exact_search_equals_brute_force_on_sprint1_for_every_clock_objective() {
         assert_eq!(found.stop, StopReason::Optimal);
         assert!((cost.cost(v, &found.order) - best).abs() < 1e-9, "{obj}");
         assert_eq!(g.check_order(&found.order), Ok(()));
+        // With no room for a memo table the search prunes less but stays exact.
+        let no_memo = reorder::Limits {
+            memory: 0,
+            ..reorder::Limits::default()
+        };
+        assert_eq!(no_memo.bounded(&model).memo_cap, 0);
+        let bare = reorder::search(&model, &g, &no_memo);
+        assert_eq!(bare.stop, StopReason::Optimal);
+        assert!((cost.cost(v, &bare.order) - best).abs() < 1e-9, "{obj} without memo");
+        assert!(bare.nodes >= found.nodes, "{obj}: the memo only prunes");
     }
+}
+
+#[test]
+fn work_bounds_cut_the_search_of_a_large_program_and_say_so() {
+    let l = load_text(
+        "deep.sutro",
+        &sutro::synth::deep_mlp(sutro::synth::DeepMlp {
+            layers: 40,
+            n: 6,
+            hidden: 4,
+            batch: 2,
+        }),
+    );
+    let v = &l.validated;
+    let model = ClockModel::new(v, &Objective::default()).expect("model");
+    let n = model.len() as u64;
+    // A node walks every op and segment; an absurd request is cut to what the
+    // work bound pays for, and the beam to what it pays for over n layers.
+    let asked = reorder::Limits {
+        budget: u64::MAX,
+        beam_width: usize::MAX,
+        ..Default::default()
+    };
+    let b = asked.bounded(&model);
+    assert_eq!(b.budget, reorder::SEARCH_WORK / model.node_work());
+    assert_eq!(b.beam_width as u64, reorder::BEAM_WORK / (2 * n * model.node_work()));
+    assert!(b.cut);
+    assert!(model.node_work() > n, "segments count too");
+    // The default limits fit such a program uncut.
+    assert!(!reorder::Limits::default().bounded(&model).cut);
 }
 
 #[test]
@@ -317,6 +357,7 @@ fn beam_search_handles_a_deep_program_under_a_small_budget() {
     let limits = reorder::Limits {
         budget: 200,
         beam_width: 8,
+        ..Default::default()
     };
     let found = reorder::search(&model, &g, &limits);
     assert_eq!(found.stop, StopReason::Budget);
@@ -330,6 +371,7 @@ fn beam_search_handles_a_deep_program_under_a_small_budget() {
         &reorder::Limits {
             budget: 0,
             beam_width: 4,
+            ..Default::default()
         },
     );
     assert_eq!(zero.stop, StopReason::Heuristic);

@@ -379,6 +379,119 @@ fn unclear_errors_are_now_located_and_named() {
     assert!(err.contains("is not a finite number on this program"), "{err}");
 }
 
+/// `sparse_parity.sutro` with `z = log(b1)` after `h`: `b1` starts at zero, so
+/// the op produces -inf in the first step (line 24).
+fn with_log_of_zero() -> String {
+    PARITY.replace("h = relu(h_pre)\n", "h = relu(h_pre)\nz = log(b1)\n")
+}
+
+#[test]
+fn verify_errors_about_program_b_name_b_and_a_line() {
+    let d = scratch("verify-b");
+    let b = d.join("b.sutro");
+    let b_s = b.to_str().unwrap();
+    // B's params differ in size: B and the declaration's line are named.
+    std::fs::write(&b, PARITY.replace("dim hidden = 200", "dim hidden = 7")).unwrap();
+    let (code, err) = fails(&["verify", parity(), b_s, "--steps", "1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("program B: `W1` has 140 elements, in program A 4000"),
+        "{err}"
+    );
+    assert!(err.contains("b.sutro:15:7"), "{err}");
+    // B's run faults where A's does not: B, its file, line and op.
+    std::fs::write(&b, with_log_of_zero()).unwrap();
+    let (code, err) = fails(&["verify", parity(), b_s, "--steps", "3"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("program B: op `z` produced a non-finite value in `z` at training step 1"),
+        "{err}"
+    );
+    assert!(err.contains("b.sutro:24:1"), "{err}");
+    // A fault of A is located in A.
+    let (code, err) = fails(&["verify", b_s, parity(), "--steps", "3"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("op `z` produced a non-finite value"), "{err}");
+    assert!(!err.contains("program B"), "{err}");
+    assert!(err.contains("b.sutro:24:1"), "{err}");
+}
+
+#[test]
+fn optimize_names_the_op_that_went_non_finite() {
+    let (code, _, err) = on_file(
+        "nan-opt.sutro",
+        with_log_of_zero().as_bytes(),
+        &["optimize", "{}", "--steps", "2", "-o", "/dev/null"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("op `z` produced a non-finite value in `z` at training step 1"),
+        "{err}"
+    );
+    assert!(err.contains("nan-opt.sutro:24:1"), "{err}");
+}
+
+#[test]
+fn a_diverging_program_on_the_board_is_named_with_its_seed() {
+    let d = scratch("bench-nan");
+    std::fs::write(d.join("good.sutro"), PARITY).unwrap();
+    std::fs::write(d.join("bad.sutro"), with_log_of_zero()).unwrap();
+    let dir = d.to_str().unwrap();
+    let out = sutro(&[
+        "bench",
+        dir,
+        "--seeds",
+        "3",
+        "--epochs",
+        "1",
+        "--baseline",
+        "good",
+        "--jobs",
+        "1",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // The board still comes out, with the good program's run.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("| `good` |"), "{stdout}");
+    // Its traced step faults, so it cannot be scored: it is skipped, named with
+    // the seed and the op's file:line.
+    let named = format!(
+        "`bad` seed 3: {}:24:1: op `z` produced a non-finite value",
+        d.join("bad.sutro").display()
+    );
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stdout.contains(&format!("- `bad`: {named}")), "{stdout}");
+    // A program that trains into NaN later keeps its row; the run is named.
+    std::fs::write(d.join("bad.sutro"), PARITY.replace("hyper lr = 0.1", "hyper lr = 1e30")).unwrap();
+    let out = sutro(&[
+        "bench",
+        dir,
+        "--seeds",
+        "3",
+        "--epochs",
+        "1",
+        "--baseline",
+        "good",
+        "--jobs",
+        "1",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let named = format!(
+        "`bad` seed 3: {}:24:1: op `out` produced a non-finite value in `out` at training step 2",
+        d.join("bad.sutro").display()
+    );
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stdout.contains(&format!("- {named}")), "{stdout}");
+    assert!(stdout.contains("| `bad` | diverged |"), "{stdout}");
+}
+
 /// A fresh temporary directory for one test.
 fn scratch(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("sutro-{name}-{}", std::process::id()));
@@ -672,4 +785,49 @@ proptest! {
         let text = with_predict_chain(hidden, &chain, which);
         prop_assert!(optimize_and_reload(&text).is_ok(), "{}", optimize_and_reload(&text).unwrap_err());
     }
+}
+
+#[test]
+fn step_counters_are_checked_never_wrapped() {
+    use sutro::train::step_index;
+    assert_eq!(step_index(0).unwrap(), 0);
+    // The last index whose step count (index + 1) still fits in u32.
+    assert_eq!(step_index(4_294_967_294).unwrap(), 4_294_967_294);
+    for s in [4_294_967_295, 4_294_967_296, u64::MAX] {
+        let e = step_index(s).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("the training step {s} does not fit in 32 bits")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn bytedmd_replay_is_bounded_by_the_memory_budget() {
+    let d = scratch("replay-bound");
+    let t = d.join("t.trace");
+    let t = t.to_str().unwrap();
+    assert_eq!(
+        fails(&["trace", "record", parity(), "--steps", "1500", "-o", t]).0,
+        Some(0)
+    );
+    // `trace info` streams: it counts the events without holding them.
+    let out = sutro(&["trace", "info", t, "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["steps"], 1500);
+    let events = info["events"].as_u64().unwrap();
+    // Half of 4 MiB for the one analyzer that keeps events, at its bytes per event.
+    let kept = (1u64 << 21) / sutro::analysis::bytedmd::BYTES_PER_EVENT;
+    assert!(events > kept, "{events} events fit in {kept}");
+    for metric in ["bytedmd_v2", "all"] {
+        let (code, err) = fails(&["trace", "replay", t, "--metric", metric, "--max-memory", "4M"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("bytedmd_v2 keeps every event of a trace for its backward liveness pass; this trace has more than {kept} events")),
+            "{err}"
+        );
+    }
+    // The streaming metrics need no such room.
+    let (code, err) = fails(&["trace", "replay", t, "--metric", "ard_write", "--max-memory", "4M"]);
+    assert_eq!(code, Some(0), "{err}");
 }

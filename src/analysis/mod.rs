@@ -16,6 +16,7 @@ pub mod fenwick;
 pub mod field;
 pub mod options;
 pub mod reuse;
+pub mod row;
 pub mod stack;
 pub mod text;
 
@@ -28,6 +29,7 @@ pub use options::{
     ArdOptions, ByteDmdOptions, ColdPolicy, DmdOptions, Granularity, OptionError, Price, Pricing, Recency, StackOptions,
 };
 pub use reuse::{ArdReport, Cold, Reuse, ReuseKind};
+pub use row::{AttrRow, Col};
 pub use stack::{LruReport, LruStack};
 
 use crate::trace::Tracer;
@@ -306,6 +308,18 @@ pub trait Analyzer: Tracer {
     }
     /// Its report as text for people.
     fn text(&self, program: &str) -> String;
+    /// Bounds what the analyzer keeps per event to `bytes` (only `bytedmd_v2`,
+    /// which keeps the events for its backward liveness pass, and `--events`
+    /// logs keep anything per event; the others stream).
+    fn limit_memory(&mut self, _bytes: u64) {}
+    /// Whether it keeps something per event (so `limit_memory` matters).
+    fn keeps_events(&self) -> bool {
+        false
+    }
+    /// Why the analyzer could not score the trace within that bound, if so.
+    fn over_budget(&self) -> Option<String> {
+        None
+    }
 }
 
 fn to_json<T: serde::Serialize>(r: &T) -> Value {
@@ -332,6 +346,19 @@ impl Analyzer for Reuse {
     }
     fn values(&self) -> Box<dyn Values> {
         Box::new(self.report())
+    }
+    fn limit_memory(&mut self, bytes: u64) {
+        self.set_max_log(bytes / reuse::LOG_ROW_BYTES);
+    }
+    fn keeps_events(&self) -> bool {
+        self.keeps_log()
+    }
+    fn over_budget(&self) -> Option<String> {
+        self.log_dropped().map(|rows| {
+            format!(
+                "--events keeps one row per access; this trace has more than {rows} rows, over the memory budget (--max-memory): replay fewer steps or drop --events"
+            )
+        })
     }
 }
 
@@ -361,6 +388,36 @@ macro_rules! analyzer {
 analyzer!(
     LruStack => Metric::LruStack, text::lru;
     Dmd => Metric::Dmd, text::dmd;
-    ByteDmd => Metric::ByteDmdV2, text::bytedmd;
     Energy => Metric::EnergyPj, text::energy;
 );
+
+impl Analyzer for ByteDmd {
+    fn text(&self, program: &str) -> String {
+        text::bytedmd(&self.report(), program)
+    }
+    fn metric(&self) -> Metric {
+        Metric::ByteDmdV2
+    }
+    fn report_json(&self) -> Value {
+        to_json(&self.report())
+    }
+    fn as_tracer(&mut self) -> &mut dyn Tracer {
+        self
+    }
+    fn values(&self) -> Box<dyn Values> {
+        Box::new(self.report())
+    }
+    fn limit_memory(&mut self, bytes: u64) {
+        self.set_max_events(bytes / bytedmd::BYTES_PER_EVENT);
+    }
+    fn keeps_events(&self) -> bool {
+        true
+    }
+    fn over_budget(&self) -> Option<String> {
+        self.dropped().map(|(kept, bytes)| {
+            format!(
+                "bytedmd_v2 keeps every event of a trace for its backward liveness pass; this trace has more than {kept} events, over {bytes} bytes of the memory budget (--max-memory): replay fewer steps, raise --max-memory, or score the other metrics"
+            )
+        })
+    }
+}

@@ -5,6 +5,7 @@
 //! (`ard_access`); a read's distance is the clock at the read's start minus the
 //! anchor (metrics spec, section 3). O(1) per event.
 
+use super::row::{AttrRow, cols};
 use crate::ir::{BufId, Mode};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;
@@ -79,7 +80,13 @@ pub struct Reuse {
     sum_sd: i128,
     steps: u32,
     log: Vec<LogRow>,
+    /// Most log rows kept (`Analyzer::limit_memory`); `log_dropped` past it.
+    max_log: u64,
+    log_dropped: bool,
 }
+
+/// Bytes of one `--events` log row with its names (a bound for the memory budget).
+pub const LOG_ROW_BYTES: u64 = std::mem::size_of::<LogRow>() as u64 + 64;
 
 #[derive(Clone, Debug, Default)]
 struct BufAcc {
@@ -119,52 +126,6 @@ pub struct LogRow {
     pub size: u64,
     /// Reuse distance of a read (null for writes and skipped cold reads).
     pub distance: Option<i64>,
-}
-
-/// Per-buffer row of the report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BufRow {
-    /// Name.
-    pub name: String,
-    /// Size of its first read.
-    pub size: u64,
-    /// Read events.
-    pub reads: u64,
-    /// Write events (step-start writes included).
-    pub writes: u64,
-    /// Floats read.
-    pub floats_read: u64,
-    /// Mean distance over kept reads.
-    pub avg: Option<f64>,
-    /// Smallest kept distance.
-    pub min: Option<i64>,
-    /// Largest kept distance.
-    pub max: Option<i64>,
-    /// `avg < working_set` (strict, exact).
-    pub cached: bool,
-    /// Σ d over kept reads.
-    pub sum_d: i128,
-    /// Σ s·d over kept reads.
-    pub sum_sd: i128,
-}
-
-/// Per-op row of the report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct OpRow {
-    /// Stable op name.
-    pub name: String,
-    /// Position in the op table.
-    pub index: usize,
-    /// 1-based source line (0 when unknown).
-    pub line: u32,
-    /// Read events.
-    pub reads: u64,
-    /// Floats read.
-    pub floats_read: u64,
-    /// Σ d over its kept reads.
-    pub sum_d: i128,
-    /// Σ s·d over its kept reads.
-    pub sum_sd: i128,
 }
 
 /// Effective options.
@@ -212,9 +173,9 @@ pub struct ArdReport {
     /// Σ s·d over kept reads.
     pub sum_sd: i128,
     /// Per-buffer rows, in order of first read.
-    pub buffers: Vec<BufRow>,
+    pub buffers: Vec<AttrRow>,
     /// Per-op rows, in op-table order (ops with no reads omitted).
-    pub ops: Vec<OpRow>,
+    pub ops: Vec<AttrRow>,
     /// The event log, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<LogRow>>,
@@ -244,7 +205,24 @@ impl Reuse {
             sum_sd: 0,
             steps: 0,
             log: Vec::new(),
+            max_log: u64::MAX,
+            log_dropped: false,
         }
+    }
+
+    /// Keeps at most `n` rows of the `--events` log; past it the log is dropped.
+    pub fn set_max_log(&mut self, n: u64) {
+        self.max_log = n;
+    }
+
+    /// Whether it logs every event (`--events`).
+    pub fn keeps_log(&self) -> bool {
+        self.keep_events
+    }
+
+    /// The bound on log rows, when a longer log was dropped.
+    pub fn log_dropped(&self) -> Option<u64> {
+        self.log_dropped.then_some(self.max_log)
     }
 
     /// Which anchor this analyzer measures from.
@@ -282,7 +260,7 @@ impl Reuse {
             .map(|b| {
                 let a = &self.bufs[b.idx()];
                 let kept = i128::from(a.kept);
-                BufRow {
+                AttrRow {
                     name: name(b.idx()),
                     size: a.first_size,
                     reads: a.reads,
@@ -294,6 +272,8 @@ impl Reuse {
                     cached: a.kept > 0 && a.sum_d < i128::from(working_set) * kept,
                     sum_d: a.sum_d,
                     sum_sd: a.sum_sd,
+                    cols: cols::ARD_BUF,
+                    ..AttrRow::default()
                 }
             })
             .collect();
@@ -302,18 +282,20 @@ impl Reuse {
             .iter()
             .enumerate()
             .filter(|(_, o)| o.reads > 0)
-            .map(|(i, o)| OpRow {
+            .map(|(i, o)| AttrRow {
                 name: self
                     .header
                     .ops
                     .get(i)
                     .map_or_else(|| format!("op{i}"), |o| o.name.clone()),
-                index: i,
-                line: self.header.ops.get(i).map_or(0, |o| o.line),
+                index: Some(i),
+                line: Some(self.header.ops.get(i).map_or(0, |o| o.line)),
                 reads: o.reads,
                 floats_read: o.floats_read,
                 sum_d: o.sum_d,
                 sum_sd: o.sum_sd,
+                cols: cols::ARD_OP,
+                ..AttrRow::default()
             })
             .collect();
         ArdReport {
@@ -353,7 +335,7 @@ impl Tracer for Reuse {
     fn access(&mut self, ev: &Event) {
         let b = ev.buf.idx();
         self.grow(b);
-        self.steps = self.steps.max(ev.step + 1);
+        self.steps = self.steps.max(ev.step.saturating_add(1));
         let start = self.clock;
         let mut distance = None;
         match ev.mode {
@@ -411,7 +393,11 @@ impl Tracer for Reuse {
                 distance = d;
             }
         }
-        if self.keep_events {
+        if self.keep_events && !self.log_dropped && self.log.len() as u64 >= self.max_log {
+            self.log_dropped = true;
+            self.log = Vec::new();
+        }
+        if self.keep_events && !self.log_dropped {
             self.log.push(LogRow {
                 step: ev.step,
                 op: ev

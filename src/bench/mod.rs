@@ -361,7 +361,11 @@ pub fn reorder_only(v: &Validated, m: Metric, budget: u64) -> Option<Reordered> 
     }
     let objective = Objective::single(m, Field::SumSd);
     let model = ClockModel::new(v, &objective)?;
-    let limits = reorder::Limits { budget, beam_width: 16 };
+    let limits = reorder::Limits {
+        budget,
+        beam_width: 16,
+        ..Default::default()
+    };
     let found = reorder::reorder(v, &model, &limits);
     Some(Reordered {
         sum_sd: found.cost,
@@ -375,6 +379,18 @@ pub fn floor_of(v: &Validated, m: Metric) -> Option<i128> {
         Metric::ArdWrite => Some(floor::floor(v, ReuseKind::Write, Cold::MinusOne).sum_sd),
         Metric::ArdAccess => Some(floor::floor(v, ReuseKind::Access, Cold::Skip).sum_sd),
         _ => None,
+    }
+}
+
+/// A fault named for the board: program, seed, and where in its file.
+fn diverged(f: &Fit, seed: u64, e: &crate::interp::InterpError) -> String {
+    match e.span() {
+        Some(span) => format!(
+            "`{}` seed {seed}: {}: {e}",
+            f.name,
+            f.session.loaded().source.locate(span)
+        ),
+        None => format!("`{}` seed {seed}: {e}", f.name),
     }
 }
 
@@ -442,7 +458,7 @@ fn run_job(job: &Job, fits: &[Fit], cfg: &BenchConfig) -> Result<Out, Error> {
                     solved_step: None,
                     epochs_run: 0,
                     wall_s,
-                    error: Some(e.to_string()),
+                    error: Some(diverged(&fits[i], seed, &e)),
                 },
                 Err(e) => return Err(e),
             }))
@@ -495,15 +511,6 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
     let mut rows = Vec::new();
     for f in &fits {
         let Some(first) = outs.next() else { break };
-        let Out::Score {
-            per_step,
-            eval,
-            floor,
-            reordered,
-        } = first?
-        else {
-            return Err(Error::Internal("bench job results out of order".into()));
-        };
         let mut runs = Vec::new();
         for _ in &cfg.seeds {
             match outs.next() {
@@ -512,6 +519,25 @@ pub fn run(files: &[SourceFile], cfg: &BenchConfig, src: &mut Option<SourceFile>
                 _ => return Err(Error::Internal("bench job results out of order".into())),
             }
         }
+        let (per_step, eval, floor, reordered) = match first {
+            Ok(Out::Score {
+                per_step,
+                eval,
+                floor,
+                reordered,
+            }) => (per_step, eval, floor, reordered),
+            // A program whose traced step faults cannot be scored: it leaves the
+            // board with the reason, the others stay.
+            Err(Error::Interp(e)) => {
+                skipped.push(Skipped {
+                    program: f.name.clone(),
+                    reason: diverged(f, f.session.seed(), &e),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+            Ok(Out::Run(_)) => return Err(Error::Internal("bench job results out of order".into())),
+        };
         let tc = f.session.task_config();
         let b = tc.batch.max(1);
         rows.push(Row {

@@ -255,6 +255,21 @@ fn runs_section(s: &mut String, b: &Board) {
         s.push('\n');
     }
     s.push('\n');
+    let diverged: Vec<&str> = b
+        .rows
+        .iter()
+        .flat_map(|r| r.runs.iter().filter_map(|x| x.error.as_deref()))
+        .collect();
+    if !diverged.is_empty() {
+        let _ = writeln!(
+            s,
+            "Diverged runs (program, seed, the op that produced NaN or infinity):\n"
+        );
+        for e in diverged {
+            let _ = writeln!(s, "- {e}");
+        }
+        s.push('\n');
+    }
 }
 
 /// Programs left off the board, and why.

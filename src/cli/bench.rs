@@ -51,6 +51,22 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
     };
     let files = bench_files(&a.programs)?;
     let board = sutro::bench::run(&files, &cfg, src)?;
+    // A diverged run does not stop the board; say which program and seed, and where.
+    for e in board
+        .rows
+        .iter()
+        .flat_map(|r| r.runs.iter().filter_map(|x| x.error.as_deref()))
+    {
+        let _ = writeln!(std::io::stderr(), "warning: {e}");
+    }
+    for k in &board.skipped {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: `{}` is not on the board: {}",
+            k.program,
+            k.reason
+        );
+    }
     // The command as typed, minus the binary's path, heads the Markdown.
     let command = std::iter::once("sutro".to_string())
         .chain(std::env::args().skip(1))

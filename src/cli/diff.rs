@@ -12,10 +12,11 @@ fn diff_side(
 ) -> Result<(String, Vec<Box<dyn Analyzer>>), Error> {
     let mut list = analyzers(&a.metrics, &[Metric::ArdWrite], false)?;
     let name = if path.ends_with(".trace") {
-        let r = sutro::tracefile::open(path, a.limits.max_trace_bytes, a.program.limits().max_memory)?;
+        let budget = a.program.limits().max_memory;
+        let r = sutro::tracefile::open(path, a.limits.max_trace_bytes, budget)?;
         let program = r.header.program.clone();
-        let mut tee = Tee(list.iter_mut().map(|x| x.as_tracer()).collect());
-        sutro::tracefile::replay(path, r, &mut tee)?;
+        // Two sides are held at once: each gets half of the budget.
+        sutro::tracefile::replay_scored(path, r, &mut list, None, budget / 2)?;
         program
     } else {
         let loaded = load_file(path, &a.program, src)?;

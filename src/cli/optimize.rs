@@ -11,6 +11,7 @@ pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Res
         limits: opt::reorder::Limits {
             budget: a.budget,
             beam_width: a.beam_width,
+            ..Default::default()
         },
     };
     let res = session.optimize(&opt_cfg, a.steps)?;
@@ -41,7 +42,9 @@ pub(super) fn optimize_cmd(a: OptimizeArgs, src: &mut Option<SourceFile>) -> Res
 pub(super) fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
     let la = load_file(&a.a, &a.program, src)?;
     let lb = load_file(&a.b, &a.program, src)?;
-    *src = None;
+    // Errors render against the program they are about: A's, or B's when they say so.
+    let a_source = la.source.clone();
+    *src = Some(a_source.clone());
     let session = Session::new(
         la,
         a.task.task,
@@ -50,7 +53,9 @@ pub(super) fn verify_cmd(a: VerifyArgs, src: &mut Option<SourceFile>) -> Result<
         a.task.seed,
     )?;
     let relation = session.relation(&lb.validated);
-    let m = session.verify(&lb.validated, a.steps)?;
+    let m = session.verify(&lb.validated, a.steps).inspect_err(|e| {
+        *src = Some(if e.is_about_b() { lb.source.clone() } else { a_source });
+    })?;
     out(&format!("{relation}\n"));
     match m {
         None => {

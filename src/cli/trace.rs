@@ -2,7 +2,7 @@
 
 use super::*;
 use sutro::analysis::{LruStack, Metric, StackOptions};
-use sutro::trace::{Tee, Tracer};
+use sutro::trace::Tracer;
 use sutro::tracefile;
 
 pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(), Error> {
@@ -22,8 +22,7 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             open(&l, &task, src)?.record_to(steps, &output)
         }
         TraceCmd::Info { file, json, limits } => {
-            let t = tracefile::read(&file, limits.max_trace_bytes)?;
-            let info = tracefile::info(&file, &t);
+            let info = tracefile::info(&file, limits.max_trace_bytes)?;
             out(&if json { sutro::json::pretty(&info) } else { info.text() });
             Ok(())
         }
@@ -39,14 +38,9 @@ pub(super) fn trace_cmd(cmd: TraceCmd, src: &mut Option<SourceFile>) -> Result<(
             let header = r.header.clone();
             let mut list = analyzers(&metrics, &[Metric::ArdWrite], events)?;
             let mut lru = LruStack::new(StackOptions::default());
-            {
-                let mut tracers: Vec<&mut dyn Tracer> = list.iter_mut().map(|a| a.as_tracer()).collect();
-                if plot.is_some() {
-                    tracers.push(&mut lru);
-                }
-                // One pass over the file feeds every metric.
-                tracefile::replay(&file, r, &mut Tee(tracers))?;
-            }
+            let extra: Option<&mut dyn Tracer> = if plot.is_some() { Some(&mut lru) } else { None };
+            // One pass over the file feeds every metric.
+            tracefile::replay_scored(&file, r, &mut list, extra, limits.memory())?;
             if let Some(path) = &plot {
                 let title = format!("{}: miss-ratio curve", header.program);
                 let svg = sutro::plot::miss_ratio(

@@ -9,7 +9,7 @@
 pub mod kernels;
 
 use crate::ir::prim::Family;
-use crate::ir::{Access, BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
+use crate::ir::{Access, BufId, Lowered, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
 use crate::span::Span;
 use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a, fnv1a_extend};
 use crate::valid::Validated;
@@ -42,13 +42,22 @@ pub enum InterpError {
         step: u64,
         span: Span,
     },
+    /// A counter outgrew its type (steps are numbered with `u32` in traces).
+    #[error("{what} {value} does not fit in 32 bits: traces number steps below {max}", max = u32::MAX)]
+    Counter {
+        /// The quantity, e.g. "the training step".
+        what: String,
+        /// Its value.
+        value: u64,
+    },
 }
 
 impl InterpError {
-    /// The op's source span.
-    pub fn span(&self) -> Span {
+    /// The op's span, for a fault located in the program.
+    pub fn span(&self) -> Option<Span> {
         match self {
-            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => *span,
+            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => Some(*span),
+            InterpError::Counter { .. } => None,
         }
     }
 }
@@ -92,13 +101,13 @@ fn eval_scalars(v: &Validated, scalars: &[Scalar], step: u64) -> [f32; MAX_SCALA
 }
 
 /// An op's resolved scalars at a 1-based training step.
-fn op_scalars(v: &Validated, kind: &OpKind, step: u64) -> Scalars {
+fn op_scalars(v: &Validated, kind: &Lowered, step: u64) -> Scalars {
     match kind {
-        OpKind::Call { scalars, .. } => Scalars {
+        Lowered::Call { scalars, .. } => Scalars {
             vals: eval_scalars(v, scalars, step),
             ..Scalars::default()
         },
-        OpKind::Update {
+        Lowered::Update {
             rule: Rule::Sgd { lr, wd },
             src,
             ..
@@ -110,17 +119,16 @@ fn op_scalars(v: &Validated, kind: &OpKind, step: u64) -> Scalars {
             lr: v.eval_at(lr, step) as f32,
             wd: v.eval_at(wd, step) as f32,
         },
-        OpKind::Grad { .. } => Scalars::default(),
     }
 }
 
 /// Whether any of an op's expressions uses the built-in `step`.
-fn mentions_step(kind: &OpKind) -> bool {
+fn mentions_step(kind: &Lowered) -> bool {
     let mut found = false;
     let mut see = |e: &crate::ir::Expr| e.visit_names(&mut |n, _| found |= n == "step");
     match kind {
-        OpKind::Call { scalars, .. }
-        | OpKind::Update {
+        Lowered::Call { scalars, .. }
+        | Lowered::Update {
             src: Src::Fused { scalars, .. },
             ..
         } => {
@@ -128,7 +136,7 @@ fn mentions_step(kind: &OpKind) -> bool {
         }
         _ => {}
     }
-    if let OpKind::Update {
+    if let Lowered::Update {
         rule: Rule::Sgd { lr, wd },
         ..
     } = kind
@@ -229,13 +237,12 @@ impl<'v> Interp<'v> {
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
         let bufs: Vec<Vec<f32>> = p.buffer_ids().map(|b| vec![0.0; v.size(b)]).collect();
-        let scalars = p.ops.iter().map(|op| op_scalars(v, &op.kind, 1)).collect();
-        let dynamic = p.ops.iter().map(|op| mentions_step(&op.kind)).collect();
+        let scalars = p.op_ids().map(|id| op_scalars(v, v.lowered(id), 1)).collect();
+        let dynamic = p.op_ids().map(|id| mentions_step(v.lowered(id))).collect();
         let scratch_len = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Update {
+            .op_ids()
+            .map(|id| match v.lowered(id) {
+                Lowered::Update {
                     param,
                     src: Src::Fused { .. },
                     ..
@@ -248,8 +255,8 @@ impl<'v> Interp<'v> {
         // which every write of W bumps).
         let packs = p
             .op_ids()
-            .map(|id| match &p.op(id).kind {
-                OpKind::Call {
+            .map(|id| match v.lowered(id) {
+                Lowered::Call {
                     prim: Prim::Affine,
                     args,
                     ..
@@ -295,14 +302,14 @@ impl<'v> Interp<'v> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let v = self.v;
         self.versions.iter_mut().for_each(|n| *n += 1);
-        for (i, b) in v.program().buffers.values().enumerate() {
+        for (id, b) in v.program().buffer_ids().zip(v.program().buffers.values()) {
             let Some(init) = &b.init else { continue };
-            let data = &mut self.bufs[i];
+            let data = &mut self.bufs[id.idx()];
             match init {
                 crate::ir::Init::Zeros => data.fill(0.0),
                 crate::ir::Init::Iota => data.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32),
                 crate::ir::Init::Eye => {
-                    let sh = v.shape(BufId(i as u32));
+                    let sh = v.shape(id);
                     let cols: usize = sh.get(1..).map_or(1, |s| s.iter().product());
                     let n1 = sh.get(1).copied().unwrap_or(1);
                     let inner = cols / n1.max(1);
@@ -429,15 +436,15 @@ impl<'v> Interp<'v> {
     /// Runs one op's kernel.
     pub fn exec(&mut self, id: OpId, step: u64) -> Result<(), InterpError> {
         let v = self.v;
-        let op = v.program().op(id);
+        let op = v.lowered(id);
         let sc = if self.dynamic[id.idx()] {
             // Counted from 1 for people; trace steps are 0-based.
-            op_scalars(v, &op.kind, step + 1)
+            op_scalars(v, op, step + 1)
         } else {
             self.scalars[id.idx()]
         };
-        match &op.kind {
-            OpKind::Call {
+        match op {
+            Lowered::Call {
                 prim,
                 outs,
                 args,
@@ -479,7 +486,7 @@ impl<'v> Interp<'v> {
                     return Err(self.non_finite(id, bad, step));
                 }
             }
-            OpKind::Update { param, src, .. } => {
+            Lowered::Update { param, src, .. } => {
                 let mut pv = std::mem::take(&mut self.bufs[param.idx()]);
                 match src {
                     Src::Buf(g) => k::sgd(&mut pv, &self.bufs[g.idx()], sc.lr, sc.wd),
@@ -501,8 +508,6 @@ impl<'v> Interp<'v> {
                     return Err(self.non_finite(id, *param, step));
                 }
             }
-            // Validation rejects programs that still hold `grad`.
-            OpKind::Grad { .. } => debug_assert!(false, "grad reached the interpreter"),
         }
         Ok(())
     }

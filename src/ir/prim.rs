@@ -273,6 +273,10 @@ impl Prim {
     ];
 
     /// The static facts.
+    ///
+    /// Over 100 lines on purpose (clippy::too_many_lines): it is the primitive
+    /// table, one line per primitive and nothing else; splitting it would
+    /// scatter one table over several functions.
     pub fn info(self) -> PrimInfo {
         let i = |name, args, scalars: bool, outs, doc| PrimInfo {
             name,
@@ -589,94 +593,6 @@ state idx[b] = iota
 ";
 
 impl Prim {
-    /// How `grad` differentiates through this op (`dy` is the output's gradient).
-    pub fn grad_rule(self) -> &'static str {
-        match self {
-            Prim::Affine => {
-                "dW, db = affine_grad(dy, x) (dW = outer(dy, x) or db = sum(dy) when only one is needed); dx = affine_grad_x(W, dy)"
-            }
-            Prim::MatMul => "da = matmul_nt(dy, b); db = matmul_tn(a, dy)",
-            Prim::MatMulNt => "da = matmul(dy, b); db = matmul_tn(dy, a)",
-            Prim::MatMulTn => "da = matmul_nt(b, dy); db = matmul(a, dy)",
-            Prim::MatVec => "dW = outer(dy, v); dv = matvec_t(W, dy)",
-            Prim::MatVecT => "dW = outer(v, dy); dv = matvec(W, dy)",
-            Prim::Outer => {
-                "vectors: da = matvec(dy, b), db = matvec_t(dy, a); rows: da = matmul_nt(b, dy), db = matmul(a, dy)"
-            }
-            Prim::Add => {
-                "da = dy; db = dy (a broadcast operand's gradient is summed: sum over rows, sum_all for one element)"
-            }
-            Prim::Sub => "da = dy; db = scale(dy, -1) (broadcast operands summed as add)",
-            Prim::Mul => "da = mul(dy, b); db = mul(dy, a) (broadcast operands summed as add)",
-            Prim::Scale => "da = scale(dy, s); for a buffer s, ds = sum_all(mul(dy, a))",
-            Prim::Exp => "da = mul(dy, c)",
-            Prim::Log => "da = div(dy, a)",
-            Prim::Tanh => "da = tanh_grad(dy, c)",
-            Prim::Sigmoid => "da = sigmoid_grad(dy, c)",
-            Prim::Softplus => "t = sigmoid(a); da = mul(dy, t)",
-            Prim::Abs => "t = sign(a); da = mul(dy, t)",
-            Prim::Sqrt => "t = div(dy, c); da = scale(t, 0.5)",
-            Prim::Square => "t = mul(dy, a); da = scale(t, 2)",
-            Prim::Neg => "da = neg(dy)",
-            Prim::Div => "da = div(dy, b); t = mul(da, c); db = neg(t) (broadcast operands summed as add)",
-            Prim::Max => "m = ge(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
-            Prim::Min => "m = le(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
-            Prim::Pow => "t = pow(a, p - 1); u = mul(dy, t); da = scale(u, p) (p an expression)",
-            Prim::Select => "da = relu_grad(dy, cond); db = sub(dy, da); none to cond",
-            Prim::Clamp => "da = clamp_grad(dy, a, lo, hi)",
-            Prim::SumAxis => "da = expand(dy, k, n)",
-            Prim::MeanAxis => "t = expand(dy, k, n); da = scale(t, 1 / n)",
-            Prim::Expand => "da = sum_axis(dy, k)",
-            Prim::Reshape => "da = reshape(dy, a's extents)",
-            Prim::Transpose => "da = transpose(dy)",
-            Prim::MaxAxis | Prim::MinAxis | Prim::ProdAxis | Prim::ArgMax | Prim::ArgMin | Prim::OneHot => {
-                "none: `grad` stops with an error at this op"
-            }
-            Prim::Concat => "da = copy(dy[…, 0:na, …]); db = copy(dy[…, na:na + nb, …]) (slices along axis k)",
-            Prim::Sign
-            | Prim::Gt
-            | Prim::Ge
-            | Prim::Lt
-            | Prim::Le
-            | Prim::Eq
-            | Prim::Xor
-            | Prim::And
-            | Prim::Or
-            | Prim::Not => "no gradient (flat almost everywhere)",
-            Prim::Relu => "da = relu_grad(dy, a)",
-            Prim::Copy => "da = dy",
-            Prim::Hinge => {
-                "as the loss: dpred = hinge_grad(pred, y); inside a larger loss: t = hinge_grad(pred, y), dpred = scale(t, dy)"
-            }
-            Prim::Mse => {
-                "as the loss: dpred = mse_grad(pred, y); inside a larger loss: t = mse_grad(pred, y), dpred = scale(t, dy)"
-            }
-            Prim::Logistic => {
-                "as the loss: dpred = logistic_grad(pred, y); inside a larger loss: t = logistic_grad(pred, y), dpred = scale(t, dy)"
-            }
-            Prim::SoftmaxXent => {
-                "as the loss: dlogits = softmax_xent_grad(logits, t); inside a larger loss: u = softmax_xent_grad(logits, t), dlogits = scale(u, dy)"
-            }
-            Prim::Sum => "da = expand(dy, 0, n) (n the first extent)",
-            Prim::SumAll => "t = expand(dy, 0, N) (N elements); da = t, or reshape(t, a's extents) for a matrix",
-            Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
-            Prim::Query => "no gradient (the task's labels are constant in xq almost everywhere)",
-            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => {
-                "none: a draw reads no buffer, so it carries no gradient; `grad` stops if a scalar operand needs one"
-            }
-            Prim::Gather => "da = scatter_add(dy, i, k, a's extent along k); none to i",
-            Prim::ScatterAdd => "du = gather(dy, i, k); none to i",
-            Prim::AffineGrad
-            | Prim::AffineGradX
-            | Prim::ReluGrad
-            | Prim::HingeGrad
-            | Prim::MseGrad
-            | Prim::TanhGrad
-            | Prim::SigmoidGrad
-            | Prim::ClampGrad => "none: `grad` stops with an error at this op",
-        }
-    }
-
     /// The op's line in its example program.
     pub fn example_line(self) -> &'static str {
         match self {

@@ -496,6 +496,12 @@ impl ClockModel {
         self.ops.is_empty()
     }
 
+    /// The work of one search node in loop steps: `lower_bound` walks every
+    /// segment and every op, the ready scan every op.
+    pub fn node_work(&self) -> u64 {
+        (self.ops.len() + self.segs.len()) as u64
+    }
+
     /// The state before the first op (after the step-start writes).
     pub fn start(&self) -> ClockState {
         let mut st = ClockState {

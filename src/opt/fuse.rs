@@ -22,8 +22,8 @@
 //! one only when the objective does not get worse; every kept rewrite is
 //! re-validated.
 
-use super::OptError;
 use super::cost::{CostFunction, MetricCost, Objective};
+use super::{OptError, StopReason};
 use crate::ir::{BufId, Op, OpId, OpKind, Prim, Program, Role, Src, Stmt, Trivia, effects, grad};
 use crate::valid::{self, Limits, Settings, Validated};
 
@@ -36,6 +36,8 @@ pub struct Fused {
     pub kept: Vec<String>,
     /// Rewrites tried (kept or not).
     pub tried: usize,
+    /// `complete`, or `budget` when `FUSE_WORK` ran out first.
+    pub stop: StopReason,
 }
 
 fn pos(p: &Program, id: OpId) -> Option<usize> {
@@ -285,40 +287,90 @@ pub fn remove_dead(p: &Program) -> Option<Program> {
     changed.then_some(q)
 }
 
-/// The candidate rewrites of a program, in schedule order of the updates they feed.
-fn candidates(v: &Validated) -> Vec<(String, Program)> {
+/// A rewrite the pass may try, named by the ops it touches; built into a
+/// program only when tried (a program is a large value, a candidate is small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Candidate {
+    /// Split the `affine_grad` `w` and fold the half that is `g` into `u`.
+    Split { w: OpId, g: BufId, u: OpId },
+    /// Fold the copy gradient written by `w` into `u`, or else its fusible producer.
+    Fold { w: OpId, g: BufId, u: OpId },
+    /// Remove every dead op.
+    Dead,
+}
+
+impl Candidate {
+    /// The rewritten program and its description, or `None` when the rule's
+    /// preconditions fail.
+    fn build(self, v: &Validated) -> Option<(String, Program)> {
+        let p = v.program();
+        match self {
+            Candidate::Split { w, g, u } => {
+                let (q, wop, bop) = split_multi(p, w)?;
+                let OpKind::Call { outs, .. } = &p.op(w).kind else {
+                    return None;
+                };
+                let piece = if outs.first() == Some(&g) { wop } else { bop };
+                let r = fold_copy(v, &q, piece).or_else(|| fold_grad(&q, piece))?;
+                let (gname, uname, wname) = (&p.buf(g).name, p.op_name(u), p.op_name(w));
+                Some((format!("split `{wname}` and fold `{gname}` into `{uname}`"), r))
+            }
+            Candidate::Fold { w, g, u } => {
+                let (gname, uname) = (&p.buf(g).name, p.op_name(u));
+                if let Some(r) = fold_copy(v, p, w) {
+                    return Some((format!("fold copy gradient `{gname}` into `{uname}`"), r));
+                }
+                let OpKind::Call { prim, .. } = &p.op(w).kind else {
+                    return None;
+                };
+                let r = fold_grad(p, w)?;
+                Some((format!("fold `{gname}` = {} into `{uname}`", prim.name()), r))
+            }
+            Candidate::Dead => {
+                let r = remove_dead(p)?;
+                let n = p.order.len() - r.order.len();
+                Some((format!("remove {n} dead op(s)"), r))
+            }
+        }
+    }
+}
+
+/// The candidate rewrites of a program, in schedule order of the updates they
+/// feed, then dead-code removal.
+fn candidates(v: &Validated) -> Vec<Candidate> {
     let p = v.program();
+    let mut writers = std::collections::HashMap::new();
+    for &o in &p.order {
+        if let OpKind::Call { outs, .. } = &p.op(o).kind {
+            for b in outs {
+                writers.entry(*b).or_insert(o);
+            }
+        }
+    }
     let mut out = Vec::new();
     for &u in &p.order {
         let OpKind::Update { src: Src::Buf(g), .. } = &p.op(u).kind else {
             continue;
         };
-        let Some(w) = writer(p, *g) else { continue };
-        let (gname, uname, wname) = (&p.buf(*g).name, p.op_name(u), p.op_name(w));
-        let OpKind::Call { prim, outs, .. } = &p.op(w).kind else {
+        let Some(&w) = writers.get(g) else { continue };
+        let OpKind::Call { prim, .. } = &p.op(w).kind else {
             continue;
         };
+        let g = *g;
         if *prim == Prim::AffineGrad {
-            let Some((q, wop, bop)) = split_multi(p, w) else {
-                continue;
-            };
-            let piece = if outs.first() == Some(g) { wop } else { bop };
-            let folded = fold_copy(v, &q, piece).or_else(|| fold_grad(&q, piece));
-            if let Some(r) = folded {
-                out.push((format!("split `{wname}` and fold `{gname}` into `{uname}`"), r));
-            }
-        } else if let Some(r) = fold_copy(v, p, w) {
-            out.push((format!("fold copy gradient `{gname}` into `{uname}`"), r));
-        } else if let Some(r) = fold_grad(p, w) {
-            out.push((format!("fold `{gname}` = {} into `{uname}`", prim.name()), r));
+            out.push(Candidate::Split { w, g, u });
+        } else {
+            out.push(Candidate::Fold { w, g, u });
         }
     }
-    if let Some(r) = remove_dead(p) {
-        let n = p.order.len() - r.order.len();
-        out.push((format!("remove {n} dead op(s)"), r));
-    }
+    out.push(Candidate::Dead);
     out
 }
+
+/// Work units (ops of the program per rewrite tried: each try re-validates and
+/// re-scores the whole step) the pass may spend before it stops with `budget`.
+/// Deterministic: the same program gets the same tries on any machine.
+pub const FUSE_WORK: u64 = 10_000_000;
 
 /// Runs the fuse pass: applies rewrites while they do not worsen the objective.
 pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Objective) -> Result<Fused, OptError> {
@@ -327,14 +379,19 @@ pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Obj
     let mut cur_cost = cost.cost(&cur, &cur.program().order);
     let mut kept = Vec::new();
     let mut tried = 0usize;
-    let mut rejected: Vec<String> = Vec::new();
-    // Each kept rewrite removes an op, so this terminates; the bound is a backstop.
-    for _ in 0..=v.program().ops.len() * 2 {
+    let max_tries = usize::try_from(FUSE_WORK / (v.program().ops.len() as u64).max(1)).unwrap_or(usize::MAX);
+    let mut stop = StopReason::Complete;
+    // Each kept rewrite removes an op or a gradient buffer, so this terminates;
+    // the bound is a backstop.
+    'outer: for _ in 0..=v.program().ops.len() * 2 {
         let mut progress = false;
-        for (desc, prog) in candidates(&cur) {
-            let text = prog.to_string();
-            if rejected.contains(&text) {
+        for cand in candidates(&cur) {
+            let Some((desc, prog)) = cand.build(&cur) else {
                 continue;
+            };
+            if tried >= max_tries {
+                stop = StopReason::Budget;
+                break 'outer;
             }
             tried += 1;
             let next = valid::validate(grad::renumber(prog), settings, limits).map_err(|e| OptError::Invariant {
@@ -352,7 +409,6 @@ pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Obj
                 progress = true;
                 break;
             }
-            rejected.push(text);
         }
         if !progress {
             break;
@@ -362,5 +418,6 @@ pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Obj
         validated: cur,
         kept,
         tried,
+        stop,
     })
 }

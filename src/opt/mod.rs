@@ -48,6 +48,26 @@ pub enum OptError {
     /// A verification run failed.
     #[error(transparent)]
     Interp(#[from] InterpError),
+    /// Something about program B of a comparison (`verify A B`): B's run
+    /// faulted, or B cannot be paired with A. The span, when there is one,
+    /// points into B's text.
+    #[error("program B: {message}")]
+    ProgramB {
+        /// What is wrong.
+        message: String,
+        /// Where in B.
+        span: Option<crate::span::Span>,
+    },
+}
+
+impl OptError {
+    /// A fault of program B's run.
+    pub fn in_b(e: InterpError) -> OptError {
+        OptError::ProgramB {
+            message: e.to_string(),
+            span: e.span(),
+        }
+    }
 }
 
 /// An optimization pass.
@@ -97,15 +117,18 @@ pub enum StopReason {
     Budget,
     /// A heuristic search only; no proof.
     Heuristic,
+    /// The pass ran to its end (`fuse`: no rewrite left that does not worsen the objective).
+    Complete,
 }
 
 impl StopReason {
-    /// `optimal`, `budget` or `heuristic`.
+    /// `optimal`, `budget`, `heuristic` or `complete`.
     pub fn name(self) -> &'static str {
         match self {
             StopReason::Optimal => "optimal",
             StopReason::Budget => "budget",
             StopReason::Heuristic => "heuristic",
+            StopReason::Complete => "complete",
         }
     }
 }
@@ -144,7 +167,8 @@ pub struct PassReport {
     pub before: f64,
     /// The objective after the pass.
     pub after: f64,
-    /// How the search stopped (reorder only).
+    /// How the pass stopped: reorder's search (`optimal`, `budget`,
+    /// `heuristic`), fuse `complete` or `budget`.
     pub stop: Option<StopReason>,
     /// One line per change.
     pub notes: Vec<String>,
@@ -159,7 +183,9 @@ pub struct OptReport {
     pub before: f64,
     /// The objective on the output.
     pub after: f64,
-    /// How the (last) reorder search stopped; `None` without a reorder pass.
+    /// How the pipeline stopped: `budget` when any pass stopped on a bound, else
+    /// how the last reorder search stopped, else `complete` (fuse only); `None`
+    /// without passes.
     pub stop: Option<StopReason>,
     /// Per pass, in order.
     pub passes: Vec<PassReport>,
@@ -191,15 +217,19 @@ pub fn run_reorder(
     objective: &Objective,
     search: &reorder::Limits,
 ) -> Result<(Validated, reorder::Found), OptError> {
+    let search = reorder::Limits {
+        memory: limits.max_memory,
+        ..*search
+    };
     let found = match ClockModel::new(v, objective) {
-        Some(model) => reorder::reorder(v, &model, search),
+        Some(model) => reorder::reorder(v, &model, &search),
         None => {
             // No exact model (stack metrics, mixes): beam search over legal orders,
             // keeping the input order unless the beam found a cheaper one.
             let g = depgraph::DepGraph::build(v.program());
             let mut cost = MetricCost::new(*objective);
             let width = search.beam_width.min(8);
-            let cand = reorder::beam_generic(v, &g, &mut cost, width);
+            let (cand, used) = reorder::beam_generic(v, &g, &mut cost, width);
             let order = if cost.cost(v, &cand) < cost.cost(v, &v.program().order) {
                 cand
             } else {
@@ -208,9 +238,13 @@ pub fn run_reorder(
             reorder::Found {
                 order,
                 cost: 0,
-                stop: StopReason::Heuristic,
+                stop: if used < width {
+                    StopReason::Budget
+                } else {
+                    StopReason::Heuristic
+                },
                 nodes: 0,
-                beam_nodes: (g.ops().len() * width) as u64,
+                beam_nodes: (g.ops().len() * used) as u64,
             }
         }
     };
@@ -261,7 +295,6 @@ pub fn run_pipeline(
                     .zip(&next.program().order)
                     .filter(|(a, b)| a != b)
                     .count();
-                report.stop = Some(found.stop);
                 let pr = PassReport {
                     name: pass,
                     changes: moved,
@@ -296,7 +329,7 @@ pub fn run_pipeline(
                     tried: f.tried as u64,
                     before: cost_in,
                     after: 0.0,
-                    stop: None,
+                    stop: Some(f.stop),
                     notes: f.kept,
                 };
                 (f.validated, pr)
@@ -314,7 +347,22 @@ pub fn run_pipeline(
         cur = next;
     }
     report.after = cost.cost(&cur, &cur.program().order);
+    report.stop = pipeline_stop(&report.passes);
     Ok((cur, report))
+}
+
+/// The pipeline's stop reason: `budget` if a pass hit a bound, else the last
+/// reorder's stop, else `complete` when fuse ran, else `None`.
+fn pipeline_stop(passes: &[PassReport]) -> Option<StopReason> {
+    if passes.iter().any(|p| p.stop == Some(StopReason::Budget)) {
+        return Some(StopReason::Budget);
+    }
+    passes
+        .iter()
+        .rev()
+        .find(|p| p.name == Pass::Reorder)
+        .or_else(|| passes.last())
+        .and_then(|p| p.stop)
 }
 
 /// The hazard graph of a program as text, one edge per line, or as Graphviz DOT.

@@ -153,17 +153,29 @@ impl Pairs {
         for (name, ia) in &pa {
             match pb.iter().find(|(n, _)| n == name) {
                 Some((_, ib)) if a.size(*ia) == b.size(*ib) => pairs.push((name.clone(), *ia, *ib)),
-                _ => {
-                    return Err(OptError::NotComparable(format!(
-                        "`{name}` is not a param or state of the same size in both programs"
-                    )));
+                Some((_, ib)) => {
+                    return Err(OptError::ProgramB {
+                        message: format!(
+                            "`{name}` has {} elements, in program A {}: a comparison pairs params and state of the same size",
+                            b.size(*ib),
+                            a.size(*ia)
+                        ),
+                        span: Some(b.program().buf(*ib).span),
+                    });
+                }
+                None => {
+                    return Err(OptError::ProgramB {
+                        message: format!("has no param or state `{name}`, which program A has"),
+                        span: None,
+                    });
                 }
             }
         }
-        if pb.len() != pa.len() {
-            return Err(OptError::NotComparable(
-                "the programs have different params or state".into(),
-            ));
+        if let Some((name, ib)) = pb.iter().find(|(n, _)| !pa.iter().any(|(m, _)| m == n)) {
+            return Err(OptError::ProgramB {
+                message: format!("`{name}` is a param or state that program A does not have"),
+                span: Some(b.program().buf(*ib).span),
+            });
         }
         Ok(Pairs(pairs))
     }

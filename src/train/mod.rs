@@ -474,6 +474,18 @@ pub fn feed(
     }
 }
 
+/// The `u32` index of step `s` (0-based) as events and analyzers number it:
+/// checked, never wrapped, and below `u32::MAX` so a step count `s + 1` fits.
+pub fn step_index(s: u64) -> Result<u32, InterpError> {
+    u32::try_from(s)
+        .ok()
+        .filter(|x| *x < u32::MAX)
+        .ok_or_else(|| InterpError::Counter {
+            what: "the training step".into(),
+            value: s,
+        })
+}
+
 /// A training run in progress: the interpreter from the `init` seed, the data,
 /// and the example order. `step` is the only way a training step runs.
 pub struct Run<'a> {
@@ -550,7 +562,7 @@ impl<'a> Run<'a> {
             |j| ex.example(s, j),
         );
         let which = if s == 0 { StartWrites::All } else { StartWrites::Data };
-        self.it.step(s as u32, tracer.map(|t| (t, which)))?;
+        self.it.step(step_index(s)?, tracer.map(|t| (t, which)))?;
         self.steps += 1;
         Ok(())
     }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
+    BufId, Expr, Init, Lowered, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
 };
 use crate::span::Span;
 use indexmap::IndexMap;
@@ -244,9 +244,16 @@ pub struct Validated {
     total: usize,
     limits: Limits,
     regions: HashMap<(OpId, Slot), Region>,
+    /// Each op's lowered form, by `OpId` (no `grad` can be in it).
+    lowered: Vec<Lowered>,
 }
 
 impl Validated {
+    /// An op's lowered form: the interpreter's view of op data.
+    pub fn lowered(&self, id: OpId) -> &Lowered {
+        &self.lowered[id.idx()]
+    }
+
     /// The region of a sliced operand of an op.
     pub fn region(&self, op: OpId, slot: Slot) -> Option<&Region> {
         self.regions.get(&(op, slot))
@@ -366,7 +373,14 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
     limits
         .check_memory(&format!("{what} ({total} elements)"), bytes)
         .map_err(|e| vec![e.into()])?;
+    // `check` has refused every `grad`; this is where the type says so.
+    let lowered = p
+        .ops
+        .iter()
+        .map(|op| Lowered::of(&op.kind).ok_or_else(|| vec![ValidationError::GradLeft { span: op.span }]))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Validated {
+        lowered,
         program: p,
         dims: c.dims,
         hypers: c.hypers,

@@ -16,6 +16,8 @@
 
 mod rules;
 
+pub use rules::explain_rule;
+
 use super::{BufId, Buffer, Op, OpId, OpKind, Prim, Program, Role, Scalar, Src, Stmt, Trivia};
 use crate::diag::Diagnostic;
 use crate::span::Span;

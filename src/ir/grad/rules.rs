@@ -8,8 +8,9 @@
 //! one element). A rule returns `Ok(false)` for a case it cannot differentiate.
 
 use super::{Contrib, GradError, Lowering};
-use crate::ir::{BufId, Expr, Prim, Range, Scalar, Slice, Slot};
+use crate::ir::{BufId, Expr, OpId, OpKind, Prim, Program, Range, Scalar, Slice, Slot};
 use crate::span::Span;
+use indexmap::IndexMap;
 
 /// One forward op as a rule sees it.
 pub(super) struct Site<'s> {
@@ -38,9 +39,21 @@ impl Site<'_> {
 /// A gradient rule: emits the contributions of one op.
 pub(super) type Rule = fn(&mut Lowering, &Site) -> Result<bool, GradError>;
 
-/// The rule of a primitive, or `None` when `grad` cannot pass through it.
-pub(super) fn rule(prim: Prim) -> Option<Rule> {
-    Some(match prim {
+/// How `grad` treats a primitive: the one table behind the lowering (`rule`,
+/// `passes_gradient`) and `explain`'s gradient text (`explain_rule`).
+pub(super) enum Through {
+    /// Differentiated by this rule.
+    Rule(Rule),
+    /// Flat almost everywhere (`sign`, comparisons, bit ops): its output carries
+    /// no gradient and does not make a loss depend on a param.
+    Flat,
+    /// `grad` stops with an error at this op.
+    Stop,
+}
+
+/// The table: how `grad` treats each primitive.
+pub(super) fn through(prim: Prim) -> Through {
+    Through::Rule(match prim {
         Prim::Affine => affine,
         Prim::MatMul | Prim::MatMulNt | Prim::MatMulTn => matmul,
         Prim::MatVec | Prim::MatVecT => matvec,
@@ -64,7 +77,18 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         Prim::Gather | Prim::ScatterAdd => index,
         Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
         Prim::Concat => concat,
-        _ => return None,
+        Prim::Sign
+        | Prim::Gt
+        | Prim::Ge
+        | Prim::Lt
+        | Prim::Le
+        | Prim::Eq
+        | Prim::Xor
+        | Prim::And
+        | Prim::Or
+        | Prim::Not
+        | Prim::Query => return Through::Flat,
+        _ => return Through::Stop,
     })
 }
 
@@ -79,24 +103,131 @@ pub(super) fn loss_grad(prim: Prim) -> Option<Prim> {
     })
 }
 
-/// Whether a gradient flows through the primitive at all: `sign`, the
-/// comparisons and the bit ops are flat almost everywhere, so their outputs carry
-/// no gradient (and do not make a loss depend on a param).
+/// The rule of a primitive, or `None` when `grad` cannot pass through it.
+pub(super) fn rule(prim: Prim) -> Option<Rule> {
+    match through(prim) {
+        Through::Rule(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether a gradient flows through the primitive at all (see `Through::Flat`).
 pub(super) fn passes_gradient(prim: Prim) -> bool {
-    !matches!(
+    !matches!(through(prim), Through::Flat)
+}
+
+const STOPS: &str = "none: `grad` stops with an error at this op";
+
+/// `explain`'s gradient text for the call `id` of `p` (`shapes` inferred): the
+/// table's entry, and for a rule or a loss the ops the lowering emits for that
+/// very op with every operand active, in order, as `.sutro` statements (`dc`
+/// is the gradient of the output `c`; `dX = Y` says `X`'s gradient is `Y`).
+pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> String {
+    let OpKind::Call {
         prim,
-        Prim::Sign
-            | Prim::Gt
-            | Prim::Ge
-            | Prim::Lt
-            | Prim::Le
-            | Prim::Eq
-            | Prim::Xor
-            | Prim::And
-            | Prim::Or
-            | Prim::Not
-            | Prim::Query
-    )
+        outs,
+        args,
+        scalars,
+        ..
+    } = &p.op(id).kind
+    else {
+        return STOPS.to_string();
+    };
+    let rule = match through(*prim) {
+        Through::Flat => return "no gradient (flat almost everywhere)".to_string(),
+        Through::Stop => return STOPS.to_string(),
+        Through::Rule(r) => r,
+    };
+    let mut l = Lowering {
+        p: p.clone(),
+        shapes,
+        span: Span::default(),
+        out: Vec::new(),
+        trivia: None,
+        uses: IndexMap::new(),
+        contribs: IndexMap::new(),
+        is_wrt: vec![false; p.buffers.len()],
+        finals: vec![None; p.buffers.len()],
+        prefix: String::new(),
+        temps: 0,
+    };
+    for a in args.iter().chain(scalars.iter().filter_map(|s| match s {
+        Scalar::Buf(b) => Some(b),
+        Scalar::Expr(_) => None,
+    })) {
+        *l.uses.entry(*a).or_default() += 1;
+    }
+    let out = outs.first().copied().unwrap_or(BufId(0));
+    // Every operand is active except a loss's target, which `grad` never differentiates.
+    let is_loss = loss_grad(*prim).is_some();
+    let ran = l.new_buf(l.grad_name(out)).and_then(|g| {
+        let site = Site {
+            prim: *prim,
+            g,
+            out,
+            args,
+            scalars,
+            act: (0..args.len()).map(|i| !(is_loss && i > 0)).collect(),
+            scalar_act: scalars.iter().map(|s| matches!(s, Scalar::Buf(_))).collect(),
+        };
+        rule(&mut l, &site)
+    });
+    let seeded = match (is_loss, args.first()) {
+        (true, Some(pred)) => format!(
+            "as the loss: d{} = {}({}); inside a larger loss: ",
+            l.name(*pred),
+            loss_grad(*prim).map_or("", Prim::name),
+            args.iter().map(|a| l.name(*a)).collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    };
+    match ran {
+        Ok(true) => format!("{seeded}{}", l.emitted_text()),
+        Ok(false) => format!("{STOPS} (this case)"),
+        Err(e) => format!("none: {e}"),
+    }
+}
+
+impl Lowering<'_> {
+    /// The emitted ops as statements, each buffer's contributions in the order
+    /// they were made (`dX = Y` for a gradient that is another buffer).
+    fn emitted_text(&self) -> String {
+        let mut q = self.p.clone();
+        let texts: Vec<(Vec<BufId>, String)> = (self.out.iter())
+            .map(|op| {
+                let outs = match &op.kind {
+                    OpKind::Call { outs, .. } => outs.clone(),
+                    _ => Vec::new(),
+                };
+                let id = q.push_op(op.clone());
+                (outs, q.op_text(id))
+            })
+            .collect();
+        let mut done = vec![false; texts.len()];
+        let mut parts: Vec<String> = Vec::new();
+        let mut upto = |parts: &mut Vec<String>, t: BufId| {
+            if let Some(last) = texts.iter().position(|(o, _)| o.contains(&t)) {
+                for k in 0..=last {
+                    if !done[k] {
+                        done[k] = true;
+                        parts.push(texts[k].1.clone());
+                    }
+                }
+            }
+        };
+        for (a, cs) in &self.contribs {
+            for c in cs {
+                match c {
+                    Contrib::Fresh(t) => upto(&mut parts, *t),
+                    Contrib::Alias(t) => parts.push(format!("{} = {}", self.grad_name(*a), self.name(*t))),
+                }
+            }
+        }
+        if let Some(n) = texts.len().checked_sub(1) {
+            upto(&mut parts, texts[n].0.first().copied().unwrap_or(BufId(0)));
+        }
+        parts.join("; ")
+    }
 }
 
 fn no_scalars() -> Vec<Scalar> {
