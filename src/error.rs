@@ -45,12 +45,19 @@ impl Error {
             Error::Parse(es) => es.iter().map(Diagnostic::from).collect(),
             Error::Grad(e) => vec![Diagnostic::from(e)],
             Error::Valid(es) => es.iter().map(Diagnostic::from).collect(),
-            Error::Interp(e) => vec![match e.span() {
-                Some(span) => Diagnostic::error(e.to_string())
-                    .with_label(span, "this op")
-                    .with_note("lower the learning rate or check the inputs"),
-                None => Diagnostic::error(e.to_string()),
-            }],
+            Error::Interp(e) => {
+                let note = match e {
+                    InterpError::NonFinite { .. } => "lower the learning rate or check the inputs",
+                    InterpError::BadIndex { .. } => "an index must be a whole number below the axis's extent",
+                    InterpError::Counter { .. } => "run fewer steps",
+                };
+                vec![match e.span() {
+                    Some(span) => Diagnostic::error(e.to_string())
+                        .with_label(span, "this op")
+                        .with_note(note),
+                    None => Diagnostic::error(e.to_string()),
+                }]
+            }
             Error::Task(m) | Error::Usage(m) => vec![Diagnostic::error(m.clone())],
             Error::Opt(opt::OptError::ProgramB { span: Some(span), .. }) => {
                 vec![Diagnostic::error(self.to_string_plain()).with_label(*span, "in program B")]
@@ -107,7 +114,10 @@ impl From<TrainError> for Error {
 
 impl From<dally::DallyError> for Error {
     fn from(e: dally::DallyError) -> Error {
-        Error::Dally(e)
+        match e {
+            dally::DallyError::Internal(m) => Error::Internal(m),
+            e => Error::Dally(e),
+        }
     }
 }
 

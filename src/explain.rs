@@ -4,9 +4,10 @@
 
 use crate::error::Error;
 use crate::ir::{self, Mode, Prim};
+use crate::valid::Limits;
 use serde::Serialize;
 
-const GRAD_DOC: &str = "grad LOSS wrt P1, P2, …\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, …\n(see `sutro print FILE --lowered`). The loss must be one element computed by hinge, mse, logistic or softmax_xent.\nThe rule of each op is shown by `sutro explain OP`.\n";
+const GRAD_DOC: &str = "grad LOSS wrt P1, P2, … [as G1, G2, …]\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, … (or G1, G2, …)\n(see `sutro print FILE --lowered`). The loss is one element: a loss op (hinge, mse, logistic, softmax_xent) seeds\nthe backward pass with its gradient op; any other loss (a sum or weighted sum of losses) with dL = pow(L, 0) = 1.\nWith `as`, several grads may share a step: their intermediates are prefixed by the grad's label, or else its loss.\nThe rule of each op is shown by `sutro explain OP`.\n";
 
 const UPDATE_DOC: &str = "P ← P − lr·(G + wd·P), in place; G is a buffer or a fused op (outer, sum, sign, copy, scale, matmul_nt, matmul_tn) computed inside the update and never stored";
 
@@ -57,11 +58,17 @@ impl Explanation {
                 writes,
                 grad,
                 ..
-            } => format!(
-                "{op}: {doc}\n\nexample:  {example}\nreads:    {}  (in this order)\nwrites:   {}\ngrad:     {grad}\n",
-                reads.join(", "),
-                writes.join(", ")
-            ),
+            } => {
+                let reads = if reads.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    format!("{}  (in this order)", reads.join(", "))
+                };
+                format!(
+                    "{op}: {doc}\n\nexample:  {example}\nreads:    {reads}\nwrites:   {}\ngrad:     {grad}\n",
+                    writes.join(", ")
+                )
+            }
         }
     }
 
@@ -83,13 +90,9 @@ pub fn explain(name: &str) -> Result<Explanation, Error> {
             doc: GRAD_DOC,
         });
     }
-    let (example, doc, rule) = match Prim::from_name(name) {
-        Some(p) => (p.example(), p.info().doc.to_string(), p.grad_rule().to_string()),
-        None if name == "update" => (
-            ir::prim::update_example(),
-            UPDATE_DOC.to_string(),
-            "none: updates are not differentiated".to_string(),
-        ),
+    let (example, doc, is_call) = match Prim::from_name(name) {
+        Some(p) => (p.example(), p.info().doc.to_string(), true),
+        None if name == "update" => (ir::prim::update_example(), UPDATE_DOC.to_string(), false),
         None => {
             let known: Vec<&str> = Prim::ALL.iter().map(|p| p.name()).collect();
             return Err(Error::Usage(format!(
@@ -99,8 +102,16 @@ pub fn explain(name: &str) -> Result<Explanation, Error> {
         }
     };
     let prog = crate::syntax::parse("example", &example).map_err(Error::Parse)?;
-    let Some(op) = prog.ops.last() else {
+    let Some((id, op)) = prog.op_ids().zip(&prog.ops).last() else {
         return Err(Error::Internal(format!("the example of `{name}` has no op")));
+    };
+    let rule = if is_call {
+        // The gradient text is the rule table run on this very op.
+        let shapes = crate::valid::infer_shapes(&prog, &crate::valid::Settings::default(), &Limits::default())
+            .map_err(Error::Valid)?;
+        ir::grad::explain_rule(&prog, &shapes, id)
+    } else {
+        "none: updates are not differentiated".to_string()
     };
     let line = example.lines().last().unwrap_or_default().to_string();
     let (mut reads, mut writes) = (Vec::new(), Vec::new());
@@ -133,6 +144,6 @@ pub fn ops_table() -> String {
         s.push_str(&format!("{:<14} {} output(s)  {}\n", i.name, i.outs, i.doc));
     }
     s.push_str("\nupdate P sgd(lr, wd) with G   P ← P − lr·(G + wd·P), in place; G a buffer or a fused op\n");
-    s.push_str("grad LOSS wrt P, …             reverse-mode AD into explicit ops defining dP\n");
+    s.push_str("grad LOSS wrt P, … [as G, …]  reverse-mode AD into explicit ops defining dP (or G)\n");
     s
 }

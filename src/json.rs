@@ -171,6 +171,8 @@ pub struct Run<'a> {
     pub solved_step: Option<u64>,
     /// Distinct training examples fed by then (over the run if unsolved).
     pub samples: u64,
+    /// Labels asked with `query` by then (over the run if unsolved).
+    pub queries: u64,
     /// Evaluations run by then.
     pub evaluations: u64,
     /// Last epoch's figures.
@@ -210,6 +212,7 @@ impl<'a> Run<'a> {
             solved_epoch: res.solved_epoch,
             solved_step: res.solved_step,
             samples: res.samples,
+            queries: res.queries,
             evaluations: res.evaluations,
             last: Final {
                 train_loss: f(|h| h.train_loss),
@@ -220,6 +223,180 @@ impl<'a> Run<'a> {
             history: &res.history,
             wall_s,
             metrics,
+        }
+    }
+}
+
+/// The `program` object of the `ir` commands: the IR file and its size.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IrProgram {
+    /// The file stem.
+    pub name: String,
+    /// The path given.
+    pub path: String,
+    /// Instructions.
+    pub instructions: usize,
+    /// Input addresses.
+    pub inputs: usize,
+    /// Output addresses.
+    pub outputs: usize,
+}
+
+impl IrProgram {
+    /// A file's stem (the whole path if it has none): the program's name.
+    pub fn stem(path: &str) -> String {
+        std::path::Path::new(path)
+            .file_stem()
+            .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned())
+    }
+
+    /// The identity of the IR program read from `path`.
+    pub fn of(path: &str, p: &crate::dally::Program) -> IrProgram {
+        IrProgram {
+            name: IrProgram::stem(path),
+            path: path.to_string(),
+            instructions: p.instrs.len(),
+            inputs: p.inputs.len(),
+            outputs: p.outputs.len(),
+        }
+    }
+}
+
+/// `ir score --json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IrScore {
+    /// Always 1.
+    pub schema: u32,
+    /// The program.
+    pub program: IrProgram,
+    /// Operand reads plus exit reads.
+    pub cost: u64,
+    /// The exit reads' part.
+    pub exit: u64,
+    /// Operand-read cost per instruction kind the program uses.
+    pub by_kind: std::collections::BTreeMap<&'static str, u64>,
+    /// `[distance, reads]`, ascending.
+    pub histogram: Vec<(u64, u64)>,
+    /// The proved `--check` spec.
+    pub check: Option<String>,
+}
+
+impl IrScore {
+    /// The document of a scored program.
+    pub fn new(path: &str, p: &crate::dally::Program, s: &crate::dally::Score, check: Option<String>) -> IrScore {
+        IrScore {
+            schema: 1,
+            program: IrProgram::of(path, p),
+            cost: s.cost,
+            exit: s.exit,
+            by_kind: (crate::dally::KINDS.iter().enumerate())
+                .filter(|(k, _)| s.count[*k] > 0)
+                .map(|(k, name)| (*name, s.by_kind[k]))
+                .collect(),
+            histogram: s.histogram.clone(),
+            check,
+        }
+    }
+}
+
+/// `ir run --json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IrRun {
+    /// Always 1.
+    pub schema: u32,
+    /// The program.
+    pub program: IrProgram,
+    /// Output values in output order.
+    pub outputs: Vec<i64>,
+    /// The program's cost.
+    pub cost: u64,
+}
+
+/// One pass of `ir optimize --json` (the keys of `optimize`'s passes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IrPass {
+    /// Pass name.
+    pub name: String,
+    /// Cost before it.
+    pub before: u64,
+    /// Cost after it.
+    pub after: u64,
+    /// Allocations evaluated.
+    pub tried: u64,
+    /// What it kept.
+    pub notes: Vec<String>,
+    /// Always null: IR passes run to completion.
+    pub stop: Option<String>,
+}
+
+/// `ir optimize --json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IrOptimize<'a> {
+    /// Always 1.
+    pub schema: u32,
+    /// The program.
+    pub program: IrProgram,
+    /// Always `dally`.
+    pub objective: &'static str,
+    /// Cost before all passes.
+    pub before: u64,
+    /// Cost after.
+    pub after: u64,
+    /// `(before − after) / before`.
+    pub improvement: f64,
+    /// Lower bound for the output's order.
+    pub bound: u64,
+    /// `after − bound`.
+    pub gap: u64,
+    /// Why the search stopped.
+    pub stop: &'a str,
+    /// Per pass, in order.
+    pub passes: Vec<IrPass>,
+    /// Always true: an unverified result is an error.
+    pub verified: bool,
+    /// How the output was verified.
+    pub verification: &'a str,
+    /// The `--check` spec.
+    pub check: Option<String>,
+    /// The `-o` path.
+    pub output: Option<&'a str>,
+}
+
+impl<'a> IrOptimize<'a> {
+    /// The document of an optimization of the program read from `path`.
+    pub fn new(
+        path: &str,
+        p: &crate::dally::Program,
+        r: &'a crate::dally::opt::IrOptimized,
+        check: Option<String>,
+        output: Option<&'a str>,
+    ) -> IrOptimize<'a> {
+        IrOptimize {
+            schema: 1,
+            program: IrProgram::of(path, p),
+            objective: "dally",
+            before: r.before,
+            after: r.after,
+            improvement: r.improvement(),
+            bound: r.bound,
+            gap: r.after.saturating_sub(r.bound),
+            stop: &r.stop,
+            passes: r
+                .passes
+                .iter()
+                .map(|x| IrPass {
+                    name: x.name.clone(),
+                    before: x.before,
+                    after: x.after,
+                    tried: x.evaluated,
+                    notes: vec![x.note.clone()],
+                    stop: None,
+                })
+                .collect(),
+            verified: true,
+            verification: &r.verified,
+            check,
+            output,
         }
     }
 }

@@ -9,7 +9,8 @@
 //! ranges so they compare at a glance. Output is deterministic: the same data
 //! gives the same bytes (text widths are estimated, never measured from fonts).
 
-use crate::analysis::reuse::{BufRow, LogRow};
+use crate::analysis::AttrRow;
+use crate::analysis::reuse::LogRow;
 use crate::train::EpochStats;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
@@ -235,7 +236,7 @@ pub fn loss_accuracy(title: &str, panels: &[(&str, &[EpochStats])]) -> Result<St
 
 /// Per-buffer reuse distance: a bar of the mean with a min–max whisker, buffers
 /// in order of first read (the seed's table, drawn). `metric` names the clock.
-pub fn buffer_distances(title: &str, metric: &str, panels: &[(&str, &[BufRow])]) -> Result<String, PlotError> {
+pub fn buffer_distances(title: &str, metric: &str, panels: &[(&str, &[AttrRow])]) -> Result<String, PlotError> {
     let all = || panels.iter().flat_map(|(_, rows)| rows.iter());
     let top = all()
         .filter_map(|r| r.max.map(|m| m as f64).or(r.avg))
@@ -551,8 +552,8 @@ pub fn timeline(title: &str, panels: &[(&str, &Timeline)]) -> Result<String, Plo
 mod tests {
     use super::*;
 
-    fn row(name: &str, avg: f64, min: i64, max: i64) -> BufRow {
-        BufRow {
+    fn row(name: &str, avg: f64, min: i64, max: i64) -> AttrRow {
+        AttrRow {
             name: name.into(),
             size: 4,
             reads: 2,
@@ -564,6 +565,8 @@ mod tests {
             cached: true,
             sum_d: 0,
             sum_sd: 0,
+            cols: crate::analysis::row::cols::ARD_BUF,
+            ..AttrRow::default()
         }
     }
 

@@ -11,7 +11,8 @@
 
 use crate::analysis::text::thousands;
 use crate::analysis::{
-    ArdReport, Cold, Energy, EnergyOptions, EnergyReport, LruReport, LruStack, Reuse, ReuseKind, StackOptions,
+    ArdReport, Cold, Energy, EnergyOptions, EnergyReport, Field, LruReport, LruStack, Metric, Reuse, ReuseKind,
+    StackOptions, Values,
 };
 use crate::error::Error;
 use crate::plot::{self, Marker, PlotError, Timeline, escape};
@@ -47,6 +48,17 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The typed values of the snapshot's report of `m` (`None`: not measured).
+    fn values(&self, m: Metric) -> Option<&dyn Values> {
+        Some(match m {
+            Metric::ArdWrite => &self.ard,
+            Metric::LruStack => &self.lru,
+            Metric::EnergyPj => &self.energy,
+            Metric::Dally => &self.dally,
+            _ => return None,
+        })
+    }
+
     fn title(&self) -> String {
         if self.label.is_empty() {
             self.name.clone()
@@ -151,7 +163,7 @@ pub fn charts(snaps: &[Snapshot]) -> Result<Vec<Chart>, PlotError> {
         .enumerate()
         .map(|(i, s)| (label(i), s.history.as_slice()))
         .collect();
-    let bufs: Vec<(&str, &[crate::analysis::reuse::BufRow])> = snaps
+    let bufs: Vec<(&str, &[crate::analysis::AttrRow])> = snaps
         .iter()
         .enumerate()
         .map(|(i, s)| (label(i), s.ard.buffers.as_slice()))
@@ -290,33 +302,55 @@ fn change(b: Option<f64>, a: Option<f64>, int: bool) -> (String, String, &'stati
     (abs, pct, class)
 }
 
+/// The page's metric headlines: label, metric, field, and whether the value is
+/// an integer (shown with thousands separators).
+const HEADLINES: [(&str, Metric, Field, bool); 9] = [
+    ("ard_write per read (floats)", Metric::ArdWrite, Field::PerRead, false),
+    ("ard_write per float (floats)", Metric::ArdWrite, Field::PerFloat, false),
+    ("ard_write Σ s·d", Metric::ArdWrite, Field::SumSd, true),
+    ("working set (floats)", Metric::ArdWrite, Field::WorkingSet, true),
+    (
+        "floats accessed per step",
+        Metric::ArdWrite,
+        Field::FloatsAccessed,
+        true,
+    ),
+    ("lru_stack Σ d (elements)", Metric::LruStack, Field::SumD, true),
+    ("lru_stack cold accesses", Metric::LruStack, Field::Cold, true),
+    (
+        "energy_pj per step (pJ, horowitz45)",
+        Metric::EnergyPj,
+        Field::TotalPj,
+        false,
+    ),
+    ("dally per step (Σ ⌈√address⌉)", Metric::Dally, Field::Total, true),
+];
+
 fn headline(s: &Snapshot) -> Vec<(&'static str, Val)> {
     let last = s.history.last();
-    vec![
-        ("ard_write per read (floats)", Val::Float(s.ard.per_read)),
-        ("ard_write per float (floats)", Val::Float(s.ard.per_float)),
-        ("ard_write Σ s·d", Val::Int(s.ard.sum_sd)),
-        ("working set (floats)", Val::Int(i128::from(s.ard.working_set))),
-        ("floats accessed per step", Val::Int(i128::from(s.ard.floats_accessed))),
-        (
-            "lru_stack Σ d (elements)",
-            Val::Int(i128::try_from(s.lru.sum_d).unwrap_or(i128::MAX)),
-        ),
-        ("lru_stack cold accesses", Val::Int(i128::from(s.lru.cold))),
-        ("energy_pj per step (pJ, horowitz45)", Val::Float(s.energy.total_pj)),
-        ("dally per step (Σ ⌈√address⌉)", Val::Int(i128::from(s.dally.total))),
-        (
-            "epochs to 100 % test accuracy",
-            match s.solved_epoch {
-                Some(e) => Val::Int(e as i128),
-                None => Val::Text(format!("not solved in {}", s.history.len())),
-            },
-        ),
-        (
-            "final test accuracy",
-            last.map_or(Val::Text("–".into()), |h| Val::Float(h.test_acc)),
-        ),
-    ]
+    let mut out: Vec<(&'static str, Val)> = HEADLINES
+        .iter()
+        .map(|&(label, m, f, int)| {
+            let v = match s.values(m).and_then(|r| r.value(f)) {
+                None => Val::Text("–".into()),
+                Some(v) if int => Val::Int(v.round() as i128),
+                Some(v) => Val::Float(v),
+            };
+            (label, v)
+        })
+        .collect();
+    out.push((
+        "epochs to 100 % test accuracy",
+        match s.solved_epoch {
+            Some(e) => Val::Int(e as i128),
+            None => Val::Text(format!("not solved in {}", s.history.len())),
+        },
+    ));
+    out.push((
+        "final test accuracy",
+        last.map_or(Val::Text("–".into()), |h| Val::Float(h.test_acc)),
+    ));
+    out
 }
 
 fn headline_table(snaps: &[Snapshot]) -> String {
@@ -358,7 +392,7 @@ fn source_listing(s: &Snapshot) -> String {
     let lines: Vec<&str> = s.source.lines().collect();
     let mut cost = vec![0i128; lines.len() + 1];
     for op in &s.ard.ops {
-        if let Some(info) = s.header.ops.get(op.index)
+        if let Some(info) = op.index.and_then(|i| s.header.ops.get(i))
             && let Some(c) = cost.get_mut(info.line as usize)
         {
             *c += op.sum_sd;

@@ -153,7 +153,7 @@ impl Session {
     }
 
     fn run<'a>(&'a self, v: &'a Validated, ports: Ports, data: &'a Dataset, shuffle: bool) -> Run<'a> {
-        Run::new(v, ports, &self.cfg, data, self.seed, shuffle)
+        Run::new(v, ports, (self.task(), &self.cfg), data, self.seed, shuffle)
     }
 
     /// Runs `steps` training steps from the initial parameters, in training

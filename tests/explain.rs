@@ -63,3 +63,30 @@ fn unknown_ops_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown op `convolve`"));
 }
+
+/// `explain`'s gradient text is what the lowering emits for the example op. The
+/// expected texts are the calculus written out by hand on each example's names
+/// (`dc` is the gradient of the output `c`): for `c = x·M`, `dx = dc·Mᵀ` and
+/// `dM = xᵀ·dc`; `add` passes `dc` to both operands, summing it over the batch
+/// rows for the broadcast `bias[o]`; `exp` multiplies by its own output; a
+/// comparison carries no gradient; a reduction by max stops `grad`.
+#[test]
+fn the_gradient_text_is_the_lowering_of_the_example() {
+    let grad = |op: &str| {
+        sutro_json(&["explain", op, "--json"])["grad"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(grad("matmul"), "dx = matmul_nt(dc, M); dM = matmul_tn(x, dc)");
+    assert_eq!(grad("add"), "ddy = dc; dbias = sum(dc)");
+    assert_eq!(grad("exp"), "ddy = mul(dc, c)");
+    // As the loss, the loss op's gradient op seeds the backward pass; inside a
+    // larger loss the chain rule scales it by the gradient of the outer loss.
+    assert_eq!(
+        grad("mse"),
+        "as the loss: dp = mse_grad(p, y); inside a larger loss: dp_t1 = mse_grad(p, y); dp = scale(dp_t1, dloss)"
+    );
+    assert_eq!(grad("gt"), "no gradient (flat almost everywhere)");
+    assert_eq!(grad("max_axis"), "none: `grad` stops with an error at this op");
+}

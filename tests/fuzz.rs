@@ -50,17 +50,22 @@ fn front_end(text: &str) {
     }
 }
 
-const SEEDS: [&str; 5] = [
+const SEEDS: &[&str] = &[
     include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
     // The elementwise maths, broadcasting and buffer scalars.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\nparam s[1] = const(0.5)\ninput x[batch, n]\ntarget y[batch]\nh = mul(x, W)\ne = exp(h)\nq = div(e, s)\nm = max(q, s)\nc = clamp(m, -1, 2)\nt = sigmoid(c)\nk = gt(t, s)\nz = select(k, t, s)\nu = matvec(z, W)\nloss = mse(u, y)\ngrad loss wrt W, s\nupdate W sgd(0.1, 0) with dW\nupdate s sgd(0.1, 0) with scale(ds, 0.5)\npredict u",
     include_str!("../programs/sprint1_standard.sutro"),
     include_str!("../programs/sprint1_fused.sutro"),
+    include_str!("programs/flip_query.sutro"),
+    "dim n = 4\ndim batch = 2\nstate R[3, n] = zeros\nhyper keep = 0.5\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nfor i in 0..3 {\nr = noise_normal(1, n)\nR[i, :] = copy(r)\n}\nm = noise_bernoulli(keep, batch, n)\nd = mul(x, m)\nu = noise_uniform(-1, 1, batch)\nh = matvec(d, W)\nq = add(h, u)\nloss = mse(q, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict q",
+    // Named grads of a sum of losses and of one loss.
+    "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nu = matvec(x, W)\nl1 = hinge(u, y)\nl2 = mse(u, y)\nh = scale(l2, 0.5)\nL = add(l1, h)\ngrad L wrt W as gW\nsecond: grad l1 wrt W as gW1\nupdate W sgd(0.1, 0) with gW\npredict u",
 ];
 
-const TOKENS: [&str; 76] = [
+const TOKENS: &[&str] = &[
     "dim",
+    "as",
     "hyper",
     "param",
     "state",
@@ -136,6 +141,12 @@ const TOKENS: [&str; 76] = [
     "i",
     "^",
     "step",
+    "query",
+    "noise_uniform",
+    "noise_normal",
+    "noise_bernoulli",
+    "gather",
+    "scatter_add",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -215,6 +226,14 @@ fn regression_corpus() {
         "dim n = 3\nstate A[n, n] = eye\nfor i in 0..n {\nfor i in 0..n {\n}\n}\nfor k in 0..A {\n}",
         "param W[2] = zeros\nparam s[1] = zeros\na = clamp(W, s, s)\nupdate W sgd(1, 0) with scale(a, W)",
         "param W[2] = zeros\nparam s[1] = zeros\na = pow(W, s)\nl = mse(a, W)\ngrad l wrt W, s",
+        "param W[2] = zeros\na = query(W)\nb = query(a)\nl = mse(b, W)\ngrad l wrt W\npredict b",
+        "state Q[3, 0] = zeros\na = query(Q)\nc = query(Q[1, :])",
+        "state s[1] = zeros\na = noise_uniform(1, 0, 3)\nb = noise_normal(s, 2, 2)\nc = noise_bernoulli(2, 99999999999, 99999999999)\nd = noise_normal(1)\ne = noise_normal(1, -1)",
+        "state a[3, 2] = iota\nstate i[2] = const(9)\ng = gather(a, i, 0)\nh = scatter_add(a, i, 1, 4)\nk = scatter_add(a, a, 0, 3)\nm = gather(a, i, 7)\nq = scatter_add(a, i, 0, 0)",
+        "param a[3, 2] = normal(1)\nstate i[3] = iota\nstate c[3, 2] = zeros\ng = gather(a, i, 0)\nh = scatter_add(g, i, 0, 3)\nl = mse(h, c)\ngrad l wrt a\nupdate a sgd(0.1, 0) with da",
+        "state s[2] = zeros\ns = noise_bernoulli(0.5, 2)\ns[0] = noise_normal(step, 1)\nt = noise_uniform(s, s, 2)",
+        "param W[2] = zeros\nl = sum_all(W)\ngrad l wrt W as\ngrad l wrt W as W\ngrad l wrt W, W as a, a\ngrad l wrt W as a, b\ngrad l wrt as as as",
+        "param W[2] = zeros\nl = sum_all(W)\nm = scale(l, l)\ngrad m wrt W as g\ngrad l wrt W as g2",
     ] {
         front_end(text);
     }

@@ -138,6 +138,38 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
             ]
         }
         Prim::Reshape => vec![x.clone()],
+        // gather(a, i, k): out[pre, j, post] = a[pre, i[j], post].
+        Prim::Gather => {
+            let (idx, k) = (y.unwrap(), sc[0] as usize);
+            let (outer, d): (usize, usize) = (xs[..k].iter().product(), xs[k]);
+            let inner: usize = xs[k + 1..].iter().product();
+            let mut out = Vec::new();
+            for o in 0..outer {
+                for j in idx {
+                    for t in 0..inner {
+                        out.push(x[(o * d + *j as usize) * inner + t]);
+                    }
+                }
+            }
+            vec![out]
+        }
+        // scatter_add(u, i, k, n): out[pre, i[j], post] += u[pre, j, post].
+        Prim::ScatterAdd => {
+            let (idx, k, n) = (y.unwrap(), sc[0] as usize, sc[1] as usize);
+            let ir = ys.unwrap().len();
+            let outer: usize = xs[..k].iter().product();
+            let inner: usize = xs[k + ir..].iter().product();
+            let m = idx.len();
+            let mut out = vec![0.0; outer * n * inner];
+            for o in 0..outer {
+                for (j, v) in idx.iter().enumerate() {
+                    for t in 0..inner {
+                        out[(o * n + *v as usize) * inner + t] += x[(o * m + j) * inner + t];
+                    }
+                }
+            }
+            vec![out]
+        }
         Prim::Logistic => {
             let y = y.unwrap();
             vec![vec![
@@ -190,6 +222,7 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
                     .collect(),
             ]
         }
+        Prim::SumAll => vec![vec![x.iter().sum()]],
         Prim::Mse => {
             let y = y.unwrap();
             vec![vec![
@@ -244,6 +277,13 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
 
 /// Checks every gradient of `wrt` in a program whose loss buffer is `loss`.
 fn check(src: &str, wrt: &[&str]) {
+    let named: Vec<(&str, String)> = wrt.iter().map(|w| (*w, format!("d{w}"))).collect();
+    check_named(src, "loss", &named);
+}
+
+/// Checks the gradient buffer `g` of each `(param, g)` against central
+/// differences of the loss buffer `loss_name`.
+fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
     let l = load_text("fd.sutro", src, &[]);
     let v = &l.validated;
     let p = v.program();
@@ -261,7 +301,7 @@ fn check(src: &str, wrt: &[&str]) {
     let vals: Vec<Vec<f64>> = (0..p.buffers.len())
         .map(|i| it.buffer(BufId(i as u32)).iter().map(|x| f64::from(*x)).collect())
         .collect();
-    let loss = p.buf_id("loss").unwrap();
+    let loss = p.buf_id(loss_name).unwrap();
     let f32_loss = f64::from(it.buffer(loss)[0]);
     let ref_loss = loss64(v, &vals, loss);
     assert!(
@@ -269,10 +309,10 @@ fn check(src: &str, wrt: &[&str]) {
         "forward loss {f32_loss} vs f64 {ref_loss}"
     );
     let eps = 1e-6;
-    for name in wrt {
+    for (name, gname) in wrt {
         let pid = p.buf_id(name).unwrap();
-        let g = it.buffer(p.buf_id(&format!("d{name}")).unwrap()).to_vec();
-        assert_eq!(g.len(), vals[pid.idx()].len(), "d{name} has the shape of {name}");
+        let g = it.buffer(p.buf_id(gname).unwrap()).to_vec();
+        assert_eq!(g.len(), vals[pid.idx()].len(), "{gname} has the shape of {name}");
         for e in 0..g.len() {
             let mut plus = vals.clone();
             plus[pid.idx()][e] += eps;
@@ -282,7 +322,7 @@ fn check(src: &str, wrt: &[&str]) {
             let got = f64::from(g[e]);
             assert!(
                 (got - fd).abs() <= 1e-3 * fd.abs().max(1.0),
-                "d{name}[{e}] = {got}, finite difference {fd}\n{src}"
+                "{gname}[{e}] = {got}, finite difference {fd}\n{src}"
             );
         }
     }
@@ -418,6 +458,11 @@ fn reduction_and_layout_gradients_match_finite_differences() {
         ("t = expand(p, 1, 2)\nloss = mse(t, c3)", "p"),
         ("t = expand(v, 0, 3)\nu = sum_axis(t, 0)\nloss = mse(u, co)", "v"),
         ("t = mean_axis(v, 0)\nloss = mse(t, c1)", "v"),
+        ("t = sum(p)\nloss = mse(t, co)", "p"),
+        ("t = sum(v)\nloss = mse(t, c1)", "v"),
+        ("t = sum_all(p)\nloss = mse(t, c1)", "p"),
+        ("t = sum_all(v)\nloss = mse(t, c1)", "v"),
+        ("t = square(p)\nloss = sum_all(t)", "p"),
     ] {
         check(&prog(d, body, wrt), &[wrt]);
     }
@@ -518,5 +563,115 @@ fn grad_program_and_its_explicit_twin_train_bit_identically() {
     assert_eq!(twin_ops.len(), 5);
     for op in twin_ops {
         assert!(lowered.contains(op), "lowering lacks `{op}`:\n{lowered}");
+    }
+}
+
+#[test]
+fn gather_and_scatter_add_gradients_match_finite_differences() {
+    // Indices with a repeat (`rep` = [1, 1]) and a permutation-like one (`io` = 0, 1, 2).
+    let d = "param p[b, o] = normal(1)\nparam q[b, 3] = normal(1)\nparam r[2, o] = normal(1)\nstate io[3] = iota\nstate rep[2] = const(1)\nstate c3[b, 3] = normal(1)\nstate c2[b, 2] = normal(1)\nstate cr[2, o] = normal(1)\nstate co[b, o] = normal(1)\nstate cs[3, o] = normal(1)";
+    for (body, wrt) in [
+        ("t = gather(p, io, 1)\nloss = mse(t, c3)", "p"),
+        ("t = gather(p, rep, 1)\nloss = mse(t, c2)", "p"),
+        ("t = gather(r, rep, 0)\nloss = mse(t, cr)", "r"),
+        ("t = scatter_add(q, io, 1, o)\nloss = mse(t, co)", "q"),
+        ("t = scatter_add(r, rep, 0, 3)\nloss = mse(t, cs)", "r"),
+        (
+            "t = gather(p, rep, 1)\nu = scatter_add(t, rep, 1, o)\nloss = mse(u, co)",
+            "p",
+        ),
+    ] {
+        check(&prog(d, body, wrt), &[wrt]);
+    }
+}
+
+/// The net of `hinge_and_shared_uses_match_finite_differences`, with two losses of it.
+const NET: &str = "param W[o, i] = normal(1)\nparam bias[o] = normal(0.1)\nparam V[1, o] = normal(1)\nparam z[1] = zeros\ninput x[b, i]\ntarget y[b]\nh = affine(x, W, bias)\na = relu(h)\nt = affine(a, V, z)\nl1 = hinge(t, y)\nl2 = mse(t, y)\nl3 = logistic(t, y)";
+
+#[test]
+fn a_loss_computed_from_losses_matches_finite_differences() {
+    // Sums, weighted sums, products and a softplus of losses: the seed is
+    // dL = 1 and each loss op's gradient is scaled by the incoming gradient.
+    for body in [
+        "loss = add(l1, l2)",
+        "loss = scale(l2, 0.5)",
+        "s = scale(l2, 0.25)\nu = sub(l1, s)\nloss = add(u, l3)",
+        "loss = mul(l1, l2)",
+        "u = add(l2, l3)\nloss = softplus(u)",
+    ] {
+        let src = format!("{HEAD}{NET}\n{body}\ngrad loss wrt W, bias, V, z\n");
+        check(&src, &["W", "bias", "V", "z"]);
+    }
+    // softmax_xent inside a weighted loss (soft targets, as above).
+    let d = "param W[o, i] = normal(1)\nparam bias[o] = normal(1)\ninput x[b, i]\ntarget y[b, o]";
+    check(
+        &prog(
+            d,
+            "t = affine(x, W, bias)\nl = softmax_xent(t, y)\nloss = scale(l, 0.5)",
+            "W, bias",
+        ),
+        &["W", "bias"],
+    );
+}
+
+#[test]
+fn a_loss_without_a_loss_op_matches_finite_differences() {
+    // A Forward-Forward layer's objective: goodness = Σ h², loss =
+    // mean(softplus(θ − goodness)), written from elementwise ops and reductions.
+    let d = "param W[o, i] = normal(1)\nparam bias[o] = normal(0.1)\ninput x[b, i]";
+    let body = "h = affine(x, W, bias)\na = relu(h)\nq = square(a)\ng = sum_axis(q, 1)\nu = scale(g, -1)\n";
+    let src = format!("{HEAD}{d}\n{body}sp = softplus(u)\nloss = mean_axis(sp, 0)\ngrad loss wrt W, bias\n");
+    check(&src, &["W", "bias"]);
+}
+
+#[test]
+fn several_named_grads_in_one_step_each_match_their_loss() {
+    let src = format!(
+        "{HEAD}{NET}\nloss = add(l1, l2)\ngrad l1 wrt W, bias as gW1, gb1\nfirst: grad l2 wrt W, V as gW2, gV2\ngrad loss wrt W, bias, V, z\n"
+    );
+    let s = |v: &str| v.to_string();
+    check_named(&src, "l1", &[("W", s("gW1")), ("bias", s("gb1"))]);
+    check_named(&src, "l2", &[("W", s("gW2")), ("V", s("gV2"))]);
+    check(&src, &["W", "bias", "V", "z"]);
+    // Each named grad's intermediates carry its label, or else its loss's name.
+    let l = load_text("fd.sutro", &src, &[]);
+    let lowered = l.validated.program().to_string();
+    for line in [
+        "l1_dt = hinge_grad(t, y)",
+        "first_dt = mse_grad(t, y)",
+        "dloss = pow(loss, 0)",
+    ] {
+        assert!(lowered.contains(line), "lowering lacks `{line}`:\n{lowered}");
+    }
+    // The source form prints back as written.
+    let parsed = sutro::syntax::parse("fd.sutro", &src).unwrap();
+    assert!(parsed.to_string().contains("first: grad l2 wrt W, V as gW2, gV2"));
+}
+
+#[test]
+fn named_grad_errors_are_clear() {
+    let cases = [
+        ("grad l1 wrt W, bias as gW", "`grad` names 1 gradient(s) for 2 param(s)"),
+        ("grad l1 wrt W, bias as g, g", "duplicate name `g`"),
+        ("grad l1 wrt W as h", "duplicate name `h`"),
+        (
+            "grad l1 wrt W\ngrad l2 wrt W",
+            "`grad` defines `dW`, which is already defined",
+        ),
+        // Two grads of one loss need labels (op names are unique), which keep their names apart.
+        (
+            "grad l1 wrt W as g1\ngrad l1 wrt bias as g2",
+            "duplicate op name `grad_l1`",
+        ),
+        (
+            "l1_dt = copy(t)\ngrad l1 wrt W as g1",
+            "`grad` needs the name `l1_dt`, which is already defined",
+        ),
+    ];
+    for (line, msg) in cases {
+        let src = format!("{HEAD}{NET}\n{line}\n");
+        let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+        let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+        assert_eq!(e.diagnostics()[0].message, msg, "{line}");
     }
 }

@@ -163,3 +163,16 @@ fn loop_and_slice_errors_name_their_cause() {
         "slice of `A` in `x`: axis 0: index 9 is out of bounds for extent 2"
     );
 }
+
+#[test]
+fn a_grad_after_a_loop_keeps_its_gradient_buffers() {
+    // Unrolling renumbers buffers before `grad` is lowered; the `dW` that
+    // `update` names must still be the gradient, dW = xᵀ·dh of W's shape [4].
+    let src = "dim n = 4\ndim batch = 2\nstate R[3, n] = zeros\nstate Z[n] = zeros\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nfor i in 0..3 {\nr = copy(Z)\nR[i, :] = copy(r)\n}\nh = matvec(x, W)\nloss = mse(h, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict h\n";
+    let l = load_text("loop_grad.sutro", src, &[]);
+    let p = l.validated.program();
+    let dw = p.buf_id("dW").unwrap();
+    assert_eq!(l.validated.shape(dw), [4]);
+    let text = p.to_string();
+    assert!(text.contains("dW = matvec_t(x, dh)"), "{text}");
+}

@@ -552,7 +552,7 @@ fn preload_replaces_start_writes() {
     let r = a.report();
     assert_eq!((r.writes, r.cold), (1, 0));
     // Rows sum to the totals.
-    assert_eq!(r.buffers.iter().map(|b| b.sum_d).sum::<u128>(), r.sum_d);
+    assert_eq!(r.buffers.iter().map(|b| b.sum_d).sum::<i128>(), r.sum_d as i128);
     assert_eq!(r.ops.iter().map(|o| o.accesses).sum::<u64>(), r.accesses);
     assert_eq!(
         StackOptions::parse("lru_stack", &[("granularity", "buffer")]).map(|o| o.granularity),

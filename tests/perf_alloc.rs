@@ -21,7 +21,7 @@ fn step_feed_and_evaluate_do_not_allocate_after_warm_up() {
         let ports = train::ports(&v, &cfg).unwrap();
         let data = task.generate(&cfg, 0);
         let fwd = slice(v.program(), &[ports.pred.unwrap()]);
-        let mut it = train::Run::new(&v, ports, &cfg, &data, 1, true);
+        let mut it = train::Run::new(&v, ports, (task.as_ref(), &cfg), &data, 1, true);
         let run = |it: &mut train::Run<'_>, _st: usize| {
             it.step(None).unwrap();
             it.evaluate(&fwd, task.as_ref(), false).unwrap()

@@ -71,7 +71,7 @@ fn params_after(v: &Validated, s: &Settings, steps: usize) -> Vec<(String, Vec<u
     let cfg = train::config("parity", v, s).unwrap();
     let ports = train::ports(v, &cfg).unwrap();
     let data = task.generate(&cfg, 3);
-    let mut run = train::Run::new(v, ports, &cfg, &data, 7, false);
+    let mut run = train::Run::new(v, ports, (task.as_ref(), &cfg), &data, 7, false);
     for _ in 0..steps {
         run.step(None).unwrap();
     }

@@ -256,7 +256,7 @@ fn check_against_oracle(t: &Trace) -> Result<(), TestCaseError> {
         prop_assert_eq!(r.cold, want.iter().filter(|x| x.2).count() as u64);
         let sum: u128 = want.iter().filter_map(|x| x.1).map(u128::from).sum();
         prop_assert_eq!(r.sum_d, sum);
-        prop_assert_eq!(r.buffers.iter().map(|b| b.sum_d).sum::<u128>(), r.sum_d);
+        prop_assert_eq!(r.buffers.iter().map(|b| b.sum_d).sum::<i128>(), r.sum_d as i128);
         prop_assert_eq!(r.ops.iter().map(|b| b.accesses).sum::<u64>(), r.accesses);
         prop_assert_eq!(r.buffers.iter().map(|b| b.cold).sum::<u64>(), r.cold);
 

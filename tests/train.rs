@@ -310,3 +310,28 @@ fn eval_every_sets_the_evaluation_steps_and_samples_count_distinct_examples() {
     assert_eq!(f % 8, 0);
     assert_eq!(epoch["samples"], 1000);
 }
+
+/// Evaluation runs every op `predict` depends on, including the one computing a
+/// `[1]` buffer given as a scalar operand: `scale(o, s)` and `mul(o, s)` (s
+/// broadcast) evaluate to the same figures when nothing trains (lr 0).
+#[test]
+fn evaluation_recomputes_buffer_scalars() {
+    let prog = |out: &str| {
+        format!(
+            "dim n = 3\ndim batch = 4\ndim n_train = 8\ndim n_test = 8\nparam W[1, n] = normal(1)\nparam b[1] = zeros\ninput x[batch, n]\ntarget y[batch]\ns = sum_all(x)\no = affine(x, W, b)\nout = {out}\npredict out\nloss = mse(out, y)\ngrad loss wrt W\nupdate W sgd(0, 0) with dW\n"
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("sutro-evalscalar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let finals: Vec<Value> = ["scale(o, s)", "mul(o, s)"]
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            let path = dir.join(format!("p{i}.sutro"));
+            std::fs::write(&path, prog(out)).unwrap();
+            run(&[path.to_str().unwrap(), "--set", "k=1", "--epochs", "1"])["final"].clone()
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(finals[0], finals[1]);
+}

@@ -17,6 +17,7 @@ use super::dmd::u_sum;
 use super::engine::{Attr, Units, buf_name, buf_size, op_ident};
 use super::fenwick::{KeyMap, Stack};
 use super::options::{ByteDmdOptions, Granularity};
+use super::row::{AttrRow, cols};
 use crate::ir::{Mode, OpId};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;
@@ -26,38 +27,6 @@ struct Acc {
     reads: u64,
     cold: u64,
     cost: u128,
-}
-
-/// Per-buffer row of a `bytedmd_v2` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ByteDmdBufRow {
-    /// Buffer name.
-    pub name: String,
-    /// Element count from the header.
-    pub size: u64,
-    /// Priced read units (elements, or buffers at `buffer` granularity).
-    pub reads: u64,
-    /// Reads of values that were never written nor preloaded.
-    pub cold: u64,
-    /// Its share of the total.
-    pub cost: u128,
-}
-
-/// Per-op row of a `bytedmd_v2` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ByteDmdOpRow {
-    /// Stable op name.
-    pub name: String,
-    /// Position in the op table.
-    pub index: Option<usize>,
-    /// Source line, when known.
-    pub line: Option<u32>,
-    /// Priced read units.
-    pub reads: u64,
-    /// Cold read units.
-    pub cold: u64,
-    /// Its share of the total.
-    pub cost: u128,
 }
 
 /// The `bytedmd_v2` report; rows sum exactly to `total`.
@@ -78,9 +47,9 @@ pub struct ByteDmdReport {
     /// `total / steps`.
     pub per_step: f64,
     /// Rows in order of first read.
-    pub buffers: Vec<ByteDmdBufRow>,
+    pub buffers: Vec<AttrRow>,
     /// Rows in op-table order (ops with no reads omitted).
-    pub ops: Vec<ByteDmdOpRow>,
+    pub ops: Vec<AttrRow>,
 }
 
 /// The `bytedmd_v2` analyzer (records events, scores at `end`).
@@ -335,12 +304,14 @@ fn report(
             .iter()
             .map(|&bid| {
                 let a = attr.bufs.get(bid.idx()).cloned().unwrap_or_default();
-                ByteDmdBufRow {
+                AttrRow {
                     name: buf_name(h, bid),
                     size: buf_size(h, bid),
                     reads: a.reads,
                     cold: a.cold,
                     cost: a.cost,
+                    cols: cols::BYTEDMD_BUF,
+                    ..AttrRow::default()
                 }
             })
             .collect(),
@@ -351,13 +322,15 @@ fn report(
             .filter(|(_, a)| a.reads > 0)
             .map(|(i, a)| {
                 let (name, index, line) = op_ident(h, i, n_ops);
-                ByteDmdOpRow {
+                AttrRow {
                     name,
                     index,
                     line,
                     reads: a.reads,
                     cold: a.cold,
                     cost: a.cost,
+                    cols: cols::BYTEDMD_OP,
+                    ..AttrRow::default()
                 }
             })
             .collect(),

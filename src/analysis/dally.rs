@@ -13,6 +13,7 @@
 //!   write of an element starts a value that lives until its last read; values
 //!   whose lifetimes do not overlap may share a cell), with its lower bound.
 
+use super::row::{AttrRow, cols};
 use super::{Analyzer, Metric, OptionError, to_json};
 use crate::dally::alloc::{self, Lifetimes};
 use crate::dally::{cost, prefix_cost};
@@ -79,15 +80,6 @@ impl DallyOptions {
     }
 }
 
-/// One attribution row.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DallyRow {
-    /// Buffer or op name.
-    pub name: String,
-    /// Its read cost.
-    pub cost: u64,
-}
-
 /// The `dally` report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DallyReport {
@@ -110,7 +102,7 @@ pub struct DallyReport {
     /// `total / steps`.
     pub per_step: f64,
     /// Cost per buffer (header order, buffers never read omitted).
-    pub buffers: Vec<DallyRow>,
+    pub buffers: Vec<AttrRow>,
     /// Why a requested placement fell back, if it did.
     pub note: Option<String>,
 }
@@ -319,9 +311,11 @@ impl Dally {
             },
             buffers: (self.header.buffers.iter().zip(by_buf))
                 .filter(|(_, c)| *c > 0)
-                .map(|(b, c)| DallyRow {
+                .map(|(b, c)| AttrRow {
                     name: b.name.clone(),
-                    cost: c,
+                    cost: u128::from(c),
+                    cols: cols::DALLY_BUF,
+                    ..AttrRow::default()
                 })
                 .collect(),
             note: None,
@@ -502,7 +496,8 @@ impl Analyzer for Dally {
         }
         s.push_str(&format!("\n{:<16} {:>14}\n", "buffer", "cost"));
         for row in &r.buffers {
-            s.push_str(&format!("{:<16} {:>14}\n", row.name, th(row.cost)));
+            let cost = super::text::thousands(i128::try_from(row.cost).unwrap_or(i128::MAX));
+            s.push_str(&format!("{:<16} {:>14}\n", row.name, cost));
         }
         s
     }

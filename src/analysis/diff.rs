@@ -2,6 +2,7 @@
 //! name (metrics spec, section 7): headline totals first, then rows sorted by the
 //! size of their change. Reads the analyzers' typed values (`field.rs`).
 
+use super::field::rows;
 use super::{Analyzer, Metric, Row};
 use serde::Serialize;
 
@@ -81,11 +82,11 @@ pub fn diff(before: &dyn Analyzer, after: &dyn Analyzer) -> MetricDiff {
             .map(|(n, v)| (n, v.filter(|x| x.is_finite())))
             .collect()
     };
-    let (bb, bo) = before.values().rows();
-    let (ab, ao) = after.values().rows();
+    let (bb, bo) = rows(m, &*before.values());
+    let (ab, ao) = rows(m, &*after.values());
     MetricDiff {
         totals,
-        row_field: m.row_fields().0,
+        row_field: m.row_fields().0.name(),
         buffers: join(&finite(bb), &finite(ab)),
         ops: join(&finite(bo), &finite(ao)),
     }
@@ -138,7 +139,7 @@ pub fn text(m: Metric, d: &MetricDiff, a: &str, b: &str) -> String {
     for r in &d.buffers {
         s.push_str(&line(r));
     }
-    s.push_str(&format!("\nper op ({})\n", m.row_fields().1));
+    s.push_str(&format!("\nper op ({})\n", m.row_fields().1.name()));
     for r in &d.ops {
         s.push_str(&line(r));
     }

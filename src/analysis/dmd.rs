@@ -11,6 +11,7 @@
 
 use super::engine::{Attr, Engine, Sink, buf_name, buf_size, op_ident};
 use super::options::{DmdOptions, Granularity};
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader};
 use serde::Serialize;
@@ -53,46 +54,6 @@ impl DmdAcc {
     }
 }
 
-/// Per-buffer row of a `dmd` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DmdBufRow {
-    /// Buffer name.
-    pub name: String,
-    /// Element count from the header.
-    pub size: u64,
-    /// Counted read events.
-    pub reads: u64,
-    /// Counted write events.
-    pub writes: u64,
-    /// Priced-or-cold units.
-    pub accesses: u64,
-    /// Cold units.
-    pub cold: u64,
-    /// This buffer's Σ √d, summed in trace order.
-    pub total: f64,
-    /// The exact integer sum, when `ceil=true`.
-    pub total_int: Option<u128>,
-}
-
-/// Per-op row of a `dmd` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DmdOpRow {
-    /// Stable op name, or `(start)` for step-start writes.
-    pub name: String,
-    /// Position in the op table (`null` for the start row).
-    pub index: Option<usize>,
-    /// Source line, when known.
-    pub line: Option<u32>,
-    /// Priced-or-cold units.
-    pub accesses: u64,
-    /// Cold units.
-    pub cold: u64,
-    /// This op's Σ √d, summed in trace order.
-    pub total: f64,
-    /// The exact integer sum, when `ceil=true`.
-    pub total_int: Option<u128>,
-}
-
 /// The `dmd` report. Integer rows sum exactly to the totals; `f64` rows are each
 /// summed in trace order, so their sum equals `total` up to rounding.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -112,9 +73,9 @@ pub struct DmdReport {
     /// `total / steps`.
     pub per_step: f64,
     /// Rows in order of first access.
-    pub buffers: Vec<DmdBufRow>,
+    pub buffers: Vec<AttrRow>,
     /// Rows in op-table order (ops with no events omitted), start row last.
-    pub ops: Vec<DmdOpRow>,
+    pub ops: Vec<AttrRow>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -231,7 +192,7 @@ impl Dmd {
                 .iter()
                 .map(|&b| {
                     let a = st.attr.bufs.get(b.idx()).cloned().unwrap_or_default();
-                    DmdBufRow {
+                    AttrRow {
                         name: buf_name(h, b),
                         size: buf_size(h, b),
                         reads: a.reads,
@@ -240,6 +201,8 @@ impl Dmd {
                         cold: a.cold,
                         total: a.total,
                         total_int: int(&a),
+                        cols: cols::DMD_BUF,
+                        ..AttrRow::default()
                     }
                 })
                 .collect(),
@@ -251,7 +214,7 @@ impl Dmd {
                 .filter(|(_, a)| a.reads + a.writes > 0)
                 .map(|(i, a)| {
                     let (name, index, line) = op_ident(h, i, n_ops);
-                    DmdOpRow {
+                    AttrRow {
                         name,
                         index,
                         line,
@@ -259,6 +222,8 @@ impl Dmd {
                         cold: a.cold,
                         total: a.total,
                         total_int: int(a),
+                        cols: cols::DMD_OP,
+                        ..AttrRow::default()
                     }
                 })
                 .collect(),

@@ -12,6 +12,7 @@
 
 use super::engine::{Attr, Engine, Sink, Units, buf_name, buf_size, op_ident};
 use super::options::{ColdPolicy, Granularity, OptionError, Price, Pricing, Recency, pick};
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::{Deserialize, Serialize};
@@ -610,27 +611,6 @@ pub struct TierRow {
     pub pj: f64,
 }
 
-/// Per-buffer (or per-op) energy row.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EnergyRow {
-    /// Buffer or op name (`(start)` for step-start writes).
-    pub name: String,
-    /// Op position (op rows only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-    /// Element count (buffer rows only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// Read events.
-    pub reads: u64,
-    /// Write events.
-    pub writes: u64,
-    /// Words charged.
-    pub words: u64,
-    /// Energy.
-    pub pj: f64,
-}
-
 /// The `energy_pj` report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EnergyReport {
@@ -663,9 +643,9 @@ pub struct EnergyReport {
     /// The tier table with what each served.
     pub tiers: Vec<TierRow>,
     /// Rows in order of first access.
-    pub buffers: Vec<EnergyRow>,
+    pub buffers: Vec<AttrRow>,
     /// Rows in op-table order (ops with no events omitted), start row last.
-    pub ops: Vec<EnergyRow>,
+    pub ops: Vec<AttrRow>,
 }
 
 /// The `energy_pj` analyzer.
@@ -730,7 +710,7 @@ impl Energy {
             (total_pj - w, w)
         };
         let n_ops = self.attr.ops.len();
-        let row = |name: String, index, size, a: &EAcc| EnergyRow {
+        let row = |name: String, index, size, a: &EAcc, cols| AttrRow {
             name,
             index,
             size,
@@ -738,6 +718,8 @@ impl Energy {
             writes: a.writes,
             words: a.read_words + a.write_words,
             pj: a.pj(m),
+            cols,
+            ..AttrRow::default()
         };
         EnergyReport {
             options: self.options.clone(),
@@ -779,7 +761,7 @@ impl Energy {
                 .iter()
                 .map(|&b| {
                     let a = self.attr.bufs.get(b.idx()).cloned().unwrap_or_default();
-                    row(buf_name(h, b), None, Some(buf_size(h, b)), &a)
+                    row(buf_name(h, b), None, buf_size(h, b), &a, cols::ENERGY_BUF)
                 })
                 .collect(),
             ops: self
@@ -790,7 +772,12 @@ impl Energy {
                 .filter(|(_, a)| a.reads + a.writes > 0)
                 .map(|(i, a)| {
                     let (name, index, _) = op_ident(h, i, n_ops);
-                    row(name, index, None, a)
+                    let c = if index.is_some() {
+                        cols::ENERGY_OP
+                    } else {
+                        cols::ENERGY_START
+                    };
+                    row(name, index, 0, a, c)
                 })
                 .collect(),
         }

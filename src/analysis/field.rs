@@ -6,7 +6,9 @@
 //! and read them through `Values::value`; none looks a key up in the JSON form.
 //! A field name is checked against its metric when it is parsed (`Metric::field`).
 
-use super::{ArdReport, ByteDmdReport, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError};
+use super::{
+    ArdReport, AttrRow, ByteDmdReport, Col, DallyReport, DmdReport, EnergyReport, LruReport, Metric, OptionError,
+};
 
 /// A headline value of a metric report; `name` is its JSON key (docs/metrics.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +41,9 @@ pub enum Field {
     WritesPj,
     /// The exit reads' part of the total (`dally`).
     Exit,
+    /// Σ over every buffer ever written of its last write size (clock metrics;
+    /// a property of the program, so no total and no objective).
+    WorkingSet,
 }
 
 impl Field {
@@ -59,6 +64,7 @@ impl Field {
             Field::ReadsPj => "reads_pj",
             Field::WritesPj => "writes_pj",
             Field::Exit => "exit",
+            Field::WorkingSet => "working_set",
         }
     }
 
@@ -125,27 +131,35 @@ impl Metric {
         })
     }
 
-    /// The attribution row fields `diff` compares: (buffer rows, op rows).
-    pub fn row_fields(self) -> (&'static str, &'static str) {
+    /// The attribution row columns `diff` compares: (buffer rows, op rows).
+    pub fn row_fields(self) -> (Col, Col) {
         match self {
-            Metric::ArdWrite | Metric::ArdAccess => ("avg", "sum_d"),
-            Metric::LruStack => ("sum_d", "sum_d"),
-            Metric::Dmd => ("total", "total"),
-            Metric::ByteDmdV2 | Metric::Dally => ("cost", "cost"),
-            Metric::EnergyPj => ("pj", "pj"),
+            Metric::ArdWrite | Metric::ArdAccess => (Col::Avg, Col::SumD),
+            Metric::LruStack => (Col::SumD, Col::SumD),
+            Metric::Dmd => (Col::Total, Col::Total),
+            Metric::ByteDmdV2 | Metric::Dally => (Col::Cost, Col::Cost),
+            Metric::EnergyPj => (Col::Pj, Col::Pj),
         }
     }
 }
 
-/// One attribution row: a buffer or op name and its value of the metric's row field.
+/// One attribution row reduced to a name and its value of the metric's row column.
 pub type Row = (String, Option<f64>);
 
 /// The typed values of a report.
 pub trait Values {
     /// The value of a headline field; `None` for a field of another metric.
     fn value(&self, f: Field) -> Option<f64>;
-    /// Per-buffer and per-op rows of the row field (`Metric::row_fields`).
-    fn rows(&self) -> (Vec<Row>, Vec<Row>);
+    /// The attribution rows: (per buffer, per op).
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]);
+}
+
+/// Per-buffer and per-op rows of `m`'s row columns (`Metric::row_fields`).
+pub fn rows(m: Metric, v: &dyn Values) -> (Vec<Row>, Vec<Row>) {
+    let (cb, co) = m.row_fields();
+    let (b, o) = v.attribution();
+    let pick = |rows: &[AttrRow], c: Col| rows.iter().map(|r| (r.name.clone(), r.get(c))).collect();
+    (pick(b, cb), pick(o, co))
 }
 
 impl Values for ArdReport {
@@ -157,17 +171,12 @@ impl Values for ArdReport {
             Field::SumSd => self.sum_sd as f64,
             Field::FloatsRead => self.floats_read as f64,
             Field::FloatsAccessed => self.floats_accessed as f64,
+            Field::WorkingSet => self.working_set as f64,
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers.iter().map(|r| (r.name.clone(), r.avg)).collect(),
-            self.ops
-                .iter()
-                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
-                .collect(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &self.ops)
     }
 }
 
@@ -180,17 +189,8 @@ impl Values for LruReport {
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers
-                .iter()
-                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
-                .collect(),
-            self.ops
-                .iter()
-                .map(|r| (r.name.clone(), Some(r.sum_d as f64)))
-                .collect(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &self.ops)
     }
 }
 
@@ -203,11 +203,8 @@ impl Values for DmdReport {
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers.iter().map(|r| (r.name.clone(), Some(r.total))).collect(),
-            self.ops.iter().map(|r| (r.name.clone(), Some(r.total))).collect(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &self.ops)
     }
 }
 
@@ -220,14 +217,8 @@ impl Values for ByteDmdReport {
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers
-                .iter()
-                .map(|r| (r.name.clone(), Some(r.cost as f64)))
-                .collect(),
-            self.ops.iter().map(|r| (r.name.clone(), Some(r.cost as f64))).collect(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &self.ops)
     }
 }
 
@@ -240,11 +231,8 @@ impl Values for EnergyReport {
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
-            self.ops.iter().map(|r| (r.name.clone(), Some(r.pj))).collect(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &self.ops)
     }
 }
 
@@ -257,13 +245,7 @@ impl Values for DallyReport {
             _ => return None,
         })
     }
-    fn rows(&self) -> (Vec<Row>, Vec<Row>) {
-        (
-            self.buffers
-                .iter()
-                .map(|r| (r.name.clone(), Some(r.cost as f64)))
-                .collect(),
-            Vec::new(),
-        )
+    fn attribution(&self) -> (&[AttrRow], &[AttrRow]) {
+        (&self.buffers, &[])
     }
 }

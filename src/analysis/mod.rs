@@ -16,6 +16,7 @@ pub mod fenwick;
 pub mod field;
 pub mod options;
 pub mod reuse;
+pub mod row;
 pub mod stack;
 pub mod text;
 
@@ -28,6 +29,7 @@ pub use options::{
     ArdOptions, ByteDmdOptions, ColdPolicy, DmdOptions, Granularity, OptionError, Price, Pricing, Recency, StackOptions,
 };
 pub use reuse::{ArdReport, Cold, Reuse, ReuseKind};
+pub use row::{AttrRow, Col};
 pub use stack::{LruReport, LruStack};
 
 use crate::trace::Tracer;

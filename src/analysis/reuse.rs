@@ -5,6 +5,7 @@
 //! (`ard_access`); a read's distance is the clock at the read's start minus the
 //! anchor (metrics spec, section 3). O(1) per event.
 
+use super::row::{AttrRow, cols};
 use crate::ir::{BufId, Mode};
 use crate::trace::{Event, TraceHeader, Tracer};
 use serde::Serialize;
@@ -127,52 +128,6 @@ pub struct LogRow {
     pub distance: Option<i64>,
 }
 
-/// Per-buffer row of the report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BufRow {
-    /// Name.
-    pub name: String,
-    /// Size of its first read.
-    pub size: u64,
-    /// Read events.
-    pub reads: u64,
-    /// Write events (step-start writes included).
-    pub writes: u64,
-    /// Floats read.
-    pub floats_read: u64,
-    /// Mean distance over kept reads.
-    pub avg: Option<f64>,
-    /// Smallest kept distance.
-    pub min: Option<i64>,
-    /// Largest kept distance.
-    pub max: Option<i64>,
-    /// `avg < working_set` (strict, exact).
-    pub cached: bool,
-    /// Σ d over kept reads.
-    pub sum_d: i128,
-    /// Σ s·d over kept reads.
-    pub sum_sd: i128,
-}
-
-/// Per-op row of the report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct OpRow {
-    /// Stable op name.
-    pub name: String,
-    /// Position in the op table.
-    pub index: usize,
-    /// 1-based source line (0 when unknown).
-    pub line: u32,
-    /// Read events.
-    pub reads: u64,
-    /// Floats read.
-    pub floats_read: u64,
-    /// Σ d over its kept reads.
-    pub sum_d: i128,
-    /// Σ s·d over its kept reads.
-    pub sum_sd: i128,
-}
-
 /// Effective options.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReuseOptions {
@@ -218,9 +173,9 @@ pub struct ArdReport {
     /// Σ s·d over kept reads.
     pub sum_sd: i128,
     /// Per-buffer rows, in order of first read.
-    pub buffers: Vec<BufRow>,
+    pub buffers: Vec<AttrRow>,
     /// Per-op rows, in op-table order (ops with no reads omitted).
-    pub ops: Vec<OpRow>,
+    pub ops: Vec<AttrRow>,
     /// The event log, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<LogRow>>,
@@ -305,7 +260,7 @@ impl Reuse {
             .map(|b| {
                 let a = &self.bufs[b.idx()];
                 let kept = i128::from(a.kept);
-                BufRow {
+                AttrRow {
                     name: name(b.idx()),
                     size: a.first_size,
                     reads: a.reads,
@@ -317,6 +272,8 @@ impl Reuse {
                     cached: a.kept > 0 && a.sum_d < i128::from(working_set) * kept,
                     sum_d: a.sum_d,
                     sum_sd: a.sum_sd,
+                    cols: cols::ARD_BUF,
+                    ..AttrRow::default()
                 }
             })
             .collect();
@@ -325,18 +282,20 @@ impl Reuse {
             .iter()
             .enumerate()
             .filter(|(_, o)| o.reads > 0)
-            .map(|(i, o)| OpRow {
+            .map(|(i, o)| AttrRow {
                 name: self
                     .header
                     .ops
                     .get(i)
                     .map_or_else(|| format!("op{i}"), |o| o.name.clone()),
-                index: i,
-                line: self.header.ops.get(i).map_or(0, |o| o.line),
+                index: Some(i),
+                line: Some(self.header.ops.get(i).map_or(0, |o| o.line)),
                 reads: o.reads,
                 floats_read: o.floats_read,
                 sum_d: o.sum_d,
                 sum_sd: o.sum_sd,
+                cols: cols::ARD_OP,
+                ..AttrRow::default()
             })
             .collect();
         ArdReport {

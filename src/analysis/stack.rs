@@ -4,6 +4,7 @@
 
 use super::engine::{Attr, Engine, Histogram, Sink, buf_name, buf_size, engine_tracer, op_ident};
 use super::options::StackOptions;
+use super::row::{AttrRow, cols};
 use crate::ir::Mode;
 use crate::trace::{Event, TraceHeader};
 use serde::Serialize;
@@ -15,42 +16,6 @@ struct LruAcc {
     accesses: u64,
     cold: u64,
     sum_d: u128,
-}
-
-/// Per-buffer row of an `lru_stack` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LruBufRow {
-    /// Buffer name.
-    pub name: String,
-    /// Element count from the header.
-    pub size: u64,
-    /// Counted read events.
-    pub reads: u64,
-    /// Counted write events.
-    pub writes: u64,
-    /// Priced-or-cold units.
-    pub accesses: u64,
-    /// Cold units.
-    pub cold: u64,
-    /// Σ d over units with a distance.
-    pub sum_d: u128,
-}
-
-/// Per-op row of an `lru_stack` report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LruOpRow {
-    /// Stable op name, or `(start)` for step-start writes.
-    pub name: String,
-    /// Position in the op table (`null` for the start row).
-    pub index: Option<usize>,
-    /// Source line, when known.
-    pub line: Option<u32>,
-    /// Priced-or-cold units.
-    pub accesses: u64,
-    /// Cold units.
-    pub cold: u64,
-    /// Σ d over units with a distance.
-    pub sum_d: u128,
 }
 
 /// Per-step means of the `lru_stack` totals.
@@ -88,9 +53,9 @@ pub struct LruReport {
     /// Totals divided by `steps`.
     pub per_step: LruPerStep,
     /// Rows in order of first access; they sum to the totals.
-    pub buffers: Vec<LruBufRow>,
+    pub buffers: Vec<AttrRow>,
     /// Rows in op-table order (ops with no events omitted), start row last.
-    pub ops: Vec<LruOpRow>,
+    pub ops: Vec<AttrRow>,
 }
 
 /// State of `lru_stack` fed by the engine.
@@ -218,14 +183,16 @@ impl LruStack {
                 .iter()
                 .map(|&b| {
                     let a = st.attr.bufs.get(b.idx()).cloned().unwrap_or_default();
-                    LruBufRow {
+                    AttrRow {
                         name: buf_name(h, b),
                         size: buf_size(h, b),
                         reads: a.reads,
                         writes: a.writes,
                         accesses: a.accesses,
                         cold: a.cold,
-                        sum_d: a.sum_d,
+                        sum_d: i128::try_from(a.sum_d).unwrap_or(i128::MAX),
+                        cols: cols::LRU_BUF,
+                        ..AttrRow::default()
                     }
                 })
                 .collect(),
@@ -237,13 +204,15 @@ impl LruStack {
                 .filter(|(_, a)| a.reads + a.writes > 0)
                 .map(|(i, a)| {
                     let (name, index, line) = op_ident(h, i, n_ops);
-                    LruOpRow {
+                    AttrRow {
                         name,
                         index,
                         line,
                         accesses: a.accesses,
                         cold: a.cold,
-                        sum_d: a.sum_d,
+                        sum_d: i128::try_from(a.sum_d).unwrap_or(i128::MAX),
+                        cols: cols::LRU_OP,
+                        ..AttrRow::default()
                     }
                 })
                 .collect(),

@@ -3,12 +3,12 @@
 
 use super::{Load, load, out, read, write_atomic};
 use clap::Subcommand;
-use serde_json::{Value, json};
 use sutro::Error;
 use sutro::dally::check::{CheckSpec, check};
 use sutro::dally::exec::{self, Cells};
 use sutro::dally::opt::{self, IrOptConfig};
 use sutro::dally::{self, KINDS, Program, Score};
+use sutro::json::{self as docs, IrOptimize, IrProgram, IrRun, IrScore};
 use sutro::span::SourceFile;
 
 /// The `ir` subcommands.
@@ -99,31 +99,7 @@ pub(super) fn load_ir(path: &str, src: &mut Option<SourceFile>) -> Result<Progra
 }
 
 fn name_of(path: &str) -> String {
-    std::path::Path::new(path)
-        .file_stem()
-        .map_or_else(|| path.to_string(), |s| s.to_string_lossy().into_owned())
-}
-
-/// The `program` object of the IR commands' JSON.
-pub(super) fn program_json(path: &str, p: &Program) -> Value {
-    json!({
-        "name": name_of(path),
-        "path": path,
-        "instructions": p.instrs.len(),
-        "inputs": p.inputs.len(),
-        "outputs": p.outputs.len(),
-    })
-}
-
-/// `{"mul": INT, …}` over the kinds the program uses.
-pub(super) fn by_kind_json(s: &Score) -> Value {
-    let mut m = serde_json::Map::new();
-    for (k, name) in KINDS.iter().enumerate() {
-        if s.count[k] > 0 {
-            m.insert((*name).to_string(), json!(s.by_kind[k]));
-        }
-    }
-    Value::Object(m)
+    IrProgram::stem(path)
 }
 
 fn score_text(path: &str, p: &Program, s: &Score, check: Option<CheckSpec>) -> String {
@@ -175,16 +151,7 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
             }
             let s = dally::score(&p);
             if as_json {
-                let v = json!({
-                    "schema": 1,
-                    "program": program_json(&file, &p),
-                    "cost": s.cost,
-                    "exit": s.exit,
-                    "by_kind": by_kind_json(&s),
-                    "histogram": s.histogram,
-                    "check": spec.map(|c| c.to_string()),
-                });
-                out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+                out(&docs::pretty(&IrScore::new(&file, &p, &s, spec.map(|c| c.to_string()))));
             } else {
                 out(&score_text(&file, &p, &s, spec));
             }
@@ -200,9 +167,12 @@ pub(super) fn ir_cmd(cmd: IrCmd, src: &mut Option<SourceFile>) -> Result<(), Err
             let p = load_ir(&file, src)?;
             let outs = exec::run(&p, &values, cells)?;
             if as_json {
-                let v = json!({"schema": 1, "program": program_json(&file, &p), "outputs": outs,
-                    "cost": dally::total_cost(&p)});
-                out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+                out(&docs::pretty(&IrRun {
+                    schema: 1,
+                    program: IrProgram::of(&file, &p),
+                    outputs: outs,
+                    cost: dally::total_cost(&p),
+                }));
             } else {
                 let s: Vec<String> = outs.iter().map(i64::to_string).collect();
                 out(&format!("{}\n", s.join(",")));
@@ -271,37 +241,15 @@ fn optimize_cmd(
     if let Some(path) = output {
         write_atomic(path, text.as_bytes())?;
     }
-    let improvement = if r.before == 0 {
-        0.0
-    } else {
-        1.0 - r.after as f64 / r.before as f64
-    };
+    let improvement = r.improvement();
     if as_json {
-        let passes: Vec<Value> = r
-            .passes
-            .iter()
-            .map(|x| {
-                json!({"name": x.name, "before": x.before, "after": x.after, "tried": x.evaluated,
-                    "notes": [x.note], "stop": null})
-            })
-            .collect();
-        let v = json!({
-            "schema": 1,
-            "program": program_json(file, &p),
-            "objective": "dally",
-            "before": r.before,
-            "after": r.after,
-            "improvement": improvement,
-            "bound": r.bound,
-            "gap": r.after.saturating_sub(r.bound),
-            "stop": r.stop,
-            "passes": passes,
-            "verified": true,
-            "verification": r.verified,
-            "check": cfg.check.map(|c| c.to_string()),
-            "output": output,
-        });
-        out(&format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()));
+        out(&docs::pretty(&IrOptimize::new(
+            file,
+            &p,
+            &r,
+            cfg.check.map(|c| c.to_string()),
+            output,
+        )));
     } else if output.is_some() {
         let th = |v: u64| sutro::analysis::text::thousands(i128::from(v));
         let mut t = format!(

@@ -71,15 +71,52 @@ impl Emitter<'_> {
         }
     }
 
+    /// Emits one call; `false` when the primitive has no v0 form.
     fn call(&mut self, prim: Prim, outs: &[BufId], args: &[BufId]) -> bool {
-        let v = self.v;
+        let arg = |i: usize| args.get(i).copied().unwrap_or(BufId(0));
+        let (x, y) = (arg(0), arg(1));
+        let c = outs.first().copied().unwrap_or(BufId(0));
+        match prim {
+            Prim::Add | Prim::Sub | Prim::Mul | Prim::Copy => self.elementwise(prim, c, x, y),
+            Prim::Sum => {
+                let (rows, rest) = match self.v.shape(x) {
+                    [n] => (*n, 1),
+                    [r, rest @ ..] => (*r, rest.iter().product()),
+                    [] => (1, 1),
+                };
+                self.sum_rows(c, x, rows, rest);
+            }
+            _ => return self.linear(prim, outs, args),
+        }
+        true
+    }
+
+    /// `c = x op y` element by element, `y` broadcast by wrapping its index.
+    fn elementwise(&mut self, prim: Prim, c: BufId, x: BufId, y: BufId) {
+        let op = match prim {
+            Prim::Add => Op::Add,
+            Prim::Sub => Op::Sub,
+            Prim::Mul => Op::Mul,
+            _ => Op::Copy,
+        };
+        let (ax, bx) = (self.base[x.idx()], self.base[y.idx()]);
+        let (n, nb) = (self.v.size(x), self.v.size(y).max(1));
+        for e in 0..n {
+            let d = self.at(c, e);
+            if op == Op::Copy {
+                self.push(op, d, &[ax + e as u64]);
+            } else {
+                self.push(op, d, &[ax + e as u64, bx + (e % nb) as u64]);
+            }
+        }
+    }
+
+    /// The matmul family, affine and outer; `false` for any other primitive.
+    fn linear(&mut self, prim: Prim, outs: &[BufId], args: &[BufId]) -> bool {
         let sh = |b: BufId| self.dims2(b);
-        let base = |b: BufId| self.base[b.idx()];
-        let (x, y) = (
-            args.first().copied().unwrap_or(BufId(0)),
-            args.get(1).copied().unwrap_or(BufId(0)),
-        );
-        let (ax, bx) = (base(x), base(y));
+        let arg = |i: usize| args.get(i).copied().unwrap_or(BufId(0));
+        let (x, y) = (arg(0), arg(1));
+        let (ax, bx) = (self.base[x.idx()], self.base[y.idx()]);
         let c = outs.first().copied().unwrap_or(BufId(0));
         match prim {
             Prim::MatMul => {
@@ -125,7 +162,7 @@ impl Emitter<'_> {
                     |r, _, q| ax + (r * k + q) as u64,
                     |_, j, q| bx + (j * k + q) as u64,
                 );
-                let bias = args.get(2).copied().unwrap_or(BufId(0));
+                let bias = arg(2);
                 for r in 0..rows {
                     for j in 0..o {
                         let d = self.at(c, r * o + j);
@@ -166,31 +203,6 @@ impl Emitter<'_> {
                     |_, j, r| bx + (r * n + j) as u64,
                 );
             }
-            Prim::Add | Prim::Sub | Prim::Mul | Prim::Copy => {
-                let op = match prim {
-                    Prim::Add => Op::Add,
-                    Prim::Sub => Op::Sub,
-                    Prim::Mul => Op::Mul,
-                    _ => Op::Copy,
-                };
-                let (n, nb) = (v.size(x), v.size(y).max(1));
-                for e in 0..n {
-                    let d = self.at(c, e);
-                    if op == Op::Copy {
-                        self.push(op, d, &[ax + e as u64]);
-                    } else {
-                        self.push(op, d, &[ax + e as u64, bx + (e % nb) as u64]);
-                    }
-                }
-            }
-            Prim::Sum => {
-                let (rows, rest) = match v.shape(x) {
-                    [n] => (*n, 1),
-                    [r, rest @ ..] => (*r, rest.iter().product()),
-                    [] => (1, 1),
-                };
-                self.sum_rows(c, x, rows, rest);
-            }
             _ => return false,
         }
         true
@@ -214,9 +226,7 @@ impl Emitter<'_> {
 
 /// Declaration placement: buffer `b`'s first element at its layout offset + 1.
 pub fn declaration_bases(v: &Validated) -> Vec<u64> {
-    (0..v.program().buffers.len())
-        .map(|i| v.offset(BufId(i as u32)) as u64 + 1)
-        .collect()
+    v.program().buffer_ids().map(|b| v.offset(b) as u64 + 1).collect()
 }
 
 /// Lowers one step of a validated program to v0 IR at declaration placement.
@@ -250,7 +260,7 @@ pub fn lower(v: &Validated) -> Result<Program, DallyError> {
         }
     }
     let elems = |b: BufId| (0..v.size(b)).map(move |e| (b, e));
-    let all = || (0..p.buffers.len()).map(|i| BufId(i as u32));
+    let all = || p.buffer_ids();
     let role = |b: BufId| p.buf(b).role;
     let at_start = |b: &BufId| matches!(role(*b), Role::Input | Role::Target | Role::Param | Role::State);
     let inputs = all()
@@ -275,5 +285,5 @@ pub fn lower(v: &Validated) -> Result<Program, DallyError> {
         ..Program::default()
     };
     // The lowering must itself be a well-formed program: re-check by parsing its text.
-    super::parse(&prog.to_string()).map_err(|e| DallyError::Usage(format!("internal: lowered program is invalid: {e}")))
+    super::parse(&prog.to_string()).map_err(|e| DallyError::Internal(format!("lowered program is invalid: {e}")))
 }

@@ -303,13 +303,16 @@ pub enum DallyError {
     /// A bad flag, value or unsupported request (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// A bug: a program this module made is invalid (exit 1).
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl DallyError {
     /// 1 for a run or check that failed, 2 for bad input.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DallyError::Run { .. } | DallyError::Check(_) => 1,
+            DallyError::Run { .. } | DallyError::Check(_) | DallyError::Internal(_) => 1,
             _ => 2,
         }
     }

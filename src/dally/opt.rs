@@ -74,6 +74,17 @@ pub struct IrOptimized {
     pub verified: String,
 }
 
+impl IrOptimized {
+    /// `1 − after / before` (0 for a free program).
+    pub fn improvement(&self) -> f64 {
+        if self.before == 0 {
+            0.0
+        } else {
+            1.0 - self.after as f64 / self.before as f64
+        }
+    }
+}
+
 /// A schedule of an `Ssa` with its allocation.
 #[derive(Clone, Debug)]
 struct State {
@@ -309,7 +320,7 @@ pub fn optimize(p: &Program, cfg: &IrOptConfig) -> Result<IrOptimized, DallyErro
     };
     // The emitted text must parse, cost what the allocator said, and compute the same.
     let program = super::parse(&program.to_string())
-        .map_err(|e| DallyError::Usage(format!("internal: optimized program is invalid: {e}")))?;
+        .map_err(|e| DallyError::Internal(format!("optimized program is invalid: {e}")))?;
     if total_cost(&program) != after {
         return Err(DallyError::Usage(
             "internal: optimized cost disagrees with the scorer".into(),

@@ -662,6 +662,75 @@ pub fn onehot(c: &mut [f32], a: &[f32], n: usize) {
     }
 }
 
+/// `query`: c[r] = label(row r of a), rows of `n` values, in row order.
+pub fn query(c: &mut [f32], a: &[f32], n: usize, label: impl Fn(&[f32]) -> f32) {
+    for (y, row) in c.iter_mut().zip(a.chunks_exact(n.max(1))) {
+        *y = label(row);
+    }
+}
+
+/// An index outside its axis, found by `gather` or `scatter_add` before writing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IndexFault {
+    /// The offending value.
+    pub value: f32,
+    /// The axis's extent.
+    pub extent: usize,
+}
+
+/// Checks that every index is a whole number in `0..extent`.
+fn check_indices(idx: &[f32], extent: usize) -> Result<(), IndexFault> {
+    match idx
+        .iter()
+        .find(|v| !(**v >= 0.0 && v.fract() == 0.0 && (**v as usize) < extent))
+    {
+        Some(v) => Err(IndexFault { value: *v, extent }),
+        None => Ok(()),
+    }
+}
+
+/// `gather`: a as [outer, d, inner], m = idx.len() → c[o, j, ·] = a[o, idx[j], ·].
+pub fn gather(
+    c: &mut [f32],
+    a: &[f32],
+    idx: &[f32],
+    (outer, d, inner): (usize, usize, usize),
+) -> Result<(), IndexFault> {
+    check_indices(idx, d)?;
+    let m = idx.len();
+    for o in 0..outer {
+        for (j, v) in idx.iter().enumerate() {
+            let src = (o * d + *v as usize) * inner;
+            let dst = (o * m + j) * inner;
+            c[dst..dst + inner].copy_from_slice(&a[src..src + inner]);
+        }
+    }
+    Ok(())
+}
+
+/// `scatter_add`: u as [outer, m, inner] → c = zeros [outer, n, inner], then
+/// c[o, idx[j], ·] += u[o, j, ·] for j ascending (a fixed summation order).
+pub fn scatter_add(
+    c: &mut [f32],
+    u: &[f32],
+    idx: &[f32],
+    (outer, n, inner): (usize, usize, usize),
+    m: usize,
+) -> Result<(), IndexFault> {
+    check_indices(idx, n)?;
+    c.fill(0.0);
+    for o in 0..outer {
+        for (j, v) in idx.iter().enumerate().take(m) {
+            let dst = (o * n + *v as usize) * inner;
+            let src = (o * m + j) * inner;
+            for (x, y) in c[dst..dst + inner].iter_mut().zip(&u[src..src + inner]) {
+                *x += *y;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// c[j, i] = a[i, j] for a[m, n].
 pub fn transpose(c: &mut [f32], a: &[f32], m: usize, n: usize) {
     for i in 0..m {

@@ -9,9 +9,9 @@
 pub mod kernels;
 
 use crate::ir::prim::Family;
-use crate::ir::{Access, BufId, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
+use crate::ir::{Access, BufId, Lowered, Mode, OpId, OpKind, Prim, Program, Role, Rule, Scalar, Slot, Src, effects};
 use crate::span::Span;
-use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a};
+use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a, fnv1a_extend};
 use crate::valid::Validated;
 use kernels as k;
 use rand::rngs::ChaCha8Rng;
@@ -29,6 +29,19 @@ pub enum InterpError {
         step: u64,
         span: Span,
     },
+    /// A `gather` or `scatter_add` index is not a whole number within its axis.
+    #[error(
+        "op `{op}` found index {value} in `{buf}`, outside axis {axis} of extent {extent}, at training step {step}"
+    )]
+    BadIndex {
+        op: String,
+        buf: String,
+        value: f32,
+        axis: usize,
+        extent: usize,
+        step: u64,
+        span: Span,
+    },
     /// A counter outgrew its type (steps are numbered with `u32` in traces).
     #[error("{what} {value} does not fit in 32 bits: traces number steps below {max}", max = u32::MAX)]
     Counter {
@@ -43,10 +56,17 @@ impl InterpError {
     /// The op's span, for a fault located in the program.
     pub fn span(&self) -> Option<Span> {
         match self {
-            InterpError::NonFinite { span, .. } => Some(*span),
+            InterpError::NonFinite { span, .. } | InterpError::BadIndex { span, .. } => Some(*span),
             InterpError::Counter { .. } => None,
         }
     }
+}
+
+/// The task's label oracle, which `query` asks: the true label of one input row
+/// (`n` values). A bare interpreter (no task, as in unit tests) answers 0.
+pub trait Labeler: Send + Sync {
+    /// The label of `row`.
+    fn label(&self, row: &[f32]) -> f32;
 }
 
 /// Which step-start writes to emit before a traced step.
@@ -81,13 +101,13 @@ fn eval_scalars(v: &Validated, scalars: &[Scalar], step: u64) -> [f32; MAX_SCALA
 }
 
 /// An op's resolved scalars at a 1-based training step.
-fn op_scalars(v: &Validated, kind: &OpKind, step: u64) -> Scalars {
+fn op_scalars(v: &Validated, kind: &Lowered, step: u64) -> Scalars {
     match kind {
-        OpKind::Call { scalars, .. } => Scalars {
+        Lowered::Call { scalars, .. } => Scalars {
             vals: eval_scalars(v, scalars, step),
             ..Scalars::default()
         },
-        OpKind::Update {
+        Lowered::Update {
             rule: Rule::Sgd { lr, wd },
             src,
             ..
@@ -99,17 +119,16 @@ fn op_scalars(v: &Validated, kind: &OpKind, step: u64) -> Scalars {
             lr: v.eval_at(lr, step) as f32,
             wd: v.eval_at(wd, step) as f32,
         },
-        OpKind::Grad { .. } => Scalars::default(),
     }
 }
 
 /// Whether any of an op's expressions uses the built-in `step`.
-fn mentions_step(kind: &OpKind) -> bool {
+fn mentions_step(kind: &Lowered) -> bool {
     let mut found = false;
     let mut see = |e: &crate::ir::Expr| e.visit_names(&mut |n, _| found |= n == "step");
     match kind {
-        OpKind::Call { scalars, .. }
-        | OpKind::Update {
+        Lowered::Call { scalars, .. }
+        | Lowered::Update {
             src: Src::Fused { scalars, .. },
             ..
         } => {
@@ -117,7 +136,7 @@ fn mentions_step(kind: &OpKind) -> bool {
         }
         _ => {}
     }
-    if let OpKind::Update {
+    if let Lowered::Update {
         rule: Rule::Sgd { lr, wd },
         ..
     } = kind
@@ -153,6 +172,15 @@ pub struct Interp<'v> {
     versions: Vec<u64>,
     header: TraceHeader,
     check_finite: bool,
+    /// The task's label oracle for `query`.
+    labeler: Option<Box<dyn Labeler + 'v>>,
+    /// Rows labelled by `query` so far (training steps only).
+    queries: u64,
+    /// Per op: FNV-1a of `sutro/noise/<run seed>/<op name>/` for a `noise_*`
+    /// op (its draws at step s come from that hash continued by s).
+    noise_prefix: Vec<u64>,
+    /// Set while `run_ops` runs an evaluation pass: draws give their means.
+    evaluating: bool,
 }
 
 /// Draws from `(0, 1)` using 24 bits of one `u32`: never 0, so `ln` stays finite.
@@ -209,13 +237,12 @@ impl<'v> Interp<'v> {
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
         let bufs: Vec<Vec<f32>> = p.buffer_ids().map(|b| vec![0.0; v.size(b)]).collect();
-        let scalars = p.ops.iter().map(|op| op_scalars(v, &op.kind, 1)).collect();
-        let dynamic = p.ops.iter().map(|op| mentions_step(&op.kind)).collect();
+        let scalars = p.op_ids().map(|id| op_scalars(v, v.lowered(id), 1)).collect();
+        let dynamic = p.op_ids().map(|id| mentions_step(v.lowered(id))).collect();
         let scratch_len = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Update {
+            .op_ids()
+            .map(|id| match v.lowered(id) {
+                Lowered::Update {
                     param,
                     src: Src::Fused { .. },
                     ..
@@ -225,10 +252,9 @@ impl<'v> Interp<'v> {
             .max()
             .unwrap_or(0);
         let packs = p
-            .ops
-            .iter()
-            .map(|op| match &op.kind {
-                OpKind::Call {
+            .op_ids()
+            .map(|id| match v.lowered(id) {
+                Lowered::Call {
                     prim: Prim::Affine,
                     args,
                     ..
@@ -254,7 +280,12 @@ impl<'v> Interp<'v> {
             versions: vec![0; p.buffers.len()],
             header: header(v),
             check_finite: true,
+            labeler: None,
+            queries: 0,
+            noise_prefix: Vec::new(),
+            evaluating: false,
         };
+        it.noise_prefix = noise_prefixes(v, 0);
         it.init(init_seed);
         it
     }
@@ -264,14 +295,14 @@ impl<'v> Interp<'v> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let v = self.v;
         self.versions.iter_mut().for_each(|n| *n += 1);
-        for (i, b) in v.program().buffers.values().enumerate() {
+        for (id, b) in v.program().buffer_ids().zip(v.program().buffers.values()) {
             let Some(init) = &b.init else { continue };
-            let data = &mut self.bufs[i];
+            let data = &mut self.bufs[id.idx()];
             match init {
                 crate::ir::Init::Zeros => data.fill(0.0),
                 crate::ir::Init::Iota => data.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32),
                 crate::ir::Init::Eye => {
-                    let sh = v.shape(BufId(i as u32));
+                    let sh = v.shape(id);
                     let cols: usize = sh.get(1..).map_or(1, |s| s.iter().product());
                     let n1 = sh.get(1).copied().unwrap_or(1);
                     let inner = cols / n1.max(1);
@@ -308,6 +339,23 @@ impl<'v> Interp<'v> {
     pub fn with_finite_check(mut self, on: bool) -> Self {
         self.check_finite = on;
         self
+    }
+
+    /// Answers `query` with the task's labels (without one, every label is 0).
+    pub fn with_labeler(mut self, labeler: Box<dyn Labeler + 'v>) -> Self {
+        self.labeler = Some(labeler);
+        self
+    }
+
+    /// Seeds the `noise_*` ops from the run seed (0 unless set).
+    pub fn with_noise_seed(mut self, run_seed: u64) -> Self {
+        self.noise_prefix = noise_prefixes(self.v, run_seed);
+        self
+    }
+
+    /// Rows labelled by `query` so far.
+    pub fn queries(&self) -> u64 {
+        self.queries
     }
 
     /// The program being run.
@@ -354,26 +402,42 @@ impl<'v> Interp<'v> {
         Ok(())
     }
 
-    /// Runs the given ops, in order, untraced (e.g. the forward part for evaluation).
+    /// Runs the given ops, in order, untraced, as an evaluation pass (the
+    /// forward part over a data set): a `noise_*` op draws nothing and gives its
+    /// distribution's mean.
     pub fn run_ops(&mut self, ops: &[OpId], step: u64) -> Result<(), InterpError> {
-        for &id in ops {
-            self.exec(id, step)?;
+        self.evaluating = true;
+        let r = ops.iter().try_for_each(|&id| self.exec(id, step));
+        self.evaluating = false;
+        r
+    }
+
+    /// The seed of a `noise_*` op's draws at 0-based step `step`: FNV-1a of
+    /// `sutro/noise/<run seed>/<op name>/<step counted from 1>`; `None` for
+    /// other ops and in an evaluation pass.
+    fn draw(&self, id: OpId, prim: Prim, step: u64) -> Option<u64> {
+        if !prim.is_noise() || self.evaluating {
+            return None;
         }
-        Ok(())
+        let mut digits = [0u8; 20];
+        Some(fnv1a_extend(
+            self.noise_prefix[id.idx()],
+            decimal(step + 1, &mut digits),
+        ))
     }
 
     /// Runs one op's kernel.
     pub fn exec(&mut self, id: OpId, step: u64) -> Result<(), InterpError> {
         let v = self.v;
-        let op = v.program().op(id);
+        let op = v.lowered(id);
         let sc = if self.dynamic[id.idx()] {
             // Counted from 1 for people; trace steps are 0-based.
-            op_scalars(v, &op.kind, step + 1)
+            op_scalars(v, op, step + 1)
         } else {
             self.scalars[id.idx()]
         };
-        match &op.kind {
-            OpKind::Call {
+        match op {
+            Lowered::Call {
                 prim,
                 outs,
                 args,
@@ -389,9 +453,15 @@ impl<'v> Interp<'v> {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
                     None => Vec::new(),
                 };
+                let draw = self.draw(id, *prim, step);
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
+                let env = Env {
+                    labeler: self.labeler.as_deref(),
+                    draw,
+                };
                 let (ops, shapes) = operands(v, &self.bufs, args);
-                run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack);
+                let fault = run_prim(*prim, ops, shapes, (&mut o0, &mut o1), &sv, pack, &env).err();
+                self.count(*prim, o0.len());
                 for b in outs {
                     self.versions[b.idx()] += 1;
                 }
@@ -401,12 +471,15 @@ impl<'v> Interp<'v> {
                 if let Some(b) = outs.get(1) {
                     self.bufs[b.idx()] = o1;
                 }
+                if let Some(f) = fault {
+                    return Err(self.bad_index(id, args, &sv, f, step));
+                }
                 if !(ok0 && ok1) {
                     let bad = if ok0 { outs[1] } else { outs[0] };
                     return Err(self.non_finite(id, bad, step));
                 }
             }
-            OpKind::Update { param, src, .. } => {
+            Lowered::Update { param, src, .. } => {
                 let mut pv = std::mem::take(&mut self.bufs[param.idx()]);
                 match src {
                     Src::Buf(g) => k::sgd(&mut pv, &self.bufs[g.idx()], sc.lr, sc.wd),
@@ -415,7 +488,8 @@ impl<'v> Interp<'v> {
                         let mut g = std::mem::take(&mut self.scratch);
                         let n = pv.len();
                         let (ops, shapes) = operands(v, &self.bufs, args);
-                        run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None);
+                        // Only fusible primitives (no index ops) stand here: no fault.
+                        let _ = run_prim(*prim, ops, shapes, (&mut g[..n], &mut []), &sv, None, &Env::default());
                         k::sgd(&mut pv, &g[..n], sc.lr, sc.wd);
                         self.scratch = g;
                     }
@@ -427,8 +501,6 @@ impl<'v> Interp<'v> {
                     return Err(self.non_finite(id, *param, step));
                 }
             }
-            // Validation rejects programs that still hold `grad`.
-            OpKind::Grad { .. } => debug_assert!(false, "grad reached the interpreter"),
         }
         Ok(())
     }
@@ -472,7 +544,12 @@ impl<'v> Interp<'v> {
         res.clear();
         res.resize(n, 0.0);
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
-        run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None);
+        let env = Env {
+            labeler: self.labeler.as_deref(),
+            draw: self.draw(id, prim, step),
+        };
+        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env).err();
+        self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];
         match region {
@@ -488,6 +565,9 @@ impl<'v> Interp<'v> {
         self.scratch_out = res;
         self.gather = gathered;
         self.versions[out.idx()] += 1;
+        if let Some(f) = fault {
+            return Err(self.bad_index(id, args, sv, f, step));
+        }
         if !ok {
             return Err(self.non_finite(id, out, step));
         }
@@ -505,6 +585,28 @@ impl<'v> Interp<'v> {
         vals
     }
 
+    /// Counts the rows a `query` of `rows` outputs labelled.
+    fn count(&mut self, prim: Prim, rows: usize) {
+        if prim == Prim::Query {
+            self.queries += rows as u64;
+        }
+    }
+
+    /// The error of an index op whose index buffer (its second argument) holds
+    /// a value outside its axis.
+    fn bad_index(&self, id: OpId, args: &[BufId], sv: &[f32; MAX_SCALARS], f: k::IndexFault, step: u64) -> InterpError {
+        let p = self.v.program();
+        InterpError::BadIndex {
+            op: p.op_name(id),
+            buf: args.get(1).map_or_else(String::new, |b| p.buf(*b).name.clone()),
+            value: f.value,
+            axis: sv[0] as usize,
+            extent: f.extent,
+            step: step + 1,
+            span: p.op(id).span,
+        }
+    }
+
     fn non_finite(&self, id: OpId, buf: BufId, step: u64) -> InterpError {
         let p = self.v.program();
         InterpError::NonFinite {
@@ -517,6 +619,65 @@ impl<'v> Interp<'v> {
     }
 }
 
+/// What a kernel may consult beyond its operands: the task's label oracle,
+/// and for a `noise_*` op in a training step the seed of its draws (`None` in
+/// an evaluation pass: the op gives its mean).
+#[derive(Default)]
+struct Env<'a> {
+    labeler: Option<&'a dyn Labeler>,
+    draw: Option<u64>,
+}
+
+/// The decimal digits of `x`, written into `buf` (no allocation).
+fn decimal(mut x: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Per op, the FNV-1a state of `sutro/noise/<run_seed>/<op name>/` for `noise_*`
+/// ops (0 for the others).
+fn noise_prefixes(v: &Validated, run_seed: u64) -> Vec<u64> {
+    let p = v.program();
+    p.op_ids()
+        .map(|id| match &p.op(id).kind {
+            OpKind::Call { prim, .. } if prim.is_noise() => {
+                fnv1a(format!("sutro/noise/{run_seed}/{}/", p.op_name(id)).as_bytes())
+            }
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Fills `c` from a `noise_*` op's distribution: draws from the generator seeded
+/// with `draw`, or the mean without one. Draws are in element order, f64 as the
+/// init rules draw, rounded to f32.
+fn noise(prim: Prim, c: &mut [f32], sc: &[f32; MAX_SCALARS], draw: Option<u64>) {
+    let (a, b) = (f64::from(sc[0]), f64::from(sc[1]));
+    let Some(seed) = draw else {
+        c.fill(match prim {
+            Prim::NoiseUniform => (a + (b - a) * 0.5) as f32,
+            Prim::NoiseNormal => 0.0,
+            _ => sc[0],
+        });
+        return;
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for x in c.iter_mut() {
+        *x = match prim {
+            Prim::NoiseUniform => (a + (b - a) * unit(&mut rng)) as f32,
+            Prim::NoiseNormal => (a * normal(&mut rng)) as f32,
+            _ => f32::from(u8::from(unit(&mut rng) < a)),
+        };
+    }
+}
+
 /// Runs one primitive: reads `args` from `bufs`, writes `o0` (and `o1`). `pack` is
 /// an `affine`'s packed-weights slot with the current version of its W.
 fn run_prim(
@@ -526,7 +687,8 @@ fn run_prim(
     (o0, o1): (&mut [f32], &mut [f32]),
     sc: &[f32; MAX_SCALARS],
     pack: Option<(&mut Pack, u64)>,
-) {
+    env: &Env<'_>,
+) -> Result<(), k::IndexFault> {
     let dim = |i: usize, d: usize| shapes[i].get(d).copied().unwrap_or(1);
     let [a, b, c] = ops;
     match prim.family() {
@@ -574,7 +736,26 @@ fn run_prim(
             }
             _ => k::loss(prim, o0, a, b),
         },
+        Family::Noise => noise(prim, o0, sc, env.draw),
+        Family::Task => {
+            let n = shapes[0].last().copied().unwrap_or(1);
+            match env.labeler {
+                Some(l) => k::query(o0, a, n, |row| l.label(row)),
+                None => o0.fill(0.0),
+            }
+        }
+        Family::Index => {
+            let (sh, ax, m) = (shapes[0], sc[0] as usize, b.len());
+            let outer: usize = sh[..ax.min(sh.len())].iter().product();
+            if prim == Prim::Gather {
+                let inner: usize = sh.get(ax + 1..).map_or(1, |t| t.iter().product());
+                return k::gather(o0, a, b, (outer, dim(0, ax), inner));
+            }
+            let inner: usize = sh.get(ax + shapes[1].len()..).map_or(1, |t| t.iter().product());
+            return k::scatter_add(o0, a, b, (outer, sc[1] as usize, inner), m);
+        }
     }
+    Ok(())
 }
 
 /// The matrix-product primitives.
@@ -690,7 +871,8 @@ pub fn trace_order(v: &Validated, order: &[OpId], t: &mut dyn Tracer) {
     }
 }
 
-/// The ops the given buffers depend on through temporaries, in schedule order.
+/// The ops the given buffers depend on through temporaries (buffer arguments
+/// and `[1]` buffers given as scalar operands), in schedule order.
 pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
     let mut need = vec![false; p.buffers.len()];
     for t in targets {
@@ -699,13 +881,16 @@ pub fn slice(p: &Program, targets: &[BufId]) -> Vec<OpId> {
     let mut keep = vec![false; p.ops.len()];
     for &id in p.order.iter().rev() {
         let kind = &p.op(id).kind;
-        let OpKind::Call { outs, args, .. } = kind else {
+        let OpKind::Call {
+            outs, args, scalars, ..
+        } = kind
+        else {
             continue;
         };
         if outs.iter().any(|o| need[o.idx()]) {
             keep[id.idx()] = true;
-            for a in args {
-                if p.buf(*a).role == Role::Temp {
+            for a in args.iter().copied().chain(scalars.iter().filter_map(Scalar::buf)) {
+                if p.buf(a).role == Role::Temp {
                     need[a.idx()] = true;
                 }
             }

@@ -8,6 +8,7 @@
 pub mod effects;
 pub mod expr;
 pub mod grad;
+pub mod lowered;
 pub mod prim;
 pub mod print;
 pub mod program;
@@ -15,6 +16,7 @@ pub mod unroll;
 
 pub use effects::{Access, Mode, effects};
 pub use expr::Expr;
+pub use lowered::Lowered;
 pub use prim::Prim;
 pub use program::{
     Buffer, Init, Op, OpKind, Program, Range, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, Stmt, Trivia,

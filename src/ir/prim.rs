@@ -142,6 +142,18 @@ pub enum Prim {
     SoftmaxXent,
     /// `dlogits = softmax_xent_grad(logits, t)`: (softmax(row) − t)/rows.
     SoftmaxXentGrad,
+    /// `y = query(xq)`: the task's true label of every row of xq (membership queries).
+    Query,
+    /// `r = noise_uniform(lo, hi, d1, …)`: a fresh [d1, …] of uniform draws in [lo, hi).
+    NoiseUniform,
+    /// `r = noise_normal(std, d1, …)`: a fresh [d1, …] of normal draws, mean 0.
+    NoiseNormal,
+    /// `r = noise_bernoulli(p, d1, …)`: a fresh [d1, …] of 1 with probability p, else 0.
+    NoiseBernoulli,
+    /// `c = gather(a, i, k)`: the entries of a at the indices i along axis k.
+    Gather,
+    /// `c = scatter_add(u, i, k, n)`: zeros of extent n along axis k, with u's entries added at i.
+    ScatterAdd,
 }
 
 /// How the validator checks a primitive's operands and the driver groups it.
@@ -158,6 +170,12 @@ pub enum Family {
     Layout,
     /// Losses and their gradient seeds.
     Loss,
+    /// Values from the task: `query` asks its label oracle.
+    Task,
+    /// Fresh random buffers, drawn per op and step (`noise_*`).
+    Noise,
+    /// Data-dependent indices into a static shape (`gather`, `scatter_add`).
+    Index,
 }
 
 /// Static facts about a primitive.
@@ -179,7 +197,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 66] = [
+    pub const ALL: [Prim; 72] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -246,9 +264,19 @@ impl Prim {
         Prim::LogisticGrad,
         Prim::SoftmaxXent,
         Prim::SoftmaxXentGrad,
+        Prim::Query,
+        Prim::NoiseUniform,
+        Prim::NoiseNormal,
+        Prim::NoiseBernoulli,
+        Prim::Gather,
+        Prim::ScatterAdd,
     ];
 
     /// The static facts.
+    ///
+    /// Over 100 lines on purpose (clippy::too_many_lines): it is the primitive
+    /// table, one line per primitive and nothing else; splitting it would
+    /// scatter one table over several functions.
     pub fn info(self) -> PrimInfo {
         let i = |name, args, scalars: bool, outs, doc| PrimInfo {
             name,
@@ -425,7 +453,49 @@ impl Prim {
                 "logits[B,C], t[B,C] -> mean over rows of logsumexp(row) - Σ t·row [1]",
             ),
             Prim::SoftmaxXentGrad => i("softmax_xent_grad", 2, false, 1, "logits, t -> (softmax(row) - t)/B"),
+            Prim::Query => i(
+                "query",
+                1,
+                false,
+                1,
+                "xq[…, n] -> the task's true label of each row […] ([1] for one row); counted in `queries`",
+            ),
+            Prim::NoiseUniform => noise(
+                "noise_uniform",
+                3,
+                "lo, hi, d1, … -> a fresh [d1, …] uniform in [lo, hi) each step; (lo + hi)/2 in evaluation",
+            ),
+            Prim::NoiseNormal => noise(
+                "noise_normal",
+                2,
+                "std, d1, … -> a fresh [d1, …] normal(0, std²) each step; 0 in evaluation",
+            ),
+            Prim::NoiseBernoulli => noise(
+                "noise_bernoulli",
+                2,
+                "p, d1, … -> a fresh [d1, …] of 1 with probability p, else 0, each step; p in evaluation",
+            ),
+            Prim::Gather => i(
+                "gather",
+                2,
+                true,
+                1,
+                "a[…, d_k, …], i[I…] -> a's entries at indices i along axis k: […, I…, …]",
+            ),
+            Prim::ScatterAdd => PrimInfo {
+                name: "scatter_add",
+                args: 2,
+                scalars: 2,
+                more: false,
+                outs: 1,
+                doc: "u[…, I…, …], i[I…] -> zeros […, n, …] with u's entries added at indices i along axis k",
+            },
         }
+    }
+
+    /// Whether the op draws a fresh random buffer (`noise_*`).
+    pub fn is_noise(self) -> bool {
+        self.family() == Family::Noise
     }
 
     /// The `.sutro` name.
@@ -468,6 +538,9 @@ impl Prim {
             | Prim::LogisticGrad
             | Prim::SoftmaxXent
             | Prim::SoftmaxXentGrad => Family::Loss,
+            Prim::Query => Family::Task,
+            Prim::NoiseUniform | Prim::NoiseNormal | Prim::NoiseBernoulli => Family::Noise,
+            Prim::Gather | Prim::ScatterAdd => Family::Index,
             _ => Family::Elementwise,
         }
     }
@@ -478,6 +551,19 @@ impl Prim {
             self,
             Prim::Outer | Prim::Sum | Prim::Sign | Prim::Copy | Prim::Scale | Prim::MatMulTn | Prim::MatMulNt
         )
+    }
+}
+
+/// A `noise_*` primitive: no buffer arguments, `scalars` operands (the
+/// distribution's, then the first extent), more extents may follow.
+fn noise(name: &'static str, scalars: usize, doc: &'static str) -> PrimInfo {
+    PrimInfo {
+        name,
+        args: 0,
+        scalars,
+        more: true,
+        outs: 1,
+        doc,
     }
 }
 
@@ -507,83 +593,6 @@ state idx[b] = iota
 ";
 
 impl Prim {
-    /// How `grad` differentiates through this op (`dy` is the output's gradient).
-    pub fn grad_rule(self) -> &'static str {
-        match self {
-            Prim::Affine => {
-                "dW, db = affine_grad(dy, x) (dW = outer(dy, x) or db = sum(dy) when only one is needed); dx = affine_grad_x(W, dy)"
-            }
-            Prim::MatMul => "da = matmul_nt(dy, b); db = matmul_tn(a, dy)",
-            Prim::MatMulNt => "da = matmul(dy, b); db = matmul_tn(dy, a)",
-            Prim::MatMulTn => "da = matmul_nt(b, dy); db = matmul(a, dy)",
-            Prim::MatVec => "dW = outer(dy, v); dv = matvec_t(W, dy)",
-            Prim::MatVecT => "dW = outer(v, dy); dv = matvec(W, dy)",
-            Prim::Outer => {
-                "vectors: da = matvec(dy, b), db = matvec_t(dy, a); rows: da = matmul_nt(b, dy), db = matmul(a, dy)"
-            }
-            Prim::Add => {
-                "da = dy; db = dy (a broadcast operand's gradient is summed: sum over rows, sum_all for one element)"
-            }
-            Prim::Sub => "da = dy; db = scale(dy, -1) (broadcast operands summed as add)",
-            Prim::Mul => "da = mul(dy, b); db = mul(dy, a) (broadcast operands summed as add)",
-            Prim::Scale => "da = scale(dy, s); for a buffer s, ds = sum_all(mul(dy, a))",
-            Prim::Exp => "da = mul(dy, c)",
-            Prim::Log => "da = div(dy, a)",
-            Prim::Tanh => "da = tanh_grad(dy, c)",
-            Prim::Sigmoid => "da = sigmoid_grad(dy, c)",
-            Prim::Softplus => "t = sigmoid(a); da = mul(dy, t)",
-            Prim::Abs => "t = sign(a); da = mul(dy, t)",
-            Prim::Sqrt => "t = div(dy, c); da = scale(t, 0.5)",
-            Prim::Square => "t = mul(dy, a); da = scale(t, 2)",
-            Prim::Neg => "da = neg(dy)",
-            Prim::Div => "da = div(dy, b); t = mul(da, c); db = neg(t) (broadcast operands summed as add)",
-            Prim::Max => "m = ge(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
-            Prim::Min => "m = le(a, b); da = mul(dy, m); db = sub(dy, da) (ties go to a)",
-            Prim::Pow => "t = pow(a, p - 1); u = mul(dy, t); da = scale(u, p) (p an expression)",
-            Prim::Select => "da = relu_grad(dy, cond); db = sub(dy, da); none to cond",
-            Prim::Clamp => "da = clamp_grad(dy, a, lo, hi)",
-            Prim::SumAxis => "da = expand(dy, k, n)",
-            Prim::MeanAxis => "t = expand(dy, k, n); da = scale(t, 1 / n)",
-            Prim::Expand => "da = sum_axis(dy, k)",
-            Prim::Reshape => "da = reshape(dy, a's extents)",
-            Prim::Transpose => "da = transpose(dy)",
-            Prim::MaxAxis
-            | Prim::MinAxis
-            | Prim::ProdAxis
-            | Prim::ArgMax
-            | Prim::ArgMin
-            | Prim::OneHot
-            | Prim::Concat => "none: `grad` stops with an error at this op",
-            Prim::Sign
-            | Prim::Gt
-            | Prim::Ge
-            | Prim::Lt
-            | Prim::Le
-            | Prim::Eq
-            | Prim::Xor
-            | Prim::And
-            | Prim::Or
-            | Prim::Not => "no gradient (flat almost everywhere)",
-            Prim::Relu => "da = relu_grad(dy, a)",
-            Prim::Copy => "da = dy",
-            Prim::Hinge => "as the loss: dpred = hinge_grad(pred, y)",
-            Prim::Mse => "as the loss: dpred = mse_grad(pred, y)",
-            Prim::Logistic => "as the loss: dpred = logistic_grad(pred, y)",
-            Prim::SoftmaxXent => "as the loss: dlogits = softmax_xent_grad(logits, t)",
-            Prim::LogisticGrad | Prim::SoftmaxXentGrad => "none: `grad` stops with an error at this op",
-            Prim::Sum
-            | Prim::SumAll
-            | Prim::AffineGrad
-            | Prim::AffineGradX
-            | Prim::ReluGrad
-            | Prim::HingeGrad
-            | Prim::MseGrad
-            | Prim::TanhGrad
-            | Prim::SigmoidGrad
-            | Prim::ClampGrad => "none: `grad` stops with an error at this op",
-        }
-    }
-
     /// The op's line in its example program.
     pub fn example_line(self) -> &'static str {
         match self {
@@ -653,6 +662,12 @@ impl Prim {
             Prim::LogisticGrad => "dp = logistic_grad(p, y)",
             Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",
             Prim::SoftmaxXentGrad => "c = softmax_xent_grad(dy, pre)",
+            Prim::Query => "c = query(x)",
+            Prim::NoiseUniform => "c = noise_uniform(-1, 1, b, o)",
+            Prim::NoiseNormal => "c = noise_normal(0.5, b, o)",
+            Prim::NoiseBernoulli => "c = noise_bernoulli(s, o)",
+            Prim::Gather => "c = gather(W, idx, 0)",
+            Prim::ScatterAdd => "c = scatter_add(dy, idx, 0, o)",
         }
     }
 

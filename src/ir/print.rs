@@ -224,8 +224,12 @@ impl Program {
                 };
                 write!(out, "update {} sgd({lr}, {wd}) with {src}", self.buf(*param).name)
             }
-            OpKind::Grad { loss, wrt } => {
-                write!(out, "grad {} wrt {}", self.buf(*loss).name, names(wrt))
+            OpKind::Grad { loss, wrt, outs, named } => {
+                write!(out, "grad {} wrt {}", self.buf(*loss).name, names(wrt))?;
+                if *named {
+                    write!(out, " as {}", names(outs))?;
+                }
+                Ok(())
             }
         }
     }

@@ -172,8 +172,15 @@ pub enum OpKind {
     },
     /// `update param rule with src`: in place.
     Update { param: BufId, rule: Rule, src: Src },
-    /// `grad loss wrt params`: sugar, expanded by `ir::grad::lower`.
-    Grad { loss: BufId, wrt: Vec<BufId> },
+    /// `grad loss wrt params [as outs]`: sugar, expanded by `ir::grad::lower`.
+    /// `outs[i]` receives the gradient of `wrt[i]`: `d<P>` unless `named`
+    /// (written with `as`, whose intermediates are prefixed by the grad's name).
+    Grad {
+        loss: BufId,
+        wrt: Vec<BufId>,
+        outs: Vec<BufId>,
+        named: bool,
+    },
 }
 
 /// Comments and blank lines attached to a statement, kept for printing.

@@ -303,137 +303,146 @@ impl Parser {
             return Err(e);
         }
         match first.as_str() {
-            "for" => return self.open_loop(c, trivia),
-            "dim" => {
-                c.bump();
-                let (name, span) = self.new_name(c, "a dim name")?;
-                c.punct('=')?;
-                let vspan = c.span();
-                let bad = || {
-                    ParseError::new(
-                        format!("dim `{name}` needs a positive integer"),
-                        vspan,
-                        "expected a positive integer or an expression of dims",
-                    )
-                };
-                let v = match c.peek() {
-                    Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(' | '-')) => self.dim_expr(c)?,
-                    _ => return Err(bad()),
-                };
-                if let Expr::Num { value, .. } = v
-                    && value > 9.007e15
-                    && value.fract() == 0.0
-                {
-                    return Err(ParseError::new(
-                        format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
-                        vspan,
-                        "too large",
-                    ));
-                }
-                if let Expr::Num { value, .. } = v
-                    && !is_extent(value)
-                {
-                    if value > 9.007e15 && value.fract() == 0.0 {
-                        return Err(ParseError::new(
-                            format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
-                            vspan,
-                            "too large",
-                        ));
-                    }
-                    return Err(bad());
-                }
-                c.done()?;
-                self.prog.dims.insert(name.clone(), (v, span));
-                self.prog.stmts.push((Stmt::Dim(name), trivia));
-            }
-            "hyper" => {
-                c.bump();
-                let (name, _) = self.new_name(c, "a hyper name")?;
-                c.punct('=')?;
-                let e = self.expr(c)?;
-                c.done()?;
-                self.prog.hypers.insert(name.clone(), e);
-                self.prog.stmts.push((Stmt::Hyper(name), trivia));
-            }
-            "param" | "state" | "input" | "target" => {
-                let role = match first.as_str() {
-                    "param" => Role::Param,
-                    "state" => Role::State,
-                    "input" => Role::Input,
-                    _ => Role::Target,
-                };
-                let kw = c.bump().map_or(Span::default(), |t| t.span);
-                let (name, span) = self.new_name(c, "a buffer name")?;
-                let shape = self.shape(c)?;
-                let init = if c.eat('=') { Some(self.init(c)?) } else { None };
-                c.done()?;
-                match (role.persists(), &init) {
-                    (true, None) => {
-                        return Err(ParseError::new(
-                            format!("{} `{name}` needs an init rule", role.keyword()),
-                            span,
-                            "add `= zeros`, `= normal(STD)`, `= uniform(LO, HI)` or `= const(V)`",
-                        ));
-                    }
-                    (false, Some(_)) => {
-                        return Err(ParseError::new(
-                            format!("{} `{name}` is fed by the task and takes no init rule", role.keyword()),
-                            kw.join(span),
-                            "remove the `= …`",
-                        ));
-                    }
-                    _ => {}
-                }
-                let id = self.prog.add_buffer(Buffer {
-                    name,
-                    role,
-                    shape: Some(shape),
-                    init,
-                    span,
-                });
-                self.prog.stmts.push((Stmt::Decl(id), trivia));
-            }
-            "predict" => {
-                c.bump();
-                let (b, span) = self.buffer_ref(c)?;
-                c.done()?;
-                if let Some((_, first)) = self.prog.predict {
-                    let mut e = ParseError::new("`predict` is given twice", span, "second `predict`");
-                    e.related = Some((first, "first given here".into()));
-                    return Err(e);
-                }
-                self.prog.predict = Some((b, span));
-                self.prog.stmts.push((Stmt::Predict, trivia));
-            }
-            _ => {
-                let label = if c.peek_at(1) == Some(&Tok::Punct(':')) {
-                    let (l, span) = c.ident("a label")?;
-                    if KEYWORDS.contains(&l.as_str()) {
-                        return Err(ParseError::new(
-                            format!("`{l}` is a keyword and cannot be a label"),
-                            span,
-                            "keyword",
-                        ));
-                    }
-                    c.bump();
-                    Some(l)
-                } else {
-                    None
-                };
-                let kind = self.op(c)?;
-                c.done()?;
-                if !self.loops.is_empty() {
-                    self.loop_ops.push(self.prog.ops.len());
-                }
-                self.prog.push_op(Op {
-                    label,
-                    kind,
-                    span: c.line_span(),
-                    trivia,
-                });
-                self.prog.stmts.push((Stmt::Op, Trivia::default()));
-            }
+            "for" => self.open_loop(c, trivia),
+            "dim" => self.dim_stmt(c, trivia),
+            "hyper" => self.hyper_stmt(c, trivia),
+            "param" | "state" | "input" | "target" => self.decl_stmt(c, trivia),
+            "predict" => self.predict_stmt(c, trivia),
+            _ => self.op_stmt(c, trivia),
         }
+    }
+
+    /// `dim NAME = INT | EXPR of dims`.
+    fn dim_stmt(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        c.bump();
+        let (name, span) = self.new_name(c, "a dim name")?;
+        c.punct('=')?;
+        let vspan = c.span();
+        let bad = || {
+            ParseError::new(
+                format!("dim `{name}` needs a positive integer"),
+                vspan,
+                "expected a positive integer or an expression of dims",
+            )
+        };
+        let v = match c.peek() {
+            Some(Tok::Num(_) | Tok::Ident(_) | Tok::Punct('(' | '-')) => self.dim_expr(c)?,
+            _ => return Err(bad()),
+        };
+        if let Expr::Num { value, .. } = v
+            && !is_extent(value)
+        {
+            if value > 9.007e15 && value.fract() == 0.0 {
+                return Err(ParseError::new(
+                    format!("dim `{name}` is too large (at most 2^53 = 9007199254740992)"),
+                    vspan,
+                    "too large",
+                ));
+            }
+            return Err(bad());
+        }
+        c.done()?;
+        self.prog.dims.insert(name.clone(), (v, span));
+        self.prog.stmts.push((Stmt::Dim(name), trivia));
+        Ok(())
+    }
+
+    /// `hyper NAME = EXPR`.
+    fn hyper_stmt(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        c.bump();
+        let (name, _) = self.new_name(c, "a hyper name")?;
+        c.punct('=')?;
+        let e = self.expr(c)?;
+        c.done()?;
+        self.prog.hypers.insert(name.clone(), e);
+        self.prog.stmts.push((Stmt::Hyper(name), trivia));
+        Ok(())
+    }
+
+    /// `(param|state|input|target) NAME[DIM, …] [= INIT]`.
+    fn decl_stmt(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        let role = match c.peek() {
+            Some(Tok::Ident(s)) if s == "param" => Role::Param,
+            Some(Tok::Ident(s)) if s == "state" => Role::State,
+            Some(Tok::Ident(s)) if s == "input" => Role::Input,
+            _ => Role::Target,
+        };
+        let kw = c.bump().map_or(Span::default(), |t| t.span);
+        let (name, span) = self.new_name(c, "a buffer name")?;
+        let shape = self.shape(c)?;
+        let init = if c.eat('=') { Some(self.init(c)?) } else { None };
+        c.done()?;
+        match (role.persists(), &init) {
+            (true, None) => {
+                return Err(ParseError::new(
+                    format!("{} `{name}` needs an init rule", role.keyword()),
+                    span,
+                    "add `= zeros`, `= normal(STD)`, `= uniform(LO, HI)` or `= const(V)`",
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(ParseError::new(
+                    format!("{} `{name}` is fed by the task and takes no init rule", role.keyword()),
+                    kw.join(span),
+                    "remove the `= …`",
+                ));
+            }
+            _ => {}
+        }
+        let id = self.prog.add_buffer(Buffer {
+            name,
+            role,
+            shape: Some(shape),
+            init,
+            span,
+        });
+        self.prog.stmts.push((Stmt::Decl(id), trivia));
+        Ok(())
+    }
+
+    /// `predict NAME`.
+    fn predict_stmt(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        c.bump();
+        let (b, span) = self.buffer_ref(c)?;
+        c.done()?;
+        if let Some((_, first)) = self.prog.predict {
+            let mut e = ParseError::new("`predict` is given twice", span, "second `predict`");
+            e.related = Some((first, "first given here".into()));
+            return Err(e);
+        }
+        self.prog.predict = Some((b, span));
+        self.prog.stmts.push((Stmt::Predict, trivia));
+        Ok(())
+    }
+
+    /// `[LABEL:] OP`: a call, an update or a grad.
+    fn op_stmt(&mut self, c: &mut Cursor, trivia: Trivia) -> Result<(), ParseError> {
+        let label = if c.peek_at(1) == Some(&Tok::Punct(':')) {
+            let (l, span) = c.ident("a label")?;
+            if KEYWORDS.contains(&l.as_str()) {
+                return Err(ParseError::new(
+                    format!("`{l}` is a keyword and cannot be a label"),
+                    span,
+                    "keyword",
+                ));
+            }
+            c.bump();
+            Some(l)
+        } else {
+            None
+        };
+        let kind = self.op(c)?;
+        c.done()?;
+        if !self.loops.is_empty() {
+            self.loop_ops.push(self.prog.ops.len());
+        }
+        self.prog.push_op(Op {
+            label,
+            kind,
+            span: c.line_span(),
+            trivia,
+        });
+        self.prog.stmts.push((Stmt::Op, Trivia::default()));
         Ok(())
     }
 
@@ -485,39 +494,91 @@ impl Parser {
             }
             Some(Tok::Ident(s)) if s == "grad" => {
                 c.bump();
-                let (loss, _) = self.buffer_ref(c)?;
-                c.keyword("wrt")?;
-                let mut wrt = vec![self.buffer_ref(c)?];
-                while c.eat(',') {
-                    wrt.push(self.buffer_ref(c)?);
-                }
-                let line = c.line_span();
-                for (p, span) in &wrt {
-                    let name = format!("d{}", self.prog.buf(*p).name);
-                    if let Some(prev) = self.prog.buffers.get(&name) {
-                        let mut e = ParseError::new(
-                            format!("`grad` defines `{name}`, which is already defined"),
-                            *span,
-                            format!("the gradient of this is named `{name}`"),
-                        );
-                        e.related = Some((prev.span, format!("`{name}` defined here")));
-                        return Err(e);
-                    }
-                    self.prog.add_buffer(Buffer {
-                        name,
-                        role: Role::Temp,
-                        shape: None,
-                        init: None,
-                        span: line,
-                    });
-                }
-                Ok(OpKind::Grad {
-                    loss,
-                    wrt: wrt.into_iter().map(|w| w.0).collect(),
-                })
+                self.grad(c)
             }
             _ => self.call_op(c),
         }
+    }
+
+    /// `grad LOSS wrt P, … [as G, …]`: pre-declares each gradient buffer (`d<P>`,
+    /// or the names after `as`, one per param).
+    fn grad(&mut self, c: &mut Cursor) -> Result<OpKind, ParseError> {
+        let (loss, _) = self.buffer_ref(c)?;
+        c.keyword("wrt")?;
+        let mut wrt = vec![self.buffer_ref(c)?];
+        while c.eat(',') {
+            wrt.push(self.buffer_ref(c)?);
+        }
+        let line = c.line_span();
+        let named = matches!(c.peek(), Some(Tok::Ident(s)) if s == "as");
+        let names: Vec<(String, Span)> = if named {
+            c.bump();
+            let mut names = vec![self.new_name(c, "a gradient name")?];
+            while c.eat(',') {
+                names.push(self.new_name(c, "a gradient name")?);
+            }
+            if names.len() != wrt.len() {
+                let span = names.last().map_or(line, |n| n.1);
+                return Err(ParseError::new(
+                    format!("`grad` names {} gradient(s) for {} param(s)", names.len(), wrt.len()),
+                    span,
+                    "one name after `as` per param after `wrt`",
+                ));
+            }
+            if let Some((_, n)) = names
+                .iter()
+                .enumerate()
+                .find(|(i, n)| names[..*i].iter().any(|m| m.0 == n.0))
+            {
+                return Err(ParseError::new(
+                    format!("duplicate name `{}`", n.0),
+                    n.1,
+                    "named twice in this `grad`",
+                ));
+            }
+            names
+        } else {
+            let mut names: Vec<(String, Span)> = Vec::new();
+            for (p, span) in &wrt {
+                let name = format!("d{}", self.prog.buf(*p).name);
+                if let Some(prev) = self.prog.buffers.get(&name) {
+                    let mut e = ParseError::new(
+                        format!("`grad` defines `{name}`, which is already defined"),
+                        *span,
+                        format!("the gradient of this is named `{name}`; name it with `as`"),
+                    );
+                    e.related = Some((prev.span, format!("`{name}` defined here")));
+                    return Err(e);
+                }
+                if names.iter().any(|n| n.0 == name) {
+                    return Err(ParseError::new(
+                        format!("`{name}` is named twice in this `grad`"),
+                        *span,
+                        "listed twice",
+                    ));
+                }
+                names.push((name, *span));
+            }
+            names
+        };
+        let outs = names
+            .into_iter()
+            .map(|(name, _)| {
+                self.prog.add_buffer(Buffer {
+                    name,
+                    role: Role::Temp,
+                    shape: None,
+                    init: None,
+                    span: line,
+                })
+            })
+            .collect();
+        Ok(OpKind::Grad {
+            loss,
+            wrt: wrt.into_iter().map(|w| w.0).collect(),
+            outs,
+            named,
+        })
     }
 
     /// `for VAR in LO..HI {`: bounds are expressions of dims and enclosing loop indices.

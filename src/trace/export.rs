@@ -158,6 +158,82 @@ pub fn to_string(t: &TraceFile, format: Format) -> String {
     String::from_utf8(x.finish().unwrap_or_default()).unwrap_or_default()
 }
 
+/// One row of an imported CSV trace.
+struct CsvRow {
+    step: u32,
+    op: Option<u32>,
+    read: bool,
+    buf: usize,
+    elem: u64,
+}
+
+/// The checked fields of CSV line `ln`: (fields, step, op, is read, element).
+type CsvFields<'a> = (Vec<&'a str>, u32, Option<u32>, bool, u64);
+
+fn csv_fields(ln: usize, line: &str) -> Result<CsvFields<'_>, String> {
+    let f: Vec<&str> = line.split(',').map(str::trim).collect();
+    if f.len() != 6 {
+        return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
+    }
+    let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
+    if step == u32::MAX {
+        return Err(format!("{ln}: step {step} is too large (at most {})", u32::MAX - 1));
+    }
+    let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
+    let op = match op {
+        -1 => None,
+        o if (0..=i64::from(u32::MAX - 1)).contains(&o) => Some(o as u32),
+        _ => return Err(format!("{ln}: bad op `{}`", f[1])),
+    };
+    let read = match f[2] {
+        "R" => true,
+        "W" => false,
+        k => return Err(format!("{ln}: kind must be R or W, got `{k}`")),
+    };
+    if f[3].is_empty() {
+        return Err(format!("{ln}: empty buffer name"));
+    }
+    let elem: u64 = f[4].parse().map_err(|_| format!("{ln}: bad element `{}`", f[4]))?;
+    if elem >= 1 << 40 {
+        return Err(format!("{ln}: element {elem} is too large"));
+    }
+    Ok((f, step, op, read, elem))
+}
+
+/// Events of imported rows: consecutive elements of one buffer in one op and
+/// kind merge into a range event.
+fn csv_events(rows: Vec<CsvRow>, offsets: &[u64]) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    for r in rows {
+        let mode = if r.read {
+            crate::ir::Mode::Read
+        } else {
+            crate::ir::Mode::Write
+        };
+        let addr = offsets[r.buf] + r.elem;
+        let op = r.op.map(crate::ir::OpId);
+        if let Some(last) = events.last_mut()
+            && last.step == r.step
+            && last.op == op
+            && last.mode == mode
+            && last.buf.idx() == r.buf
+            && last.addr + last.len == addr
+        {
+            last.len += 1;
+            continue;
+        }
+        events.push(Event {
+            step: r.step,
+            op,
+            buf: crate::ir::BufId(r.buf as u32),
+            mode,
+            addr,
+            len: 1,
+        });
+    }
+    events
+}
+
 /// Parses the CSV export format into a trace; errors are `LINE: message`.
 /// Everything sized from a value — the op table (largest op id + 1), the layout
 /// (element indices), the events — is checked against `max_memory` (bytes) as
@@ -176,13 +252,6 @@ pub fn import_csv(text: &str, max_memory: u64) -> Result<TraceFile, String> {
         Some((_, h)) if h.trim() == "step,op,kind,buffer,element,address" => {}
         _ => return Err("1: expected the header `step,op,kind,buffer,element,address`".into()),
     }
-    struct Row {
-        step: u32,
-        op: Option<u32>,
-        read: bool,
-        buf: usize,
-        elem: u64,
-    }
     let mut names: indexmap::IndexMap<String, u64> = indexmap::IndexMap::new();
     let mut rows = Vec::new();
     let mut max_op: Option<u32> = None;
@@ -191,32 +260,7 @@ pub fn import_csv(text: &str, max_memory: u64) -> Result<TraceFile, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != 6 {
-            return Err(format!("{ln}: expected 6 fields, found {}", f.len()));
-        }
-        let step: u32 = f[0].parse().map_err(|_| format!("{ln}: bad step `{}`", f[0]))?;
-        if step == u32::MAX {
-            return Err(format!("{ln}: step {step} is too large (at most {})", u32::MAX - 1));
-        }
-        let op: i64 = f[1].parse().map_err(|_| format!("{ln}: bad op `{}`", f[1]))?;
-        let op = match op {
-            -1 => None,
-            o if (0..=i64::from(u32::MAX - 1)).contains(&o) => Some(o as u32),
-            _ => return Err(format!("{ln}: bad op `{}`", f[1])),
-        };
-        let read = match f[2] {
-            "R" => true,
-            "W" => false,
-            k => return Err(format!("{ln}: kind must be R or W, got `{k}`")),
-        };
-        if f[3].is_empty() {
-            return Err(format!("{ln}: empty buffer name"));
-        }
-        let elem: u64 = f[4].parse().map_err(|_| format!("{ln}: bad element `{}`", f[4]))?;
-        if elem >= 1 << 40 {
-            return Err(format!("{ln}: element {elem} is too large"));
-        }
+        let (f, step, op, read, elem) = csv_fields(ln, line)?;
         budget(
             ln,
             &format!("element {elem} of `{}`", f[3]),
@@ -235,13 +279,13 @@ pub fn import_csv(text: &str, max_memory: u64) -> Result<TraceFile, String> {
             ln,
             "the rows read so far",
             rows.len() as u64 + 1,
-            2 * std::mem::size_of::<Row>() as u64,
+            2 * std::mem::size_of::<CsvRow>() as u64,
         )?;
         let entry = names.entry(f[3].to_string()).or_insert(0);
         *entry = (*entry).max(elem + 1);
         let buf = names.get_index_of(f[3]).unwrap_or(0);
         max_op = max_op.max(op);
-        rows.push(Row {
+        rows.push(CsvRow {
             step,
             op,
             read,
@@ -277,35 +321,7 @@ pub fn import_csv(text: &str, max_memory: u64) -> Result<TraceFile, String> {
             })
             .collect(),
     };
-    // Consecutive elements of one buffer in one op and kind merge into a range event.
-    let mut events: Vec<Event> = Vec::new();
-    for r in rows {
-        let mode = if r.read {
-            crate::ir::Mode::Read
-        } else {
-            crate::ir::Mode::Write
-        };
-        let addr = offsets[r.buf] + r.elem;
-        let op = r.op.map(crate::ir::OpId);
-        if let Some(last) = events.last_mut()
-            && last.step == r.step
-            && last.op == op
-            && last.mode == mode
-            && last.buf.idx() == r.buf
-            && last.addr + last.len == addr
-        {
-            last.len += 1;
-            continue;
-        }
-        events.push(Event {
-            step: r.step,
-            op,
-            buf: crate::ir::BufId(r.buf as u32),
-            mode,
-            addr,
-            len: 1,
-        });
-    }
+    let events = csv_events(rows, &offsets);
     // Steps are below u32::MAX (checked per row), so `step + 1` cannot wrap.
     let steps = events.iter().map(|e| e.step.saturating_add(1)).max().unwrap_or(0);
     Ok(TraceFile {

@@ -1,6 +1,6 @@
 //! Sparse AND: y = +1 iff all k secret bits of x ∈ {±1}^n are +1, else −1.
 
-use super::{Dataset, Task, TaskConfig, generate_bits};
+use super::Task;
 
 /// The sparse-AND task.
 #[derive(Clone, Copy, Debug, Default)]
@@ -11,8 +11,8 @@ impl Task for And {
         "and"
     }
 
-    fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
-        generate_bits(cfg, seed, |bits| if bits.iter().all(|b| *b > 0.0) { 1.0 } else { -1.0 })
+    fn label(&self, bits: &[f32]) -> f32 {
+        if bits.iter().all(|b| *b > 0.0) { 1.0 } else { -1.0 }
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {

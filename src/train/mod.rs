@@ -13,7 +13,7 @@ pub mod parity;
 pub mod state;
 pub mod sum;
 
-use crate::interp::{Interp, InterpError, StartWrites, slice};
+use crate::interp::{Interp, InterpError, Labeler, StartWrites, slice};
 use crate::ir::{BufId, OpId, Role};
 use crate::trace::{Tracer, fnv1a};
 use crate::valid::{Settings, Validated, ValidationError};
@@ -74,8 +74,13 @@ pub struct Dataset {
 pub trait Task: Send + Sync {
     /// Its name on the command line.
     fn name(&self) -> &'static str;
+    /// The label of an input from its secret bits (in the secret's ascending
+    /// order): the one definition the data and `query` share.
+    fn label(&self, secret_bits: &[f32]) -> f32;
     /// Draws the secret and the data from `seed`.
-    fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset;
+    fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
+        generate_bits(cfg, seed, |bits| self.label(bits))
+    }
     /// Per-example evaluation loss.
     fn loss(&self, pred: f32, y: f32) -> f64;
     /// Whether a prediction counts as correct.
@@ -110,6 +115,38 @@ pub fn generate_bits(cfg: &TaskConfig, seed: u64, label: impl Fn(&[f32]) -> f32)
         train_y,
         test_x,
         test_y,
+    }
+}
+
+/// The label oracle `query` asks: the task's label of a row's secret coordinates.
+pub struct Oracle<'a> {
+    task: &'a dyn Task,
+    secret: &'a [usize],
+}
+
+impl<'a> Oracle<'a> {
+    /// The oracle of `task` with the drawn `secret`.
+    pub fn new(task: &'a dyn Task, secret: &'a [usize]) -> Oracle<'a> {
+        Oracle { task, secret }
+    }
+}
+
+impl Labeler for Oracle<'_> {
+    fn label(&self, row: &[f32]) -> f32 {
+        // At most k secret bits: a small stack buffer keeps a step allocation-free.
+        let mut bits = [0.0f32; 64];
+        let mut heap = Vec::new();
+        let k = self.secret.len();
+        let buf: &mut [f32] = if k <= bits.len() {
+            &mut bits[..k]
+        } else {
+            heap.resize(k, 0.0);
+            &mut heap
+        };
+        for (b, &i) in buf.iter_mut().zip(self.secret) {
+            *b = row.get(i).copied().unwrap_or(0.0);
+        }
+        self.task.label(buf)
     }
 }
 
@@ -258,6 +295,8 @@ pub struct RunResult {
     /// unsolved): min(steps × batch, n_train), since every epoch's order is a
     /// permutation of the training set started from its first position.
     pub samples: u64,
+    /// Labels asked with `query` up to the same point (one per row).
+    pub queries: u64,
     /// Evaluations run up to `solved_step` (or over the run if unsolved).
     pub evaluations: u64,
     /// The figures of every evaluation.
@@ -311,6 +350,7 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
             v.size(y)
         )));
     }
+    check_queries(v, cfg)?;
     let pred = p.predict.map(|(b, _)| b);
     if let Some(pb) = pred
         && v.size(pb) != b
@@ -322,6 +362,34 @@ pub fn ports(v: &Validated, cfg: &TaskConfig) -> Result<Ports, TrainError> {
         )));
     }
     Ok(Ports { x, y, pred })
+}
+
+/// Every `query` asks for rows of the task's `n` inputs.
+fn check_queries(v: &Validated, cfg: &TaskConfig) -> Result<(), TrainError> {
+    let p = v.program();
+    for id in p.op_ids() {
+        let crate::ir::OpKind::Call {
+            prim: crate::ir::Prim::Query,
+            args,
+            ..
+        } = &p.op(id).kind
+        else {
+            continue;
+        };
+        let row = args.first().and_then(|a| {
+            let sl = v.region(id, crate::ir::Slot::Arg(0)).map(|r| r.shape.as_slice());
+            sl.unwrap_or_else(|| v.shape(*a)).last().copied()
+        });
+        if row != Some(cfg.n) {
+            return Err(TrainError::Mismatch(format!(
+                "`{}` asks for labels of rows of {} values; the task's inputs have n = {}",
+                p.op_name(id),
+                row.unwrap_or(0),
+                cfg.n
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Which examples each step sees: the one definition every run uses.
@@ -430,17 +498,20 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// A run of `v` (whose ports fit `cfg`) on `data` from run seed `seed`.
+    /// A run of `v` (whose ports fit `cfg`) on `data` of `task` from run seed
+    /// `seed`; `query` asks the task's oracle for the data's secret.
     pub fn new(
         v: &'a Validated,
         ports: Ports,
-        cfg: &'a TaskConfig,
+        (task, cfg): (&'a dyn Task, &'a TaskConfig),
         data: &'a Dataset,
         seed: u64,
         shuffle: bool,
     ) -> Run<'a> {
         Run {
-            it: Interp::new(v, seed_for(seed, "init")),
+            it: Interp::new(v, seed_for(seed, "init"))
+                .with_labeler(Box::new(Oracle::new(task, &data.secret)))
+                .with_noise_seed(seed),
             ports,
             cfg,
             data,
@@ -462,6 +533,11 @@ impl<'a> Run<'a> {
     /// Distinct training examples fed so far.
     pub fn samples(&self) -> u64 {
         self.examples.distinct(self.steps)
+    }
+
+    /// Labels asked with `query` so far (evaluation passes ask none).
+    pub fn queries(&self) -> u64 {
+        self.it.queries()
     }
 
     /// The interpreter (buffers are read through it).
@@ -565,6 +641,7 @@ pub fn train(
         solved_epoch: None,
         solved_step: None,
         samples: 0,
+        queries: 0,
         evaluations: 0,
         history: Vec::new(),
         params: Vec::new(),
@@ -576,6 +653,7 @@ pub fn train(
         res.steps = steps;
         res.epochs_run = steps.div_ceil(per_epoch) as usize;
         res.samples = run.samples();
+        res.queries = run.queries();
         if !steps.is_multiple_of(every) && steps != last {
             continue;
         }

@@ -1,6 +1,6 @@
 //! Sparse parity: y = product of k secret bits of x ∈ {±1}^n.
 
-use super::{Dataset, Task, TaskConfig, generate_bits};
+use super::Task;
 use rand::Rng;
 
 /// The sparse-parity task.
@@ -43,8 +43,8 @@ impl Task for Parity {
         "parity"
     }
 
-    fn generate(&self, cfg: &TaskConfig, seed: u64) -> Dataset {
-        generate_bits(cfg, seed, |bits| bits.iter().product::<f32>())
+    fn label(&self, bits: &[f32]) -> f32 {
+        bits.iter().product::<f32>()
     }
 
     fn loss(&self, pred: f32, y: f32) -> f64 {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    BufId, Expr, Init, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
+    BufId, Expr, Init, Lowered, OpId, OpKind, Prim, Program, Role, Rule, Scalar, ShapeDim, Slice, Slot, Src, effects,
 };
 use crate::span::Span;
 use indexmap::IndexMap;
@@ -180,6 +180,11 @@ pub enum ValidationError {
     /// A task size (`batch`, `n`, …) declared as a hyper, where it would be ignored.
     #[error("`{name}` must be a `dim`: the task reads it as a size, and a `hyper {name}` would be ignored")]
     NotADim { name: String, span: Span },
+    /// `predict` depends on a `query`: the prediction would read the task's labels.
+    #[error(
+        "`predict {pred}` depends on `query` (op `{op}`): a prediction must come from what the program learned, not from the task's labels"
+    )]
+    QueryInPredict { pred: String, op: String, span: Span },
     /// A size overflows or is over the memory budget.
     #[error(transparent)]
     Memory(#[from] memory::MemoryError),
@@ -204,7 +209,8 @@ impl ValidationError {
             | GradLeft { span }
             | GradTarget { span, .. }
             | LossShape { span, .. }
-            | NotADim { span, .. } => Some(*span),
+            | NotADim { span, .. }
+            | QueryInPredict { span, .. } => Some(*span),
             BadSetting { .. } | TooManyOps { .. } | Memory(_) => None,
         }
     }
@@ -238,9 +244,16 @@ pub struct Validated {
     total: usize,
     limits: Limits,
     regions: HashMap<(OpId, Slot), Region>,
+    /// Each op's lowered form, by `OpId` (no `grad` can be in it).
+    lowered: Vec<Lowered>,
 }
 
 impl Validated {
+    /// An op's lowered form: the interpreter's view of op data.
+    pub fn lowered(&self, id: OpId) -> &Lowered {
+        &self.lowered[id.idx()]
+    }
+
     /// The region of a sliced operand of an op.
     pub fn region(&self, op: OpId, slot: Slot) -> Option<&Region> {
         self.regions.get(&(op, slot))
@@ -346,6 +359,7 @@ pub fn infer_shapes(
 /// Validates a lowered program under the given settings.
 pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, Vec<ValidationError>> {
     let c = check(&p, s, limits, false)?;
+    check_predict(&p)?;
     let shapes: Vec<Vec<usize>> = c.shapes.into_iter().map(|s| s.unwrap_or_else(|| vec![0])).collect();
     let mut offsets = Vec::with_capacity(shapes.len());
     let mut total = 0u64;
@@ -359,7 +373,14 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
     limits
         .check_memory(&format!("{what} ({total} elements)"), bytes)
         .map_err(|e| vec![e.into()])?;
+    // `check` has refused every `grad`; this is where the type says so.
+    let lowered = p
+        .ops
+        .iter()
+        .map(|op| Lowered::of(&op.kind).ok_or_else(|| vec![ValidationError::GradLeft { span: op.span }]))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Validated {
+        lowered,
         program: p,
         dims: c.dims,
         hypers: c.hypers,
@@ -369,6 +390,22 @@ pub fn validate(p: Program, s: &Settings, limits: &Limits) -> Result<Validated, 
         limits: *limits,
         regions: c.regions,
     })
+}
+
+/// The ops `predict` depends on ask no `query`: evaluation runs them over the
+/// test set, which must not see its labels.
+fn check_predict(p: &Program) -> Result<(), Vec<ValidationError>> {
+    let Some((pred, _)) = p.predict else { return Ok(()) };
+    for id in crate::interp::slice(p, &[pred]) {
+        if let OpKind::Call { prim: Prim::Query, .. } = p.op(id).kind {
+            return Err(vec![ValidationError::QueryInPredict {
+                pred: p.buf(pred).name.clone(),
+                op: p.op_name(id),
+                span: p.op(id).span,
+            }]);
+        }
+    }
+    Ok(())
 }
 
 struct Checked {
@@ -423,9 +460,9 @@ fn check(p: &Program, s: &Settings, limits: &Limits, allow_grad: bool) -> Result
                 slices,
             } => w.call(id, *prim, outs, args, scalars, slices)?,
             OpKind::Update { param, rule, src } => w.update(id, *param, rule, src),
-            OpKind::Grad { loss, wrt } => {
+            OpKind::Grad { loss, wrt, outs, .. } => {
                 if allow_grad {
-                    w.grad(id, *loss, wrt);
+                    w.grad(id, *loss, wrt, outs);
                 } else {
                     w.errs.push(ValidationError::GradLeft { span: op.span });
                 }
@@ -804,7 +841,7 @@ impl Walk<'_> {
     }
 
     /// `grad loss wrt …` (before lowering): a one-element loss, param targets.
-    fn grad(&mut self, id: OpId, loss: BufId, wrt: &[BufId]) {
+    fn grad(&mut self, id: OpId, loss: BufId, wrt: &[BufId], outs: &[BufId]) {
         let p = self.p;
         let span = p.op(id).span;
         let ls = self.shape_of(loss);
@@ -815,7 +852,7 @@ impl Walk<'_> {
                 span,
             });
         }
-        for w in wrt {
+        for (w, d) in wrt.iter().zip(outs) {
             let b = self.p.buf(*w);
             if b.role != Role::Param {
                 self.errs.push(ValidationError::GradTarget {
@@ -824,10 +861,8 @@ impl Walk<'_> {
                     span,
                 });
             }
-            if let Some(d) = self.p.buf_id(&format!("d{}", b.name)) {
-                self.shapes[d.idx()] = self.shapes[w.idx()].clone();
-                self.defined[d.idx()] = true;
-            }
+            self.shapes[d.idx()] = self.shapes[w.idx()].clone();
+            self.defined[d.idx()] = true;
         }
     }
 }

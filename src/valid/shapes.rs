@@ -33,6 +33,68 @@ pub fn infer(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec
         Family::Reduce => reduce(prim, a, consts),
         Family::Layout => layout(prim, a, consts).map(|v| vec![v]),
         Family::Loss => loss(prim, a),
+        Family::Task => task(prim, a),
+        Family::Noise => noise(prim, a, consts).map(|v| vec![v]),
+        Family::Index => index(prim, a, consts).map(|v| vec![v]),
+    }
+}
+
+/// `gather(a, i, k)`: axis k of a replaced by i's shape. `scatter_add(u, i, k, n)`:
+/// the axes k… of u that i's shape covers replaced by one axis of extent n.
+fn index(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    let [x, i] = a else {
+        return bad(prim, "a buffer and an index buffer", a);
+    };
+    if numel(x) == 0 || numel(i) == 0 {
+        return bad(prim, "non-empty operands", a);
+    }
+    match prim {
+        Prim::Gather => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            Ok([&x[..k], i.as_slice(), &x[k + 1..]].concat())
+        }
+        _ => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            let n = int_operand(prim, consts, 1, "the extent", usize::MAX)?;
+            if n == 0 {
+                return Err("scatter_add: the extent must be positive".into());
+            }
+            if x.get(k..k + i.len()) != Some(i.as_slice()) {
+                return Err(format!(
+                    "scatter_add: the index shape {} must match the axes of {} from axis {k} on",
+                    s(i),
+                    s(x)
+                ));
+            }
+            Ok([&x[..k], &[n], &x[k + i.len()..]].concat())
+        }
+    }
+}
+
+/// `noise_*(params…, d1, …)`: the shape is the extents after the distribution's
+/// parameters (two for `noise_uniform`, one otherwise), each a positive whole number.
+fn noise(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<usize>, String> {
+    if !a.is_empty() {
+        return bad(prim, "no buffer arguments", a);
+    }
+    let first = prim.info().scalars - 1;
+    let mut v = Vec::new();
+    for i in first..consts.len() {
+        let d = int_operand(prim, consts, i, "an extent", usize::MAX)?;
+        if d == 0 {
+            return Err(format!("{}: extents must be positive", prim.name()));
+        }
+        v.push(d);
+    }
+    Ok(v)
+}
+
+/// `query(xq)`: one label per row of the last axis; `[1]` for a single row.
+fn task(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
+    match a {
+        [x] if x.len() == 1 && x[0] > 0 => Ok(vec![vec![1]]),
+        [x] if x.len() > 1 && numel(x) > 0 => Ok(vec![x[..x.len() - 1].to_vec()]),
+        _ => bad(prim, "rows xq[…, n]", a),
     }
 }
 
@@ -167,11 +229,12 @@ fn linear(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
 }
 
 /// The broadcast rule of every elementwise op: the output has the shape of the
-/// largest operand (the first, on a tie); every other operand has that shape,
-/// one element, or its trailing shape. A mismatch names the operand that fails.
+/// largest operand (of the most axes among equally large ones, then the first);
+/// every other operand has that shape, one element, or its trailing shape. A
+/// mismatch names the operand that fails.
 pub fn elementwise(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<usize>, String> {
     let Some(out) = a.iter().fold(None::<&Vec<usize>>, |m, x| match m {
-        Some(m) if numel(m) >= numel(x) => Some(m),
+        Some(m) if (numel(m), m.len()) >= (numel(x), x.len()) => Some(m),
         _ => Some(x),
     }) else {
         return bad(prim, "operands", a);

@@ -2,15 +2,21 @@
 //!
 //! The lowering runs in two parts: an activity analysis (which buffers depend on
 //! a requested param, which ops lie on a path to the loss) and a rule table
-//! (`rules::rule`, one rule per differentiable primitive). The loss must come from
-//! `hinge`, `mse`, `logistic` or `softmax_xent`, whose gradient ops seed the backward pass. Gradients of
-//! params are named `d<P>`, of temporaries `d<t>`; a buffer used more than once
+//! (`rules::rule`, one rule per differentiable primitive). A loss computed by
+//! `hinge`, `mse`, `logistic` or `softmax_xent` is seeded by that op's gradient
+//! op; any other one-element loss (a sum of losses, a weighted loss) by
+//! `dL = pow(L, 0)`, which is 1. Gradients of params are named `d<P>` (or as
+//! the `grad`'s `as` list names them), of temporaries `d<t>` (`<G>_d<t>` in a
+//! `grad` with `as`, `G` its label or else its loss, so that several `grad`s
+//! do not clash); a buffer used more than once
 //! gets numbered contributions `d<t>_1, d<t>_2, …` summed with `add`. Transposes
 //! are op variants (`affine_grad_x`, `matmul_nt`, `matmul_tn`, `matvec_t`),
 //! never materialized copies. Each lowered op carries the span of the `grad` line.
 //! The output is an ordinary program: printing and re-parsing it gives the same ops.
 
 mod rules;
+
+pub use rules::explain_rule;
 
 use super::{BufId, Buffer, Op, OpId, OpKind, Prim, Program, Role, Scalar, Src, Stmt, Trivia};
 use crate::diag::Diagnostic;
@@ -21,9 +27,6 @@ use thiserror::Error;
 /// A lowering error.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum GradError {
-    /// The loss is not produced by a loss op.
-    #[error("the loss `{loss}` must be computed by `hinge`, `mse`, `logistic` or `softmax_xent`")]
-    LossOp { loss: String, span: Span },
     /// A primitive on the path has no gradient rule.
     #[error("`grad` cannot differentiate through `{prim}` (op `{op}`)")]
     Unsupported {
@@ -44,7 +47,7 @@ impl From<&GradError> for Diagnostic {
     fn from(e: &GradError) -> Diagnostic {
         let d = Diagnostic::error(e.to_string());
         match e {
-            GradError::LossOp { span, .. } | GradError::NoPath { span, .. } => d.with_label(*span, "in this `grad`"),
+            GradError::NoPath { span, .. } => d.with_label(*span, "in this `grad`"),
             GradError::Unsupported { span, op_span, .. } => d
                 .with_label(*span, "in this `grad`")
                 .with_label(*op_span, "no gradient rule for this op"),
@@ -81,6 +84,10 @@ struct Lowering<'a> {
     contribs: IndexMap<BufId, Vec<Contrib>>,
     /// Whether each buffer is a requested param (indexed by `BufId`).
     is_wrt: Vec<bool>,
+    /// The buffer receiving each requested param's gradient (indexed by `BufId`).
+    finals: Vec<Option<BufId>>,
+    /// Prefix of the gradient names of this `grad` (empty for the plain form).
+    prefix: String,
     /// Intermediate buffers made so far (numbers their names).
     temps: usize,
 }
@@ -100,6 +107,8 @@ pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, Grad
         uses: IndexMap::new(),
         contribs: IndexMap::new(),
         is_wrt: Vec::new(),
+        finals: Vec::new(),
+        prefix: String::new(),
         temps: 0,
     };
     l.p.ops.clear();
@@ -108,10 +117,19 @@ pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, Grad
     let mut slots: Vec<usize> = Vec::new();
     for (pos, &id) in p.order.iter().enumerate() {
         let op = p.op(id);
-        if let OpKind::Grad { loss, wrt } = &op.kind {
+        if let OpKind::Grad { loss, wrt, outs, named } = &op.kind {
             l.span = op.span;
             l.trivia = Some(op.trivia.clone());
             l.out.clear();
+            l.prefix = match (named, &op.label) {
+                (false, _) => String::new(),
+                (true, Some(label)) => format!("{label}_"),
+                (true, None) => format!("{}_", p.buf(*loss).name),
+            };
+            l.finals = vec![None; p.buffers.len()];
+            for (w, o) in wrt.iter().zip(outs) {
+                l.finals[w.idx()] = Some(*o);
+            }
             l.expand(p, &p.order[..pos], *loss, wrt)?;
             slots.push(l.out.len());
             new_ops.append(&mut l.out);
@@ -151,6 +169,16 @@ impl Lowering<'_> {
         self.p.buf(b).name.clone()
     }
 
+    /// The base name of `b`'s gradient: `d<b>`, prefixed in a `grad` with `as`.
+    fn grad_name(&self, b: BufId) -> String {
+        format!("{}d{}", self.prefix, self.p.buf(b).name)
+    }
+
+    /// The buffer receiving a requested param's gradient.
+    fn final_of(&self, b: BufId) -> Option<BufId> {
+        self.finals.get(b.idx()).copied().flatten()
+    }
+
     fn new_buf(&mut self, name: String) -> Result<BufId, GradError> {
         if let Some(prev) = self.p.buffers.get(&name) {
             return Err(GradError::Clash {
@@ -172,11 +200,9 @@ impl Lowering<'_> {
     fn target(&mut self, a: BufId) -> Result<BufId, GradError> {
         let total = self.uses.get(&a).copied().unwrap_or(1);
         let have = self.contribs.get(&a).map_or(0, Vec::len);
-        let base = format!("d{}", self.name(a));
+        let base = self.grad_name(a);
         if total <= 1 {
-            if self.is_wrt.get(a.idx()).copied().unwrap_or(false)
-                && let Some(id) = self.p.buf_id(&base)
-            {
+            if let Some(id) = self.final_of(a) {
                 return Ok(id);
             }
             return self.new_buf(base);
@@ -221,12 +247,12 @@ impl Lowering<'_> {
             [Contrib::Fresh(g)] => Ok(Some(*g)),
             [Contrib::Alias(g)] if !is_param => Ok(Some(*g)),
             _ => {
-                let base = format!("d{}", self.name(b));
+                let base = self.grad_name(b);
                 let mut acc = cs[0].buf();
                 for (i, c) in cs.iter().enumerate().skip(1) {
                     let last = i + 1 == cs.len();
                     let t = if last {
-                        match self.p.buf_id(&base).filter(|_| is_param) {
+                        match self.final_of(b) {
                             Some(id) => id,
                             None => self.new_buf(base.clone())?,
                         }
@@ -238,7 +264,7 @@ impl Lowering<'_> {
                 }
                 if cs.len() == 1 {
                     // A lone alias of a param's gradient still gets its `d<P>` buffer.
-                    let t = match self.p.buf_id(&base) {
+                    let t = match self.final_of(b) {
                         Some(id) => id,
                         None => self.new_buf(base)?,
                     };
@@ -258,14 +284,18 @@ impl Lowering<'_> {
         self.contribs.clear();
         let act = activity(p, before, loss, wrt);
         self.uses = act.uses;
-        // Seed with the loss op's own gradient.
-        let Some((&first, rest)) = act.path.split_first() else {
+        let Some(&first) = act.path.first() else {
             return Err(GradError::NoPath {
                 param: wrt.first().map_or_else(String::new, |w| self.name(*w)),
                 span: self.span,
             });
         };
-        self.seed(p, first, loss, &act.active)?;
+        // Seed with the loss op's own gradient, or with dL = 1.
+        let rest = if self.seed(p, first, loss, &act.active)? {
+            &act.path[1..]
+        } else {
+            &act.path[..]
+        };
         for &id in rest {
             let op = p.op(id);
             let OpKind::Call {
@@ -315,7 +345,7 @@ impl Lowering<'_> {
                         span: self.span,
                     });
                 }
-                Some(g) if self.p.buf_id(&format!("d{}", self.name(w))) != Some(g) => {
+                Some(g) if self.final_of(w) != Some(g) => {
                     let t = self.target_final(w)?;
                     self.emit(Prim::Copy, vec![t], vec![g], Vec::new());
                 }
@@ -325,39 +355,30 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// The loss op's own gradient seeds the backward pass.
-    fn seed(&mut self, p: &Program, first: OpId, loss: BufId, active: &[bool]) -> Result<(), GradError> {
-        match &p.op(first).kind {
-            OpKind::Call {
-                prim: prim @ (Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent),
-                outs,
-                args,
-                ..
-            } if outs[0] == loss => {
-                let g = match prim {
-                    Prim::Hinge => Prim::HingeGrad,
-                    Prim::Mse => Prim::MseGrad,
-                    Prim::Logistic => Prim::LogisticGrad,
-                    _ => Prim::SoftmaxXentGrad,
-                };
-                let pred = args[0];
-                if active[pred.idx()] {
-                    self.give(pred, g, args.clone(), Vec::new())?;
-                }
-                Ok(())
+    /// Seeds the backward pass: a loss computed by a loss op with that op's
+    /// gradient op (returns true: the op is done); any other loss `L` with
+    /// `dL = pow(L, 0)`, exactly 1 (returns false: its op still has to be visited).
+    fn seed(&mut self, p: &Program, first: OpId, loss: BufId, active: &[bool]) -> Result<bool, GradError> {
+        if let OpKind::Call { prim, outs, args, .. } = &p.op(first).kind
+            && outs[0] == loss
+            && let Some(g) = rules::loss_grad(*prim)
+            && !active[args[1].idx()]
+        {
+            let pred = args[0];
+            if active[pred.idx()] {
+                self.give(pred, g, args.clone(), Vec::new())?;
             }
-            _ => Err(GradError::LossOp {
-                loss: self.name(loss),
-                span: self.span,
-            }),
+            return Ok(true);
         }
+        let zero = vec![Scalar::Expr(super::Expr::num(0.0))];
+        self.give(loss, Prim::Pow, vec![loss], zero)?;
+        Ok(false)
     }
 
     fn target_final(&mut self, w: BufId) -> Result<BufId, GradError> {
-        let base = format!("d{}", self.name(w));
-        match self.p.buf_id(&base) {
+        match self.final_of(w) {
             Some(id) => Ok(id),
-            None => self.new_buf(base),
+            None => self.new_buf(self.grad_name(w)),
         }
     }
 }
@@ -440,15 +461,23 @@ pub fn renumber(p: Program) -> Program {
     for (stmt, _) in &p.stmts {
         match stmt {
             Stmt::Decl(b) => push(*b, &mut order),
-            Stmt::Op => {
-                if let Some(id) = ops.next()
-                    && let OpKind::Call { outs, .. } = &p.op(*id).kind
-                {
+            Stmt::Op => match ops.next().map(|id| &p.op(*id).kind) {
+                Some(OpKind::Call { outs, .. }) => {
                     for o in outs {
                         push(*o, &mut order);
                     }
                 }
-            }
+                // A `grad` not yet lowered (loops unroll first) defines the
+                // `dP` buffers the parser pre-declared for it.
+                Some(OpKind::Grad { wrt, .. }) => {
+                    for w in wrt {
+                        if let Some(d) = p.buf_id(&format!("d{}", p.buf(*w).name)) {
+                            push(d, &mut order);
+                        }
+                    }
+                }
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -512,9 +541,11 @@ pub fn renumber(p: Program) -> Program {
                     },
                 },
             },
-            OpKind::Grad { loss, wrt } => OpKind::Grad {
+            OpKind::Grad { loss, wrt, outs, named } => OpKind::Grad {
                 loss: m(&loss),
                 wrt: wrt.iter().map(m).collect(),
+                outs: outs.iter().map(m).collect(),
+                named,
             },
         };
         out.push_op(op);

@@ -8,8 +8,9 @@
 //! one element). A rule returns `Ok(false)` for a case it cannot differentiate.
 
 use super::{Contrib, GradError, Lowering};
-use crate::ir::{BufId, Expr, Prim, Scalar};
+use crate::ir::{BufId, Expr, OpId, OpKind, Prim, Program, Scalar};
 use crate::span::Span;
+use indexmap::IndexMap;
 
 /// One forward op as a rule sees it.
 pub(super) struct Site<'s> {
@@ -38,9 +39,21 @@ impl Site<'_> {
 /// A gradient rule: emits the contributions of one op.
 pub(super) type Rule = fn(&mut Lowering, &Site) -> Result<bool, GradError>;
 
-/// The rule of a primitive, or `None` when `grad` cannot pass through it.
-pub(super) fn rule(prim: Prim) -> Option<Rule> {
-    Some(match prim {
+/// How `grad` treats a primitive: the one table behind the lowering (`rule`,
+/// `passes_gradient`) and `explain`'s gradient text (`explain_rule`).
+pub(super) enum Through {
+    /// Differentiated by this rule.
+    Rule(Rule),
+    /// Flat almost everywhere (`sign`, comparisons, bit ops): its output carries
+    /// no gradient and does not make a loss depend on a param.
+    Flat,
+    /// `grad` stops with an error at this op.
+    Stop,
+}
+
+/// The table: how `grad` treats each primitive.
+pub(super) fn through(prim: Prim) -> Through {
+    Through::Rule(match prim {
         Prim::Affine => affine,
         Prim::MatMul | Prim::MatMulNt | Prim::MatMulTn => matmul,
         Prim::MatVec | Prim::MatVecT => matvec,
@@ -58,28 +71,162 @@ pub(super) fn rule(prim: Prim) -> Option<Rule> {
         | Prim::Neg
         | Prim::Relu
         | Prim::Copy => unary,
-        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose => layout,
+        Prim::SumAxis | Prim::MeanAxis | Prim::Expand | Prim::Reshape | Prim::Transpose | Prim::Sum | Prim::SumAll => {
+            layout
+        }
+        Prim::Gather | Prim::ScatterAdd => index,
+        Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
+        Prim::Sign
+        | Prim::Gt
+        | Prim::Ge
+        | Prim::Lt
+        | Prim::Le
+        | Prim::Eq
+        | Prim::Xor
+        | Prim::And
+        | Prim::Or
+        | Prim::Not
+        | Prim::Query => return Through::Flat,
+        _ => return Through::Stop,
+    })
+}
+
+/// The gradient op of a loss op (with respect to its prediction).
+pub(super) fn loss_grad(prim: Prim) -> Option<Prim> {
+    Some(match prim {
+        Prim::Hinge => Prim::HingeGrad,
+        Prim::Mse => Prim::MseGrad,
+        Prim::Logistic => Prim::LogisticGrad,
+        Prim::SoftmaxXent => Prim::SoftmaxXentGrad,
         _ => return None,
     })
 }
 
-/// Whether a gradient flows through the primitive at all: `sign`, the
-/// comparisons and the bit ops are flat almost everywhere, so their outputs carry
-/// no gradient (and do not make a loss depend on a param).
+/// The rule of a primitive, or `None` when `grad` cannot pass through it.
+pub(super) fn rule(prim: Prim) -> Option<Rule> {
+    match through(prim) {
+        Through::Rule(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether a gradient flows through the primitive at all (see `Through::Flat`).
 pub(super) fn passes_gradient(prim: Prim) -> bool {
-    !matches!(
+    !matches!(through(prim), Through::Flat)
+}
+
+const STOPS: &str = "none: `grad` stops with an error at this op";
+
+/// `explain`'s gradient text for the call `id` of `p` (`shapes` inferred): the
+/// table's entry, and for a rule or a loss the ops the lowering emits for that
+/// very op with every operand active, in order, as `.sutro` statements (`dc`
+/// is the gradient of the output `c`; `dX = Y` says `X`'s gradient is `Y`).
+pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> String {
+    let OpKind::Call {
         prim,
-        Prim::Sign
-            | Prim::Gt
-            | Prim::Ge
-            | Prim::Lt
-            | Prim::Le
-            | Prim::Eq
-            | Prim::Xor
-            | Prim::And
-            | Prim::Or
-            | Prim::Not
-    )
+        outs,
+        args,
+        scalars,
+        ..
+    } = &p.op(id).kind
+    else {
+        return STOPS.to_string();
+    };
+    let rule = match through(*prim) {
+        Through::Flat => return "no gradient (flat almost everywhere)".to_string(),
+        Through::Stop => return STOPS.to_string(),
+        Through::Rule(r) => r,
+    };
+    let mut l = Lowering {
+        p: p.clone(),
+        shapes,
+        span: Span::default(),
+        out: Vec::new(),
+        trivia: None,
+        uses: IndexMap::new(),
+        contribs: IndexMap::new(),
+        is_wrt: vec![false; p.buffers.len()],
+        finals: vec![None; p.buffers.len()],
+        prefix: String::new(),
+        temps: 0,
+    };
+    for a in args.iter().chain(scalars.iter().filter_map(|s| match s {
+        Scalar::Buf(b) => Some(b),
+        Scalar::Expr(_) => None,
+    })) {
+        *l.uses.entry(*a).or_default() += 1;
+    }
+    let out = outs.first().copied().unwrap_or(BufId(0));
+    // Every operand is active except a loss's target, which `grad` never differentiates.
+    let is_loss = loss_grad(*prim).is_some();
+    let ran = l.new_buf(l.grad_name(out)).and_then(|g| {
+        let site = Site {
+            prim: *prim,
+            g,
+            out,
+            args,
+            scalars,
+            act: (0..args.len()).map(|i| !(is_loss && i > 0)).collect(),
+            scalar_act: scalars.iter().map(|s| matches!(s, Scalar::Buf(_))).collect(),
+        };
+        rule(&mut l, &site)
+    });
+    let seeded = match (is_loss, args.first()) {
+        (true, Some(pred)) => format!(
+            "as the loss: d{} = {}({}); inside a larger loss: ",
+            l.name(*pred),
+            loss_grad(*prim).map_or("", Prim::name),
+            args.iter().map(|a| l.name(*a)).collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    };
+    match ran {
+        Ok(true) => format!("{seeded}{}", l.emitted_text()),
+        Ok(false) => format!("{STOPS} (this case)"),
+        Err(e) => format!("none: {e}"),
+    }
+}
+
+impl Lowering<'_> {
+    /// The emitted ops as statements, each buffer's contributions in the order
+    /// they were made (`dX = Y` for a gradient that is another buffer).
+    fn emitted_text(&self) -> String {
+        let mut q = self.p.clone();
+        let texts: Vec<(Vec<BufId>, String)> = (self.out.iter())
+            .map(|op| {
+                let outs = match &op.kind {
+                    OpKind::Call { outs, .. } => outs.clone(),
+                    _ => Vec::new(),
+                };
+                let id = q.push_op(op.clone());
+                (outs, q.op_text(id))
+            })
+            .collect();
+        let mut done = vec![false; texts.len()];
+        let mut parts: Vec<String> = Vec::new();
+        let mut upto = |parts: &mut Vec<String>, t: BufId| {
+            if let Some(last) = texts.iter().position(|(o, _)| o.contains(&t)) {
+                for k in 0..=last {
+                    if !done[k] {
+                        done[k] = true;
+                        parts.push(texts[k].1.clone());
+                    }
+                }
+            }
+        };
+        for (a, cs) in &self.contribs {
+            for c in cs {
+                match c {
+                    Contrib::Fresh(t) => upto(&mut parts, *t),
+                    Contrib::Alias(t) => parts.push(format!("{} = {}", self.grad_name(*a), self.name(*t))),
+                }
+            }
+        }
+        if let Some(n) = texts.len().checked_sub(1) {
+            upto(&mut parts, texts[n].0.first().copied().unwrap_or(BufId(0)));
+        }
+        parts.join("; ")
+    }
 }
 
 fn no_scalars() -> Vec<Scalar> {
@@ -94,7 +241,7 @@ impl Lowering<'_> {
     /// A fresh intermediate buffer for a contribution to `a`'s gradient.
     fn temp(&mut self, a: BufId) -> Result<BufId, GradError> {
         self.temps += 1;
-        let name = format!("d{}_t{}", self.name(a), self.temps);
+        let name = format!("{}_t{}", self.grad_name(a), self.temps);
         self.new_buf(name)
     }
 
@@ -400,7 +547,69 @@ fn layout(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
             l.give(a, Prim::Reshape, vec![g], dims)?;
         }
         Prim::Transpose => l.give(a, Prim::Transpose, vec![g], no_scalars())?,
+        Prim::Sum => {
+            let n = sh.first().copied().unwrap_or(1);
+            l.give(
+                a,
+                Prim::Expand,
+                vec![g],
+                vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))],
+            )?;
+        }
+        Prim::SumAll => {
+            let n: usize = sh.iter().product();
+            let back = vec![Scalar::Expr(Expr::num(0.0)), Scalar::Expr(Expr::num(n as f64))];
+            if sh.len() <= 1 {
+                l.give(a, Prim::Expand, vec![g], back)?;
+            } else {
+                let t = l.tmp_op(a, Prim::Expand, vec![g], back)?;
+                let dims = sh.iter().map(|d| Scalar::Expr(Expr::num(*d as f64))).collect();
+                l.give(a, Prim::Reshape, vec![t], dims)?;
+            }
+        }
         _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `gather` and `scatter_add` move entries by an index buffer: the gradient
+/// moves back by the same indices (`gather`'s is a `scatter_add` into the
+/// operand's extent, `scatter_add`'s a `gather`); the indices get none.
+/// Differentiated when the axis is written as a number.
+fn index(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let (g, a, i) = (s.g, s.args[0], s.args[1]);
+    if !s.act(0) {
+        return Ok(true);
+    }
+    let Some(k) = axis_of(s) else { return Ok(false) };
+    let axis = Scalar::Expr(Expr::num(k as f64));
+    if s.prim == Prim::Gather {
+        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        l.give(
+            a,
+            Prim::ScatterAdd,
+            vec![g, i],
+            vec![axis, Scalar::Expr(Expr::num(n as f64))],
+        )?;
+    } else {
+        l.give(a, Prim::Gather, vec![g, i], vec![axis])?;
+    }
+    Ok(true)
+}
+
+/// A loss op inside a larger loss (`add(l1, l2)`, `scale(l, 0.5)`): its gradient
+/// op scaled by the incoming one-element gradient. Targets are not differentiated.
+fn loss(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let Some(grad) = loss_grad(s.prim) else {
+        return Ok(false);
+    };
+    if s.act(1) {
+        return Ok(false);
+    }
+    if s.act(0) {
+        let pred = s.args[0];
+        let t = l.tmp_op(pred, grad, s.args.to_vec(), no_scalars())?;
+        l.give(pred, Prim::Scale, vec![t], vec![Scalar::Buf(s.g)])?;
     }
     Ok(true)
 }
