@@ -223,6 +223,18 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
             ]
         }
         Prim::SumAll => vec![vec![x.iter().sum()]],
+        Prim::Concat => {
+            // a then b along axis k: per leading index, a's block then b's.
+            let (y, ys, k) = (y.unwrap(), ys.unwrap(), sc[0] as usize);
+            let outer: usize = xs[..k].iter().product();
+            let (ia, ib): (usize, usize) = (xs[k..].iter().product(), ys[k..].iter().product());
+            let mut out = Vec::new();
+            for o in 0..outer {
+                out.extend_from_slice(&x[o * ia..(o + 1) * ia]);
+                out.extend_from_slice(&y[o * ib..(o + 1) * ib]);
+            }
+            vec![out]
+        }
         Prim::Mse => {
             let y = y.unwrap();
             vec![vec![
@@ -466,6 +478,11 @@ fn reduction_and_layout_gradients_match_finite_differences() {
     ] {
         check(&prog(d, body, wrt), &[wrt]);
     }
+    // concat along either axis: each operand's gradient is a slice of dy.
+    let d2 = "param p[b, o] = normal(1)\nparam q[b, i] = normal(1)\nparam r[i, o] = normal(1)\nstate c1[b, 7] = normal(1)\nstate c0[5, o] = normal(1)";
+    check(&prog(d2, "t = concat(p, q, 1)\nloss = mse(t, c1)", "p, q"), &["p", "q"]);
+    check(&prog(d2, "t = concat(p, r, 0)\nloss = mse(t, c0)", "p, r"), &["p", "r"]);
+    check(&prog(d2, "t = concat(q, p, 1)\nloss = mse(t, c1)", "p"), &["p"]);
 }
 
 #[test]

@@ -251,6 +251,8 @@ impl<'v> Interp<'v> {
             })
             .max()
             .unwrap_or(0);
+        // A sliced W is packed from its region (the pack follows W's version,
+        // which every write of W bumps).
         let packs = p
             .op_ids()
             .map(|id| match v.lowered(id) {
@@ -258,12 +260,17 @@ impl<'v> Interp<'v> {
                     prim: Prim::Affine,
                     args,
                     ..
-                } => args.get(1).map_or(Pack::default(), |w| match v.shape(*w) {
-                    [o, i] => Pack {
-                        data: vec![0.0; k::packed_len(*i, *o)],
-                        from: None,
-                    },
-                    _ => Pack::default(),
+                } => args.get(1).map_or(Pack::default(), |w| {
+                    let shape = v
+                        .region(id, Slot::Arg(1))
+                        .map_or_else(|| v.shape(*w), |r| r.shape.as_slice());
+                    match shape {
+                        [o, i] => Pack {
+                            data: vec![0.0; k::packed_len(*i, *o)],
+                            from: None,
+                        },
+                        _ => Pack::default(),
+                    }
                 }),
                 _ => Pack::default(),
             })
@@ -544,11 +551,13 @@ impl<'v> Interp<'v> {
         res.clear();
         res.resize(n, 0.0);
         let ops = [gathered[0].as_slice(), gathered[1].as_slice(), gathered[2].as_slice()];
+        let draw = self.draw(id, prim, step);
+        let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
         let env = Env {
             labeler: self.labeler.as_deref(),
-            draw: self.draw(id, prim, step),
+            draw,
         };
-        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, None, &env).err();
+        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, pack, &env).err();
         self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
         let dst = &mut self.bufs[out.idx()];

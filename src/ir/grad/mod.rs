@@ -211,6 +211,18 @@ impl Lowering<'_> {
     }
 
     fn emit(&mut self, prim: Prim, outs: Vec<BufId>, args: Vec<BufId>, scalars: Vec<Scalar>) {
+        self.emit_sliced(prim, outs, args, scalars, Vec::new());
+    }
+
+    /// Emits an op whose operands may be slices.
+    fn emit_sliced(
+        &mut self,
+        prim: Prim,
+        outs: Vec<BufId>,
+        args: Vec<BufId>,
+        scalars: Vec<Scalar>,
+        slices: Vec<super::Slice>,
+    ) {
         let trivia = self.trivia.take().unwrap_or_default();
         self.out.push(Op {
             label: None,
@@ -219,7 +231,7 @@ impl Lowering<'_> {
                 outs,
                 args,
                 scalars,
-                slices: Vec::new(),
+                slices,
             },
             span: self.span,
             trivia,

@@ -8,7 +8,7 @@
 //! one element). A rule returns `Ok(false)` for a case it cannot differentiate.
 
 use super::{Contrib, GradError, Lowering};
-use crate::ir::{BufId, Expr, OpId, OpKind, Prim, Program, Scalar};
+use crate::ir::{BufId, Expr, OpId, OpKind, Prim, Program, Range, Scalar, Slice, Slot};
 use crate::span::Span;
 use indexmap::IndexMap;
 
@@ -76,6 +76,7 @@ pub(super) fn through(prim: Prim) -> Through {
         }
         Prim::Gather | Prim::ScatterAdd => index,
         Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
+        Prim::Concat => concat,
         Prim::Sign
         | Prim::Gt
         | Prim::Ge
@@ -610,6 +611,38 @@ fn loss(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
         let pred = s.args[0];
         let t = l.tmp_op(pred, grad, s.args.to_vec(), no_scalars())?;
         l.give(pred, Prim::Scale, vec![t], vec![Scalar::Buf(s.g)])?;
+    }
+    Ok(true)
+}
+
+/// `concat(a, b, k)`: each operand's gradient is its part of `dy`, read as a
+/// slice along axis k (`copy(dy[:, 0:na])`, `copy(dy[:, na:na + nb])`).
+fn concat(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let Some(k) = axis_of(s) else { return Ok(false) };
+    let rank = l.shape(s.out).len();
+    let mut lo = 0;
+    for i in 0..2 {
+        let a = s.args[i];
+        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        if s.act(i) {
+            let axes = (0..rank)
+                .map(|d| {
+                    if d == k {
+                        Range::Span(Expr::num(lo as f64), Expr::num((lo + n) as f64))
+                    } else {
+                        Range::All
+                    }
+                })
+                .collect();
+            let t = l.target(a)?;
+            let slice = Slice {
+                slot: Slot::Arg(0),
+                axes,
+            };
+            l.emit_sliced(Prim::Copy, vec![t], vec![s.g], no_scalars(), vec![slice]);
+            l.add_contrib(a, Contrib::Fresh(t));
+        }
+        lo += n;
     }
     Ok(true)
 }
