@@ -370,7 +370,7 @@ fn candidates(v: &Validated) -> Vec<Candidate> {
 /// Work units (ops of the program per rewrite tried: each try re-validates and
 /// re-scores the whole step) the pass may spend before it stops with `budget`.
 /// Deterministic: the same program gets the same tries on any machine.
-pub const FUSE_WORK: u64 = 10_000_000;
+pub const FUSE_WORK: u64 = 6_000_000;
 
 /// Runs the fuse pass: applies rewrites while they do not worsen the objective.
 pub fn fuse(v: &Validated, settings: &Settings, limits: &Limits, objective: &Objective) -> Result<Fused, OptError> {
