@@ -92,25 +92,32 @@ struct Lowering<'a> {
     temps: usize,
 }
 
+impl<'a> Lowering<'a> {
+    /// A lowering of `p` with no `grad` expanded yet and every buffer inactive.
+    pub(super) fn new(p: &Program, shapes: &'a [Option<Vec<usize>>]) -> Self {
+        Lowering {
+            p: p.clone(),
+            shapes,
+            span: Span::default(),
+            out: Vec::new(),
+            trivia: None,
+            uses: IndexMap::new(),
+            contribs: IndexMap::new(),
+            is_wrt: vec![false; p.buffers.len()],
+            finals: vec![None; p.buffers.len()],
+            prefix: String::new(),
+            temps: 0,
+        }
+    }
+}
+
 /// Expands every `grad` of a program. `shapes` are the inferred shapes
 /// (`valid::infer_shapes`), used where a rule depends on rank or broadcasting.
 pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, GradError> {
     if !p.ops.iter().any(|o| matches!(o.kind, OpKind::Grad { .. })) {
         return Ok(p.clone());
     }
-    let mut l = Lowering {
-        p: p.clone(),
-        shapes,
-        span: Span::default(),
-        out: Vec::new(),
-        trivia: None,
-        uses: IndexMap::new(),
-        contribs: IndexMap::new(),
-        is_wrt: Vec::new(),
-        finals: Vec::new(),
-        prefix: String::new(),
-        temps: 0,
-    };
+    let mut l = Lowering::new(p, shapes);
     l.p.ops.clear();
     l.p.order.clear();
     let mut new_ops: Vec<Op> = Vec::new();

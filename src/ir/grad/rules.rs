@@ -10,7 +10,6 @@
 use super::{Contrib, GradError, Lowering};
 use crate::ir::{BufId, Expr, OpId, OpKind, Prim, Program, Range, Scalar, Slice, Slot};
 use crate::span::Span;
-use indexmap::IndexMap;
 
 /// One forward op as a rule sees it.
 pub(super) struct Site<'s> {
@@ -138,19 +137,7 @@ pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> Str
         Through::Stop => return STOPS.to_string(),
         Through::Rule(r) => r,
     };
-    let mut l = Lowering {
-        p: p.clone(),
-        shapes,
-        span: Span::default(),
-        out: Vec::new(),
-        trivia: None,
-        uses: IndexMap::new(),
-        contribs: IndexMap::new(),
-        is_wrt: vec![false; p.buffers.len()],
-        finals: vec![None; p.buffers.len()],
-        prefix: String::new(),
-        temps: 0,
-    };
+    let mut l = Lowering::new(p, shapes);
     for a in args.iter().chain(scalars.iter().filter_map(|s| match s {
         Scalar::Buf(b) => Some(b),
         Scalar::Expr(_) => None,
