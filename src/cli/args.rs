@@ -429,6 +429,13 @@ pub(super) struct MergeArgs {
     /// The shard files (`bench --shard I/N` output), in any order.
     #[arg(required = true, value_name = "ROWS.json")]
     pub files: Vec<String>,
+    #[command(flatten)]
+    pub out: BoardOutputs,
+}
+
+/// Where a board goes (`bench` and `bench merge`): Markdown, SVG, JSON rows or stdout.
+#[derive(Args, Debug)]
+pub(super) struct BoardOutputs {
     /// The plain-backprop program the others are compared with.
     #[arg(long, default_value = "sparse_parity")]
     pub baseline: String,
@@ -438,7 +445,7 @@ pub(super) struct MergeArgs {
     /// Write the leaderboard Markdown here (atomically).
     #[arg(long, value_name = "FILE.md")]
     pub md: Option<String>,
-    /// Write the SVG chart here (atomically).
+    /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically); with --scale, the log–log chart against n.
     #[arg(long, value_name = "FILE.svg")]
     pub svg: Option<String>,
 }
@@ -471,18 +478,8 @@ pub(super) struct BenchArgs {
     /// Node budget of the reorder-only search shown beside the floor.
     #[arg(long, default_value_t = 20_000)]
     pub reorder_budget: u64,
-    /// The plain-backprop program the others are compared with.
-    #[arg(long, default_value = "sparse_parity")]
-    pub baseline: String,
-    /// Print a JSON array of rows instead of the Markdown board.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the leaderboard Markdown here (atomically).
-    #[arg(long, value_name = "FILE.md")]
-    pub md: Option<String>,
-    /// Write an SVG chart of energy-to-solve (energy_pj) here (atomically); with --scale, the log–log chart against n.
-    #[arg(long, value_name = "FILE.svg")]
-    pub svg: Option<String>,
+    #[command(flatten)]
+    pub out: BoardOutputs,
     /// Evaluate every STEPS training steps (default: once per epoch, after its last step), as `run` does.
     #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub eval_every: Option<u64>,

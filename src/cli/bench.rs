@@ -53,15 +53,7 @@ fn without_shard(args: &[String]) -> String {
     out.join(" ")
 }
 
-/// Where a board goes: Markdown, SVG, JSON rows or stdout.
-struct Outputs<'a> {
-    baseline: &'a str,
-    json: bool,
-    md: Option<&'a str>,
-    svg: Option<&'a str>,
-}
-
-fn write_board(board: &sutro::bench::Board, command: &str, o: &Outputs<'_>) -> Result<(), Error> {
+fn write_board(board: &sutro::bench::Board, command: &str, o: &BoardOutputs) -> Result<(), Error> {
     // A diverged run does not stop the board; say which program and seed, and where.
     for e in board
         .rows
@@ -78,11 +70,11 @@ fn write_board(board: &sutro::bench::Board, command: &str, o: &Outputs<'_>) -> R
             k.reason
         );
     }
-    let md = sutro::bench::render::markdown(board, command, o.baseline, board.spec.reorder_budget);
-    if let Some(path) = o.md {
+    let md = sutro::bench::render::markdown(board, command, &o.baseline, board.spec.reorder_budget);
+    if let Some(path) = &o.md {
         write_atomic(path, md.as_bytes())?;
     }
-    if let Some(path) = o.svg {
+    if let Some(path) = &o.svg {
         let metric = if board.spec.scale.is_empty() {
             sutro::analysis::Metric::EnergyPj
         } else {
@@ -101,7 +93,7 @@ fn write_board(board: &sutro::bench::Board, command: &str, o: &Outputs<'_>) -> R
     } else {
         out(&format!(
             "wrote {} ({} rows, {} skipped)\n",
-            o.md.unwrap_or_default(),
+            o.md.as_deref().unwrap_or_default(),
             board.rows.len(),
             board.skipped.len()
         ));
@@ -132,13 +124,7 @@ fn merge_cmd(m: MergeArgs) -> Result<(), Error> {
         .cloned()
         .collect();
     let command = std::iter::once(command).chain(after).collect::<Vec<_>>().join(" ");
-    let o = Outputs {
-        baseline: &m.baseline,
-        json: m.json,
-        md: m.md.as_deref(),
-        svg: m.svg.as_deref(),
-    };
-    write_board(&board, &command, &o)
+    write_board(&board, &command, &m.out)
 }
 
 pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<(), Error> {
@@ -171,7 +157,7 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
     let files = bench_files(&a.programs)?;
     let typed = typed_command();
     if let Some(shard) = a.shard {
-        if a.md.is_some() || a.svg.is_some() {
+        if a.out.md.is_some() || a.out.svg.is_some() {
             return Err(Error::Usage(
                 "--shard prints its JSON results; --md and --svg belong to `bench merge`".into(),
             ));
@@ -181,11 +167,5 @@ pub(super) fn bench_cmd(a: BenchArgs, src: &mut Option<SourceFile>) -> Result<()
         return Ok(());
     }
     let board = sutro::bench::run(&files, &cfg, src)?;
-    let o = Outputs {
-        baseline: &a.baseline,
-        json: a.json,
-        md: a.md.as_deref(),
-        svg: a.svg.as_deref(),
-    };
-    write_board(&board, &typed.join(" "), &o)
+    write_board(&board, &typed.join(" "), &a.out)
 }
