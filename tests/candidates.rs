@@ -105,6 +105,38 @@ fn km_walsh_and_random_search_solve_n20_k3_on_seeds_0_to_4() {
     );
 }
 
+/// `walsh_k.sutro` is the Walsh–Hadamard solver with the degree a dim: one
+/// step of 32 samples finds the secret at k = 2, 3 (seeds 0..4) and 4 (seed 0:
+/// its n^4 table is 160,000 correlations), and at n = 12, k = 5.
+#[test]
+fn walsh_k_solves_every_degree_in_one_step() {
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("n=20", "k=2", &["0", "1", "2", "3", "4"]),
+        ("n=20", "k=3", &["0", "1", "2", "3", "4"]),
+        ("n=20", "k=4", &["0"]),
+        ("n=12", "k=5", &["1"]),
+    ];
+    for (n, k, seeds) in cases {
+        for seed in seeds {
+            let run = sutro_json(&[
+                "run",
+                "programs/walsh_k.sutro",
+                "--json",
+                "-q",
+                "--set",
+                n,
+                "--set",
+                k,
+                "--seed",
+                seed,
+            ]);
+            assert_eq!(run["solved_step"], 1, "{n} {k} seed {seed}: {run}");
+            assert_eq!(run["final"]["test_acc"], 1.0, "{n} {k} seed {seed}");
+            assert_eq!(run["samples"], 32, "{n} {k} seed {seed}");
+        }
+    }
+}
+
 /// The tiled hidden layer computes every element with the same dot product in
 /// the same order as the untiled `sparse_parity.sutro`, and its hand-written
 /// update is `sgd`'s arithmetic, so the two train bit-identically.

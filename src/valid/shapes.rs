@@ -102,6 +102,7 @@ fn task(prim: Prim, a: &[Vec<usize>]) -> Result<Vec<Vec<usize>>, String> {
 fn int_operand(prim: Prim, consts: &[Option<f64>], i: usize, what: &str, limit: usize) -> Result<usize, String> {
     match consts.get(i).copied().flatten() {
         Some(v) if v >= 0.0 && v.fract() == 0.0 && v < limit as f64 => Ok(v as usize),
+        Some(v) if limit == usize::MAX => Err(format!("{}: {what} must be a whole number ≥ 0, got {v}", prim.name())),
         Some(v) => Err(format!(
             "{}: {what} must be a whole number below {limit}, got {v}",
             prim.name()
