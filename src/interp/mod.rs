@@ -6,6 +6,7 @@
 //! the kernel, which sees exactly the buffers the effects name. The interpreter
 //! sees tracers only as `dyn Tracer`. After warm-up a step allocates nothing.
 
+mod aligned;
 pub mod kernels;
 
 use crate::ir::prim::Family;
@@ -13,6 +14,7 @@ use crate::ir::{Access, BufId, Lowered, Mode, OpId, OpKind, Prim, Program, Role,
 use crate::span::Span;
 use crate::trace::{BufInfo, Event, OpInfo, TraceHeader, Tracer, fnv1a, fnv1a_extend};
 use crate::valid::Validated;
+use aligned::Aligned;
 use kernels as k;
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
@@ -150,18 +152,18 @@ fn mentions_step(kind: &Lowered) -> bool {
 /// An `affine` op's W packed into panels, and the version of W it was packed from.
 #[derive(Clone, Debug, Default)]
 struct Pack {
-    data: Vec<f32>,
+    data: Aligned,
     from: Option<u64>,
 }
 
 /// An interpreter instance: memory plus the program it runs.
 pub struct Interp<'v> {
     v: &'v Validated,
-    bufs: Vec<Vec<f32>>,
+    bufs: Vec<Aligned>,
     scalars: Vec<Scalars>,
     /// Per op: whether its scalars use `step` (re-evaluated every step).
     dynamic: Vec<bool>,
-    scratch: Vec<f32>,
+    scratch: Aligned,
     /// The result of a sliced or in-place op before it is written.
     scratch_out: Vec<f32>,
     /// The gathered arguments of a sliced or in-place op.
@@ -236,7 +238,7 @@ impl<'v> Interp<'v> {
     /// Allocates memory and initialises params and state from `init_seed`.
     pub fn new(v: &'v Validated, init_seed: u64) -> Interp<'v> {
         let p = v.program();
-        let bufs: Vec<Vec<f32>> = p.buffer_ids().map(|b| vec![0.0; v.size(b)]).collect();
+        let bufs: Vec<Aligned> = p.buffer_ids().map(|b| Aligned::zeros(v.size(b))).collect();
         let scalars = p.op_ids().map(|id| op_scalars(v, v.lowered(id), 1)).collect();
         let dynamic = p.op_ids().map(|id| mentions_step(v.lowered(id))).collect();
         let scratch_len = p
@@ -266,7 +268,7 @@ impl<'v> Interp<'v> {
                         .map_or_else(|| v.shape(*w), |r| r.shape.as_slice());
                     match shape {
                         [o, i] => Pack {
-                            data: vec![0.0; k::packed_len(*i, *o)],
+                            data: Aligned::zeros(k::packed_len(*i, *o)),
                             from: None,
                         },
                         _ => Pack::default(),
@@ -280,7 +282,7 @@ impl<'v> Interp<'v> {
             bufs,
             scalars,
             dynamic,
-            scratch: vec![0.0; scratch_len],
+            scratch: Aligned::zeros(scratch_len),
             scratch_out: Vec::new(),
             gather: Default::default(),
             packs,
@@ -458,7 +460,7 @@ impl<'v> Interp<'v> {
                 let mut o0 = std::mem::take(&mut self.bufs[outs[0].idx()]);
                 let mut o1 = match outs.get(1) {
                     Some(b) => std::mem::take(&mut self.bufs[b.idx()]),
-                    None => Vec::new(),
+                    None => Aligned::default(),
                 };
                 let draw = self.draw(id, *prim, step);
                 let pack = args.get(1).map(|w| (&mut self.packs[id.idx()], self.versions[w.idx()]));
@@ -817,7 +819,7 @@ fn linear(
 }
 
 /// The argument buffers of a call and their shapes (up to three).
-fn operands<'a>(v: &'a Validated, bufs: &'a [Vec<f32>], args: &[BufId]) -> ([&'a [f32]; 3], [&'a [usize]; 3]) {
+fn operands<'a>(v: &'a Validated, bufs: &'a [Aligned], args: &[BufId]) -> ([&'a [f32]; 3], [&'a [usize]; 3]) {
     let mut ops: [&[f32]; 3] = [&[]; 3];
     let mut shapes: [&[usize]; 3] = [&[]; 3];
     for (i, b) in args.iter().enumerate().take(3) {
