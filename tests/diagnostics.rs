@@ -148,3 +148,13 @@ fn a_closed_pipe_ends_output_quietly() {
         assert!(!text.contains("panicked"), "{cmd}: {text}");
     }
 }
+
+/// A failed op's readers are not checked against a made-up shape: the one
+/// error of `programs/invalid/follow_on.sutro` is the only one reported.
+#[test]
+fn a_failed_op_gives_no_follow_on_errors() {
+    let out = sutro(&["check", "programs/invalid/follow_on.sutro"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+}

@@ -696,6 +696,17 @@ impl Walk<'_> {
         let p = self.p;
         let op = p.op(id);
         let op_name = p.op_name(id);
+        // An operand whose op already failed has no shape: checking this op
+        // against a made-up one would only repeat that error.
+        let unknown = |b: &BufId| self.shapes[b.idx()].is_none() && self.defined[b.idx()];
+        if !self.errs.is_empty()
+            && (args.iter().any(unknown) || scalars.iter().filter_map(Scalar::buf).any(|b| unknown(&b)))
+        {
+            for o in outs {
+                self.defined[o.idx()] = true;
+            }
+            return Ok(());
+        }
         let consts = self.scalars(&op_name, scalars, op.span);
         // Sliced operands: resolve their regions; the op sees the region's shape.
         for sl in slices {
