@@ -176,3 +176,22 @@ fn a_grad_after_a_loop_keeps_its_gradient_buffers() {
     let text = p.to_string();
     assert!(text.contains("dW = matvec_t(x, dh)"), "{text}");
 }
+
+/// A two-output op with a sliced operand writes both outputs: `affine_grad` of
+/// a block of rows of x gives what it gives on a copy of that block.
+#[test]
+fn a_two_output_op_reads_a_slice() {
+    let src = "dim n = 3\ninput x[batch, n]\ntarget y[batch]\nstate d[2, 4] = normal(1)\ndW, db = affine_grad(d, x[1:3, :])\nxs = copy(x[1:3, :])\neW, eb = affine_grad(d, xs)\nc = sum_axis(x, 1)\npredict c\n";
+    let l = load_text("two.sutro", src, &[("batch", "4")]);
+    let v = &l.validated;
+    let p = v.program();
+    let mut it = sutro::interp::Interp::new(v, 3);
+    let x: Vec<f32> = (0..12).map(|e| (e as f32 - 5.5) * 0.25).collect();
+    it.buffer_mut(p.buf_id("x").unwrap()).copy_from_slice(&x);
+    it.step(0, None).unwrap();
+    let get = |n: &str| it.buffer(p.buf_id(n).unwrap()).to_vec();
+    assert_eq!(get("dW"), get("eW"));
+    assert_eq!(get("db"), get("eb"));
+    assert_eq!(get("db").len(), 4);
+    assert!(get("db").iter().any(|v| *v != 0.0));
+}

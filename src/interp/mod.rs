@@ -453,7 +453,7 @@ impl<'v> Interp<'v> {
             } => {
                 let sv = self.scalar_values(sc.vals, scalars);
                 if !slices.is_empty() || outs.iter().any(|o| v.program().buf(*o).role.persists()) {
-                    return self.exec_sliced(id, *prim, outs[0], args, &sv, step);
+                    return self.exec_sliced(id, *prim, outs, args, &sv, step);
                 }
                 let mut o0 = std::mem::take(&mut self.bufs[outs[0].idx()]);
                 let mut o1 = match outs.get(1) {
@@ -514,17 +514,19 @@ impl<'v> Interp<'v> {
 
     /// Runs a call with sliced operands or an in-place output: sliced arguments
     /// are gathered, the result is computed into scratch, then written to the
-    /// output buffer or scattered into its region.
+    /// output buffer or scattered into its region. A second output (`affine_grad`'s
+    /// db; only single-output ops write in place or into a slice) is written whole.
     fn exec_sliced(
         &mut self,
         id: OpId,
         prim: Prim,
-        out: BufId,
+        outs: &[BufId],
         args: &[BufId],
         sv: &[f32; MAX_SCALARS],
         step: u64,
     ) -> Result<(), InterpError> {
         let v = self.v;
+        let (out, second) = (outs[0], outs.get(1).copied());
         let mut gathered = std::mem::take(&mut self.gather);
         let mut shapes: [&[usize]; 3] = [&[]; 3];
         for (i, b) in args.iter().enumerate().take(3) {
@@ -557,9 +559,15 @@ impl<'v> Interp<'v> {
             labeler: self.labeler.as_deref(),
             draw,
         };
-        let fault = run_prim(prim, ops, shapes, (&mut res, &mut []), sv, pack, &env).err();
+        let mut o1 = second.map_or_else(Vec::new, |b| std::mem::take(&mut self.bufs[b.idx()]));
+        let fault = run_prim(prim, ops, shapes, (&mut res, &mut o1), sv, pack, &env).err();
         self.count(prim, n);
         let ok = !self.check_finite || k::all_finite(&res);
+        let ok1 = !self.check_finite || k::all_finite(&o1);
+        if let Some(b) = second {
+            self.bufs[b.idx()] = o1;
+            self.versions[b.idx()] += 1;
+        }
         let dst = &mut self.bufs[out.idx()];
         match region {
             Some(r) => {
@@ -577,10 +585,11 @@ impl<'v> Interp<'v> {
         if let Some(f) = fault {
             return Err(self.bad_index(id, args, sv, f, step));
         }
-        if !ok {
-            return Err(self.non_finite(id, out, step));
+        match (ok, second) {
+            (false, _) => Err(self.non_finite(id, out, step)),
+            (true, Some(b)) if !ok1 => Err(self.non_finite(id, b, step)),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// An op's scalar values: the evaluated expressions, with each buffer
