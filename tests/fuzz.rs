@@ -147,6 +147,7 @@ const TOKENS: &[&str] = &[
     "noise_bernoulli",
     "gather",
     "scatter_add",
+    "pad",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -234,6 +235,8 @@ fn regression_corpus() {
         "state s[2] = zeros\ns = noise_bernoulli(0.5, 2)\ns[0] = noise_normal(step, 1)\nt = noise_uniform(s, s, 2)",
         "param W[2] = zeros\nl = sum_all(W)\ngrad l wrt W as\ngrad l wrt W as W\ngrad l wrt W, W as a, a\ngrad l wrt W as a, b\ngrad l wrt as as as",
         "param W[2] = zeros\nl = sum_all(W)\nm = scale(l, l)\ngrad m wrt W as g\ngrad l wrt W as g2",
+        "state A[2, 0] = zeros\nstate Q[0, 3] = zeros\na = pad(A, 1, 2, 1)\nb = pad(Q, 0, 1, 1)\nc = pad(A, 0, 0, 0)\nd = pad(A, 9, 1, 1)\ne = pad(A, 0, 99999999999, 1)",
+        "param W[3, 2] = normal(1)\nstate c[2] = zeros\nl = mse(W[1, :], c)\nm = mse(W[0:5, :], c)\ngrad l wrt W\nk = pad(W, 0, 1, 1)\nn = mse(k[0, 0:2], c)\ngrad n wrt W as g",
     ] {
         front_end(text);
     }
