@@ -109,7 +109,7 @@ pub fn explain(name: &str) -> Result<Explanation, Error> {
         // The gradient text is the rule table run on this very op.
         let shapes = crate::valid::infer_shapes(&prog, &crate::valid::Settings::default(), &Limits::default())
             .map_err(Error::Valid)?;
-        ir::grad::explain_rule(&prog, &shapes, id)
+        ir::grad::explain_rule(&prog, &shapes.shapes, id)
     } else {
         "none: updates are not differentiated".to_string()
     };

@@ -59,6 +59,9 @@ const SEEDS: &[&str] = &[
     include_str!("../programs/sprint1_fused.sutro"),
     include_str!("programs/flip_query.sutro"),
     "dim n = 4\ndim batch = 2\nstate R[3, n] = zeros\nhyper keep = 0.5\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nfor i in 0..3 {\nr = noise_normal(1, n)\nR[i, :] = copy(r)\n}\nm = noise_bernoulli(keep, batch, n)\nd = mul(x, m)\nu = noise_uniform(-1, 1, batch)\nh = matvec(d, W)\nq = add(h, u)\nloss = mse(q, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict q",
+    // `pad`, and `grad` through sliced operands (rows, a block, a 3-d slice).
+    "dim n = 4\ndim batch = 2\nparam W[3, n] = normal(1)\nparam b[3] = zeros\nparam T[2, 3, n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nh = affine(x, W[0:2, :], b[1:3])\np = pad(h, 1, 1, 0)\nr = mul(W[2, :], T[1, 0, :])\nq = matvec(p, b)\nu = add(q, r[0:2])\nloss = mse(u, y)\ngrad loss wrt W, b, T\nupdate W sgd(0.1, 0) with dW\nupdate T sgd(0.1, 0) with dT\npredict q",
+    include_str!("programs/tiled_grad.sutro"),
     // Named grads of a sum of losses and of one loss.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nu = matvec(x, W)\nl1 = hinge(u, y)\nl2 = mse(u, y)\nh = scale(l2, 0.5)\nL = add(l1, h)\ngrad L wrt W as gW\nsecond: grad l1 wrt W as gW1\nupdate W sgd(0.1, 0) with gW\npredict u",
 ];
