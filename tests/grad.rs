@@ -805,8 +805,17 @@ fn a_sliced_read_in_a_loop_reaches_the_loss_only_through_an_in_place_write() {
     );
     let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
     let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!(d.message, "`grad` cannot differentiate through `tanh` (op `set_S_2`)");
+    // The op's label says why: `tanh` has a rule, the write in place has none.
+    let (span, why) = &d.labels[1];
     assert_eq!(
-        e.diagnostics()[0].message,
-        "`grad` cannot differentiate through `tanh` (op `set_S_2`)"
+        why,
+        "writes a param or state buffer in place, which `grad` does not differentiate"
+    );
+    assert_eq!(
+        f.line_col(span.start as usize).0,
+        9,
+        "the last iteration's `S[t, :] = tanh(r)`"
     );
 }

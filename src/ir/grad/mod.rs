@@ -29,11 +29,13 @@ use thiserror::Error;
 /// A lowering error.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum GradError {
-    /// A primitive on the path has no gradient rule.
+    /// An op on the path has no gradient rule, or writes in place.
     #[error("`grad` cannot differentiate through `{prim}` (op `{op}`)")]
     Unsupported {
         prim: String,
         op: String,
+        /// Why, as the op's label says.
+        why: &'static str,
         span: Span,
         op_span: Span,
     },
@@ -50,9 +52,9 @@ impl From<&GradError> for Diagnostic {
         let d = Diagnostic::error(e.to_string());
         match e {
             GradError::NoPath { span, .. } => d.with_label(*span, "in this `grad`"),
-            GradError::Unsupported { span, op_span, .. } => d
-                .with_label(*span, "in this `grad`")
-                .with_label(*op_span, "no gradient rule for this op"),
+            GradError::Unsupported { span, op_span, why, .. } => {
+                d.with_label(*span, "in this `grad`").with_label(*op_span, *why)
+            }
             GradError::Clash { span, prev, .. } => {
                 d.with_label(*span, "in this `grad`").with_label(*prev, "defined here")
             }
@@ -355,16 +357,23 @@ impl Lowering<'_> {
                     .collect(),
             };
             let span = self.span;
-            let unsupported = || GradError::Unsupported {
+            let unsupported_for = |why| GradError::Unsupported {
                 prim: prim.name().into(),
                 op: p.op_name(id),
+                why,
                 span,
                 op_span: op.span,
             };
+            let unsupported = || unsupported_for("no gradient rule for this op");
             // In-place outputs are not differentiated.
             let in_place =
                 outs.iter().any(|o| p.buf(*o).role.persists()) || slices.iter().any(|s| matches!(s.slot, Slot::Out(_)));
-            let rule = rules::rule(*prim).filter(|_| !in_place).ok_or_else(unsupported)?;
+            if in_place {
+                return Err(unsupported_for(
+                    "writes a param or state buffer in place, which `grad` does not differentiate",
+                ));
+            }
+            let rule = rules::rule(*prim).ok_or_else(unsupported)?;
             // A sliced operand is a view of the slice's shape to the rule.
             let mut views = Vec::new();
             let mut vargs = args.clone();
