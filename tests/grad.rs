@@ -8,6 +8,8 @@
 //!    within 1e-3·max(1, |fd|) of the f64 central difference (step 1e-6), which is
 //!    far above f32 round-off on these tiny sizes (~1e-6 relative) and far below
 //!    any wrong rule (an error of a whole term).
+//!    Operands may be slices (the reference evaluator cuts them out itself) and
+//!    every lowering is printed, re-parsed and run: each buffer gets the same bits.
 //! 2. A `grad` program and its hand-written explicit twin train bit-identically.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
@@ -349,12 +351,11 @@ fn check(src: &str, wrt: &[&str]) {
 
 /// Checks the gradient buffer `g` of each `(param, g)` against central
 /// differences of the loss buffer `loss_name`.
-fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
-    let l = load_text("fd.sutro", src, &[]);
-    let v = &l.validated;
+/// One step of a loaded program with the test's fixed, varied inputs (the
+/// interpreter initialised params and state from seed 11).
+fn one_step(v: &Validated) -> Interp<'_> {
     let p = v.program();
     let mut it = Interp::new(v, 11);
-    // Inputs get fixed, varied values (the interpreter initialised params and state).
     for (i, b) in p.buffers.values().enumerate() {
         if matches!(b.role, Role::Input | Role::Target) {
             let buf = it.buffer_mut(BufId(i as u32));
@@ -364,6 +365,33 @@ fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
         }
     }
     it.step(0, None).unwrap();
+    it
+}
+
+fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
+    let l = load_text("fd.sutro", src, &[]);
+    let v = &l.validated;
+    let p = v.program();
+    let it = one_step(v);
+    // The lowered text is a program: canonical, and its step gives every buffer the same bits.
+    let text = p.to_string();
+    let again = load_text("fd_lowered.sutro", &text, &[]);
+    assert_eq!(
+        again.validated.program().to_string(),
+        text,
+        "lowered text is not canonical"
+    );
+    let it2 = one_step(&again.validated);
+    for (i, b) in p.buffers.values().enumerate() {
+        let b2 = again.validated.program().buf_id(&b.name).unwrap();
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(it.buffer(BufId(i as u32))),
+            bits(it2.buffer(b2)),
+            "`{}` differs in the re-parsed lowering\n{text}",
+            b.name
+        );
+    }
     let vals: Vec<Vec<f64>> = (0..p.buffers.len())
         .map(|i| it.buffer(BufId(i as u32)).iter().map(|x| f64::from(*x)).collect())
         .collect();
