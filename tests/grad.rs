@@ -811,6 +811,11 @@ fn sliced_reads_gradients_match_finite_differences() {
             "T",
         ),
         ("t = copy(T[:, :, :])\nloss = mse(t, ct)", "T"),
+        // A row that broadcasts over the rows of x's product: summed, then padded.
+        (
+            "h = matmul_nt(x, W[0:4, :])\nt = add(h, A[1, :])\nu = sum_axis(t, 0)\nloss = mse(u, co)",
+            "A, W, x",
+        ),
         // A sliced input read by the backward op, and a sliced loss operand.
         (
             "t = affine(xi[0:1, :], W[0:4, :], bias)\nu = copy(t[:, 1:3])\nloss = mse(u, c1)",
@@ -821,6 +826,14 @@ fn sliced_reads_gradients_match_finite_differences() {
         let names: Vec<&str> = wrt.split(", ").collect();
         check(&prog(d, body, wrt), &names);
     }
+    // A named grad prefixes the slices' gradients too.
+    let src = format!(
+        "{HEAD}{d}\nt = affine(x, W[1:3, :], bias[0:2])\nloss = mse(t, c2)\ng: grad loss wrt W, bias as gW, gb\n"
+    );
+    let s = |v: &str| v.to_string();
+    check_named(&src, "loss", &[("W", s("gW")), ("bias", s("gb"))]);
+    let lowered = load_text("named.sutro", &src, &[]).validated.program().to_string();
+    assert!(lowered.contains("gW = pad(g_dW_at_t, 0, 1, 2)"), "{lowered}");
 }
 
 /// Loops unroll before `grad`: a row `A[t, :]` read in a loop is an ordinary
