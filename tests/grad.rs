@@ -834,6 +834,16 @@ fn sliced_reads_gradients_match_finite_differences() {
     check_named(&src, "loss", &[("W", s("gW")), ("bias", s("gb"))]);
     let lowered = load_text("named.sutro", &src, &[]).validated.program().to_string();
     assert!(lowered.contains("gW = pad(g_dW_at_t, 0, 1, 2)"), "{lowered}");
+    // A name the lowering needs for a slice's gradient that the program took is a clash.
+    let src = format!(
+        "{HEAD}{d}\ndW_at_t = copy(x)\nt = affine(x, W[1:3, :], bias[0:2])\nloss = mse(t, c2)\ngrad loss wrt W\n"
+    );
+    let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+    let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+    assert_eq!(
+        e.diagnostics()[0].message,
+        "`grad` needs the name `dW_at_t`, which is already defined"
+    );
 }
 
 /// Loops unroll before `grad`: a row `A[t, :]` read in a loop is an ordinary

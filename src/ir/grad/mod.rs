@@ -386,7 +386,7 @@ impl Lowering<'_> {
                         .filter(|t| matches!(t.slot, Slot::Arg(j) if args.get(j) == Some(&b)))
                         .count()
                         > 1;
-                    let v = self.view(p, id, (b, i, several), sl).ok_or_else(unsupported)?;
+                    let v = self.view(p, id, (b, i, several), sl)?.ok_or_else(unsupported)?;
                     vargs[i] = v.buf;
                     views.push(v);
                 }
@@ -454,9 +454,41 @@ impl Lowering<'_> {
     /// `b`), shows only in its gradient's, `d<b>_at_<op>`. `None`
     /// when a bound does not evaluate to a whole number in range (validation
     /// has refused such a slice before the lowering runs).
-    fn view(&mut self, p: &Program, id: OpId, (b, i, several): (BufId, usize, bool), sl: &Slice) -> Option<View> {
-        let full = self.shape(b).to_vec();
-        if full.len() != sl.axes.len() {
+    fn view(
+        &mut self,
+        p: &Program,
+        id: OpId,
+        (b, i, several): (BufId, usize, bool),
+        sl: &Slice,
+    ) -> Result<Option<View>, GradError> {
+        let Some((boxes, shape)) = self.region(b, &sl.axes) else {
+            return Ok(None);
+        };
+        let name = if several {
+            format!("{}_at_{}_{i}", p.buf(b).name, p.op_name(id))
+        } else {
+            format!("{}_at_{}", p.buf(b).name, p.op_name(id))
+        };
+        let buf = self.new_buf(name)?;
+        if self.shapes.len() <= buf.idx() {
+            self.shapes.resize(buf.idx() + 1, None);
+        }
+        self.shapes[buf.idx()] = Some(shape);
+        self.uses.insert(buf, 1);
+        Ok(Some(View {
+            buf,
+            of: b,
+            axes: sl.axes.clone(),
+            boxes,
+        }))
+    }
+
+    /// The region a slice of `b` covers: per axis of `b` the first index and
+    /// the count, and the shape an op sees (indexed axes dropped, `[1]` if none
+    /// is left).
+    fn region(&self, b: BufId, axes: &[Range]) -> Option<(Boxes, Vec<usize>)> {
+        let full = self.shape(b);
+        if full.len() != axes.len() {
             return None;
         }
         let at = |e: &Expr| {
@@ -466,7 +498,7 @@ impl Lowering<'_> {
         };
         let mut boxes = Vec::new();
         let mut shape = Vec::new();
-        for (r, &d) in sl.axes.iter().zip(&full) {
+        for (r, &d) in axes.iter().zip(full) {
             let (lo, len) = match r {
                 Range::All => (0, d),
                 Range::Index(e) => (at(e)? as usize, 1),
@@ -486,23 +518,7 @@ impl Lowering<'_> {
         if shape.is_empty() {
             shape.push(1);
         }
-        let name = if several {
-            format!("{}_at_{}_{i}", p.buf(b).name, p.op_name(id))
-        } else {
-            format!("{}_at_{}", p.buf(b).name, p.op_name(id))
-        };
-        let buf = self.new_buf(name).ok()?;
-        if self.shapes.len() <= buf.idx() {
-            self.shapes.resize(buf.idx() + 1, None);
-        }
-        self.shapes[buf.idx()] = Some(shape);
-        self.uses.insert(buf, 1);
-        Some(View {
-            buf,
-            of: b,
-            axes: sl.axes.clone(),
-            boxes,
-        })
+        Some((boxes, shape))
     }
 
     /// Backward ops emitted from `start` on that read a view read its slice instead.
@@ -575,6 +591,9 @@ impl Lowering<'_> {
     }
 }
 
+/// Per axis of a buffer: the first index and the count a slice covers.
+type Boxes = Vec<(usize, usize)>;
+
 /// A sliced operand as a rule sees it: a buffer of the slice's shape.
 struct View {
     /// The view.
@@ -584,7 +603,7 @@ struct View {
     /// The slice.
     axes: Vec<Range>,
     /// Per axis of `of`: the first index and the count the slice covers.
-    boxes: Vec<(usize, usize)>,
+    boxes: Boxes,
 }
 
 /// Which buffers carry a gradient and which ops the backward pass visits.
