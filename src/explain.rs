@@ -7,7 +7,7 @@ use crate::ir::{self, Mode, Prim};
 use crate::valid::Limits;
 use serde::Serialize;
 
-const GRAD_DOC: &str = "grad LOSS wrt P1, P2, … [as G1, G2, …]\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, … (or G1, G2, …)\n(see `sutro print FILE --lowered`). The loss is one element: a loss op (hinge, mse, logistic, softmax_xent) seeds\nthe backward pass with its gradient op; any other loss (a sum or weighted sum of losses) with dL = pow(L, 0) = 1.\nWith `as`, several grads may share a step: their intermediates are prefixed by the grad's label, or else its loss.\nThe rule of each op is shown by `sutro explain OP`.\n";
+const GRAD_DOC: &str = "grad LOSS wrt P1, P2, … [as G1, G2, …]\n\nReverse-mode AD over the ops before it, lowered into explicit ops that define dP1, dP2, … (or G1, G2, …)\n(see `sutro print FILE --lowered`). The loss is one element: a loss op (hinge, mse, logistic, softmax_xent) seeds\nthe backward pass with its gradient op; any other loss (a sum or weighted sum of losses) with dL = pow(L, 0) = 1.\nWith `as`, several grads may share a step: their intermediates are prefixed by the grad's label, or else its loss.\nSliced operands are differentiated: backward ops read the same slice, and the slice's gradient is padded with\nzeros (`pad`) to its buffer's shape; an op that writes a param or state buffer in place stops grad.\nThe rule of each op is shown by `sutro explain OP`.\n";
 
 const UPDATE_DOC: &str = "P ← P − lr·(G + wd·P), in place; G is a buffer or a fused op (outer, sum, sign, copy, scale, matmul_nt, matmul_tn) computed inside the update and never stored";
 
@@ -109,7 +109,7 @@ pub fn explain(name: &str) -> Result<Explanation, Error> {
         // The gradient text is the rule table run on this very op.
         let shapes = crate::valid::infer_shapes(&prog, &crate::valid::Settings::default(), &Limits::default())
             .map_err(Error::Valid)?;
-        ir::grad::explain_rule(&prog, &shapes, id)
+        ir::grad::explain_rule(&prog, &shapes.shapes, id)
     } else {
         "none: updates are not differentiated".to_string()
     };

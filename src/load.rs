@@ -50,7 +50,7 @@ pub fn load(source: &SourceFile, settings: &Settings, limits: &Limits) -> Result
     check_settings(&parsed, settings)?;
     let unrolled = valid::unroll(&parsed, settings, limits).map_err(Error::Valid)?;
     let shapes = valid::infer_shapes(&unrolled, settings, limits).map_err(Error::Valid)?;
-    let lowered = ir::grad::lower(&unrolled, &shapes).map_err(Error::Grad)?;
+    let lowered = ir::grad::lower(&unrolled, &shapes.shapes, &|n| shapes.value(n)).map_err(Error::Grad)?;
     let validated = valid::validate(lowered, settings, limits).map_err(Error::Valid)?;
     Ok(Loaded {
         source: source.clone(),

@@ -87,6 +87,8 @@ fn the_gradient_text_is_the_lowering_of_the_example() {
         grad("mse"),
         "as the loss: dp = mse_grad(p, y); inside a larger loss: dp_t1 = mse_grad(p, y); dp = scale(dp_t1, dloss)"
     );
+    // pad(dy, 1, 2, 1) puts dy[2,4] at columns 2..6 of c[2,7]: its gradient is that part.
+    assert_eq!(grad("pad"), "ddy = copy(dc[:, 2:6])");
     assert_eq!(grad("gt"), "no gradient (flat almost everywhere)");
     assert_eq!(grad("max_axis"), "none: `grad` stops with an error at this op");
 }

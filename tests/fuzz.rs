@@ -59,6 +59,9 @@ const SEEDS: &[&str] = &[
     include_str!("../programs/sprint1_fused.sutro"),
     include_str!("programs/flip_query.sutro"),
     "dim n = 4\ndim batch = 2\nstate R[3, n] = zeros\nhyper keep = 0.5\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nfor i in 0..3 {\nr = noise_normal(1, n)\nR[i, :] = copy(r)\n}\nm = noise_bernoulli(keep, batch, n)\nd = mul(x, m)\nu = noise_uniform(-1, 1, batch)\nh = matvec(d, W)\nq = add(h, u)\nloss = mse(q, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict q",
+    // `pad`, and `grad` through sliced operands (rows, a block, a 3-d slice).
+    "dim n = 4\ndim batch = 2\nparam W[3, n] = normal(1)\nparam b[3] = zeros\nparam T[2, 3, n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nh = affine(x, W[0:2, :], b[1:3])\np = pad(h, 1, 1, 0)\nr = mul(W[2, :], T[1, 0, :])\nq = matvec(p, b)\nu = add(q, r[0:2])\nloss = mse(u, y)\ngrad loss wrt W, b, T\nupdate W sgd(0.1, 0) with dW\nupdate T sgd(0.1, 0) with dT\npredict q",
+    include_str!("programs/tiled_grad.sutro"),
     // Named grads of a sum of losses and of one loss.
     "dim n = 3\ndim batch = 2\nparam W[n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nu = matvec(x, W)\nl1 = hinge(u, y)\nl2 = mse(u, y)\nh = scale(l2, 0.5)\nL = add(l1, h)\ngrad L wrt W as gW\nsecond: grad l1 wrt W as gW1\nupdate W sgd(0.1, 0) with gW\npredict u",
 ];
@@ -147,6 +150,7 @@ const TOKENS: &[&str] = &[
     "noise_bernoulli",
     "gather",
     "scatter_add",
+    "pad",
 ];
 
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
@@ -234,6 +238,8 @@ fn regression_corpus() {
         "state s[2] = zeros\ns = noise_bernoulli(0.5, 2)\ns[0] = noise_normal(step, 1)\nt = noise_uniform(s, s, 2)",
         "param W[2] = zeros\nl = sum_all(W)\ngrad l wrt W as\ngrad l wrt W as W\ngrad l wrt W, W as a, a\ngrad l wrt W as a, b\ngrad l wrt as as as",
         "param W[2] = zeros\nl = sum_all(W)\nm = scale(l, l)\ngrad m wrt W as g\ngrad l wrt W as g2",
+        "state A[2, 0] = zeros\nstate Q[0, 3] = zeros\na = pad(A, 1, 2, 1)\nb = pad(Q, 0, 1, 1)\nc = pad(A, 0, 0, 0)\nd = pad(A, 9, 1, 1)\ne = pad(A, 0, 99999999999, 1)",
+        "param W[3, 2] = normal(1)\nstate c[2] = zeros\nl = mse(W[1, :], c)\nm = mse(W[0:5, :], c)\ngrad l wrt W\nk = pad(W, 0, 1, 1)\nn = mse(k[0, 0:2], c)\ngrad n wrt W as g",
     ] {
         front_end(text);
     }

@@ -8,6 +8,8 @@
 //!    within 1e-3·max(1, |fd|) of the f64 central difference (step 1e-6), which is
 //!    far above f32 round-off on these tiny sizes (~1e-6 relative) and far below
 //!    any wrong rule (an error of a whole term).
+//!    Operands may be slices (the reference evaluator cuts them out itself) and
+//!    every lowering is printed, re-parsed and run: each buffer gets the same bits.
 //! 2. A `grad` program and its hand-written explicit twin train bit-identically.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
@@ -15,7 +17,7 @@
 mod common;
 use common::{load, load_text};
 use sutro::interp::Interp;
-use sutro::ir::{BufId, OpKind, Prim, Role, Scalar};
+use sutro::ir::{BufId, OpKind, Prim, Range, Role, Scalar, Slot};
 use sutro::valid::Validated;
 
 /// Naive f64 semantics of each forward primitive, from its documented definition.
@@ -138,6 +140,20 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
             ]
         }
         Prim::Reshape => vec![x.clone()],
+        // pad(a, k, before, after): a's block of each leading index between zeros.
+        Prim::Pad => {
+            let (k, before, after) = (sc[0] as usize, sc[1] as usize, sc[2] as usize);
+            let outer: usize = xs[..k].iter().product();
+            let inner: usize = xs[k + 1..].iter().product();
+            let block = xs[k] * inner;
+            let mut out = Vec::new();
+            for o in 0..outer {
+                out.extend(std::iter::repeat_n(0.0, before * inner));
+                out.extend_from_slice(&x[o * block..(o + 1) * block]);
+                out.extend(std::iter::repeat_n(0.0, after * inner));
+            }
+            vec![out]
+        }
         // gather(a, i, k): out[pre, j, post] = a[pre, i[j], post].
         Prim::Gather => {
             let (idx, k) = (y.unwrap(), sc[0] as usize);
@@ -251,6 +267,39 @@ fn eval_prim(prim: Prim, a: &[(Vec<f64>, Vec<usize>)], sc: &[f64]) -> Vec<Vec<f6
     }
 }
 
+/// The elements of `x` (shape `dims`) a slice selects, in row-major order, and
+/// the slice's shape: every multi-index of `x` is kept when each axis's index
+/// lies in its range (`:` all, `E` that one, dropped from the shape; `LO:HI`).
+fn slice64(v: &Validated, x: &[f64], dims: &[usize], axes: &[Range]) -> (Vec<f64>, Vec<usize>) {
+    let bounds: Vec<(usize, usize, bool)> = axes
+        .iter()
+        .zip(dims)
+        .map(|(r, d)| match r {
+            Range::All => (0, *d, true),
+            Range::Index(e) => (v.eval(e) as usize, v.eval(e) as usize + 1, false),
+            Range::Span(a, b) => (v.eval(a) as usize, v.eval(b) as usize, true),
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (e, val) in x.iter().enumerate() {
+        let mut rest = e;
+        let mut inside = true;
+        for k in (0..dims.len()).rev() {
+            let i = rest % dims[k];
+            rest /= dims[k];
+            inside &= bounds[k].0 <= i && i < bounds[k].1;
+        }
+        if inside {
+            out.push(*val);
+        }
+    }
+    let mut shape: Vec<usize> = bounds.iter().filter(|b| b.2).map(|b| b.1 - b.0).collect();
+    if shape.is_empty() {
+        shape.push(1);
+    }
+    (out, shape)
+}
+
 /// Runs the forward ops (up to the loss op; the lowered backward ops follow it) in f64.
 fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
     let p = v.program();
@@ -261,14 +310,21 @@ fn loss64(v: &Validated, vals: &[Vec<f64>], loss: BufId) -> f64 {
             outs,
             args,
             scalars,
-            ..
+            slices,
         } = &p.op(id).kind
         else {
             continue;
         };
         let a: Vec<(Vec<f64>, Vec<usize>)> = args
             .iter()
-            .map(|b| (vals[b.idx()].clone(), v.shape(*b).to_vec()))
+            .enumerate()
+            .map(|(i, b)| {
+                let (x, dims) = (&vals[b.idx()], v.shape(*b));
+                match slices.iter().find(|s| s.slot == Slot::Arg(i)) {
+                    Some(s) => slice64(v, x, dims, &s.axes),
+                    None => (x.clone(), dims.to_vec()),
+                }
+            })
             .collect();
         let sc: Vec<f64> = scalars
             .iter()
@@ -295,12 +351,11 @@ fn check(src: &str, wrt: &[&str]) {
 
 /// Checks the gradient buffer `g` of each `(param, g)` against central
 /// differences of the loss buffer `loss_name`.
-fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
-    let l = load_text("fd.sutro", src, &[]);
-    let v = &l.validated;
+/// One step of a loaded program with the test's fixed, varied inputs (the
+/// interpreter initialised params and state from seed 11).
+fn one_step(v: &Validated) -> Interp<'_> {
     let p = v.program();
     let mut it = Interp::new(v, 11);
-    // Inputs get fixed, varied values (the interpreter initialised params and state).
     for (i, b) in p.buffers.values().enumerate() {
         if matches!(b.role, Role::Input | Role::Target) {
             let buf = it.buffer_mut(BufId(i as u32));
@@ -310,6 +365,33 @@ fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
         }
     }
     it.step(0, None).unwrap();
+    it
+}
+
+fn check_named(src: &str, loss_name: &str, wrt: &[(&str, String)]) {
+    let l = load_text("fd.sutro", src, &[]);
+    let v = &l.validated;
+    let p = v.program();
+    let it = one_step(v);
+    // The lowered text is a program: canonical, and its step gives every buffer the same bits.
+    let text = p.to_string();
+    let again = load_text("fd_lowered.sutro", &text, &[]);
+    assert_eq!(
+        again.validated.program().to_string(),
+        text,
+        "lowered text is not canonical"
+    );
+    let it2 = one_step(&again.validated);
+    for (i, b) in p.buffers.values().enumerate() {
+        let b2 = again.validated.program().buf_id(&b.name).unwrap();
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(it.buffer(BufId(i as u32))),
+            bits(it2.buffer(b2)),
+            "`{}` differs in the re-parsed lowering\n{text}",
+            b.name
+        );
+    }
     let vals: Vec<Vec<f64>> = (0..p.buffers.len())
         .map(|i| it.buffer(BufId(i as u32)).iter().map(|x| f64::from(*x)).collect())
         .collect();
@@ -691,4 +773,100 @@ fn named_grad_errors_are_clear() {
         let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
         assert_eq!(e.diagnostics()[0].message, msg, "{line}");
     }
+}
+
+#[test]
+fn pad_gradients_match_finite_differences() {
+    let d = "param p[b, o] = normal(1)\nparam v[i] = normal(1)\nstate c1[b, 7] = normal(1)\nstate c0[3, o] = normal(1)\nstate cv[5] = normal(1)";
+    for (body, wrt) in [
+        ("t = pad(p, 1, 2, 1)\nloss = mse(t, c1)", "p"),
+        ("t = pad(p, 0, 0, 1)\nloss = mse(t, c0)", "p"),
+        ("t = pad(v, 0, 1, 1)\nloss = mse(t, cv)", "v"),
+        // Counts written with dims: the lowering evaluates them.
+        ("t = pad(p, 1, b, i - 2)\nloss = mse(t, c1)", "p"),
+    ] {
+        check(&prog(d, body, wrt), &[wrt]);
+    }
+}
+
+/// Ops whose operands are slices: the gradient with respect to the slice is
+/// padded with zeros to the whole buffer's shape and the contributions summed.
+#[test]
+fn sliced_reads_gradients_match_finite_differences() {
+    let d = "param A[3, o] = normal(1)\nparam W[5, i] = normal(1)\nparam V[i, 5] = normal(1)\nparam bias[o] = normal(1)\nparam x[b, i] = normal(1)\nparam T[2, 3, 4] = normal(1)\ninput xi[b, i]\nstate co[o] = normal(1)\nstate c2[b, 2] = normal(1)\nstate cb[2] = normal(1)\nstate c1[1, 2] = normal(1)\nstate ct[2, 3, 4] = normal(1)";
+    for (body, wrt) in [
+        // Rows by a single index (the axis comes back by `reshape`), one row
+        // read twice and twice by one op.
+        (
+            "r0 = scale(A[0, :], 2)\nr2 = mul(A[2, :], A[0, :])\nt = add(r0, r2)\nloss = mse(t, co)",
+            "A",
+        ),
+        // A block of rows of W and of bias; the backward op reads the same block.
+        ("t = affine(x, W[1:3, :], bias[0:2])\nloss = mse(t, c2)", "W, bias, x"),
+        // A column range.
+        ("t = matmul(x, V[:, 3:5])\nloss = mse(t, c2)", "V, x"),
+        // 3-d slices: an index and two ranges, and a whole-axis slice.
+        (
+            "u = tanh(T[1, 0:2, 1:4])\ns = sum_axis(u, 1)\nw = mul(T[:, 2, 0:2], T[0:2, 1, 2:4])\nz = sum_axis(w, 0)\nt = add(s, z)\nloss = mse(t, cb)",
+            "T",
+        ),
+        ("t = copy(T[:, :, :])\nloss = mse(t, ct)", "T"),
+        // A row that broadcasts over the rows of x's product: summed, then padded.
+        (
+            "h = matmul_nt(x, W[0:4, :])\nt = add(h, A[1, :])\nu = sum_axis(t, 0)\nloss = mse(u, co)",
+            "A, W, x",
+        ),
+        // A sliced input read by the backward op, and a sliced loss operand.
+        (
+            "t = affine(xi[0:1, :], W[0:4, :], bias)\nu = copy(t[:, 1:3])\nloss = mse(u, c1)",
+            "W, bias",
+        ),
+        ("t = affine(x, W[1:5, :], bias)\nloss = mse(t[0:1, 1:3], c1)", "W, x"),
+    ] {
+        let names: Vec<&str> = wrt.split(", ").collect();
+        check(&prog(d, body, wrt), &names);
+    }
+    // A named grad prefixes the slices' gradients too.
+    let src = format!(
+        "{HEAD}{d}\nt = affine(x, W[1:3, :], bias[0:2])\nloss = mse(t, c2)\ng: grad loss wrt W, bias as gW, gb\n"
+    );
+    let s = |v: &str| v.to_string();
+    check_named(&src, "loss", &[("W", s("gW")), ("bias", s("gb"))]);
+    let lowered = load_text("named.sutro", &src, &[]).validated.program().to_string();
+    assert!(lowered.contains("gW = pad(g_dW_at_t, 0, 1, 2)"), "{lowered}");
+    // A name the lowering needs for a slice's gradient that the program took is a clash.
+    let src = format!(
+        "{HEAD}{d}\ndW_at_t = copy(x)\nt = affine(x, W[1:3, :], bias[0:2])\nloss = mse(t, c2)\ngrad loss wrt W\n"
+    );
+    let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+    let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+    assert_eq!(
+        e.diagnostics()[0].message,
+        "`grad` needs the name `dW_at_t`, which is already defined"
+    );
+}
+
+/// Loops unroll before `grad`: a row `A[t, :]` read in a loop is an ordinary
+/// sliced operand. A loop's temporaries do not outlive it, so its rows reach a
+/// loss only through an in-place write, and `grad` refuses those by name.
+#[test]
+fn a_sliced_read_in_a_loop_reaches_the_loss_only_through_an_in_place_write() {
+    let src = format!(
+        "{HEAD}param A[3, o] = normal(1)\nstate S[3, o] = zeros\nstate c[3, o] = normal(1)\nfor t in 0..3 {{\n    r = scale(A[t, :], 2)\n    S[t, :] = tanh(r)\n}}\nloss = mse(S, c)\ngrad loss wrt A\n"
+    );
+    let f = sutro::span::SourceFile::new("s.sutro", src.as_str());
+    let e = sutro::load(&f, &Default::default(), &Default::default()).unwrap_err();
+    let d = &e.diagnostics()[0];
+    assert_eq!(d.message, "`grad` cannot differentiate through `tanh` (op `set_S_2`)");
+    // The op's label says why: `tanh` has a rule, the write in place has none.
+    let (span, why) = &d.labels[1];
+    assert_eq!(
+        why,
+        "writes a param or state buffer in place, which `grad` does not differentiate"
+    );
+    assert_eq!(
+        f.line_col(span.start as usize).0,
+        9,
+        "the last iteration's `S[t, :] = tanh(r)`"
+    );
 }

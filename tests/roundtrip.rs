@@ -6,9 +6,11 @@
 mod common;
 use common::{load, load_text, root, sutro};
 
+/// The programs of `programs/` and `tests/programs/` (loops, slices, `grad` through slices).
 fn programs() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("programs"))
-        .unwrap()
+    let mut v: Vec<String> = ["programs", "tests/programs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "sutro"))
         .map(|p| p.strip_prefix(root()).unwrap().to_string_lossy().into_owned())

@@ -188,3 +188,78 @@ fn bad_axes_extents_and_dims_are_errors() {
     assert_eq!(err("dim n = 3\ndim h = n - 3"), "dim `h` is not a positive integer (0)");
     assert_eq!(err("hyper lr = 2\ndim h = lr"), "unknown dim `lr`");
 }
+
+/// `pad(a, k, before, after)` against a naive reference: out[…, j, …] is
+/// a[…, j − before, …] for before ≤ j < before + d, else 0 (bit for bit).
+#[test]
+fn pad_matches_a_naive_reference() {
+    let a = a_vals();
+    let dims = [2usize, 3, 4];
+    for k in 0..3 {
+        for (before, after) in [(0, 0), (2, 1), (0, 3), (1, 0)] {
+            let got = run(&format!("c = pad(A, {k}, {before}, {after})"), &["c"]);
+            let mut od = dims;
+            od[k] += before + after;
+            assert_eq!(got[0].0, od.to_vec(), "axis {k}");
+            let mut want = Vec::new();
+            for x in 0..od[0] {
+                for y in 0..od[1] {
+                    for z in 0..od[2] {
+                        let mut idx = [x, y, z];
+                        let inside = idx[k] >= before && idx[k] < before + dims[k];
+                        want.push(if inside {
+                            idx[k] -= before;
+                            a[(idx[0] * 3 + idx[1]) * 4 + idx[2]]
+                        } else {
+                            0.0
+                        });
+                    }
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got[0].1), bits(&want), "pad(A, {k}, {before}, {after})");
+        }
+    }
+    // A sliced operand: A[1, :, 1:3] is [3,2]; padded along axis 1 by 1 and 2.
+    let got = run("s = pad(A[1, :, 1:3], 1, 1, 2)", &["s"]);
+    assert_eq!(got[0].0, vec![3, 5]);
+    for y in 0..3 {
+        for z in 0..5 {
+            let want = if (1..3).contains(&z) { a[(3 + y) * 4 + z] } else { 0.0 };
+            assert_eq!(got[0].1[y * 5 + z], want);
+        }
+    }
+}
+
+/// A bad axis or count of `pad` is an error at the op's line:col, exit 2.
+#[test]
+fn bad_pad_operands_are_located_errors() {
+    let h = "dim n = 3\nstate A[n, 4] = zeros\nstate s[1] = zeros\n";
+    for (op, msg) in [
+        ("pad(A, 2, 1, 1)", "pad: the axis must be a whole number below 2, got 2"),
+        (
+            "pad(A, 0, 1.5, 0)",
+            "pad: the count before must be a whole number below 16777216, got 1.5",
+        ),
+        (
+            "pad(A, 1, 0, -1)",
+            "pad: the count after must be a whole number below 16777216, got -1",
+        ),
+        (
+            "pad(A, 1, 0, 2 ^ 24)",
+            "pad: the count after must be a whole number below 16777216, got 16777216",
+        ),
+        ("pad(A, s, 0, 1)", "pad: the axis must be an expression, not a buffer"),
+    ] {
+        assert_eq!(err(&format!("{h}c = {op}")), format!("shape mismatch in `c`: {msg}"));
+        let dir = std::env::temp_dir().join(format!("sutro-pad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.sutro");
+        std::fs::write(&f, format!("{h}c = {op}\n")).unwrap();
+        let out = common::sutro(&["check", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{op}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("bad.sutro:4:1"), "{op}: {stderr}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

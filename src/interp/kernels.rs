@@ -749,6 +749,22 @@ pub fn concat(c: &mut [f32], a: &[f32], b: &[f32], outer: usize, na: usize, nb: 
     }
 }
 
+/// `pad`: per outer index, a's block copied into c's block at element offset
+/// `at`, zeros before and after it (c's blocks are c.len() / outer long).
+pub fn pad(c: &mut [f32], a: &[f32], outer: usize, at: usize) {
+    let (na, nc) = (a.len() / outer.max(1), c.len() / outer.max(1));
+    if na == 0 || nc < na {
+        c.fill(0.0);
+        return;
+    }
+    let at = at.min(nc - na);
+    for (dst, src) in c.chunks_exact_mut(nc).zip(a.chunks_exact(na)) {
+        dst[..at].fill(0.0);
+        dst[at..at + na].copy_from_slice(src);
+        dst[at + na..].fill(0.0);
+    }
+}
+
 /// The losses and their gradient seeds over pred `a` and targets `b`.
 pub fn loss(prim: Prim, c: &mut [f32], a: &[f32], b: &[f32]) {
     let n = a.len() as f32;

@@ -746,6 +746,13 @@ fn run_prim(
                     let nb = shapes[1].get(ax).copied().unwrap_or(0);
                     k::concat(o0, a, b, outer, sh[ax] * inner, nb * inner);
                 }
+                Prim::Pad => {
+                    // The count after is what is left of each block of the output.
+                    let ax = sc[0] as usize;
+                    let outer: usize = sh[..ax.min(sh.len())].iter().product();
+                    let inner: usize = sh.get(ax + 1..).map_or(1, |t| t.iter().product());
+                    k::pad(o0, a, outer, sc[1] as usize * inner);
+                }
                 _ => {}
             }
         }

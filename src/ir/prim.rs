@@ -134,6 +134,8 @@ pub enum Prim {
     Transpose,
     /// `c = concat(a, b, k)`: a then b along axis k.
     Concat,
+    /// `c = pad(a, k, before, after)`: a with `before` zeros before and `after` zeros after along axis k.
+    Pad,
     /// `loss = logistic(pred, y)`: mean over elements of ln(1 + e^(−y·pred)), shape [1].
     Logistic,
     /// `dpred = logistic_grad(pred, y)`: −y·sigmoid(−y·pred)/N.
@@ -166,7 +168,7 @@ pub enum Family {
     Elementwise,
     /// Reductions to fewer elements (`sum`, `sum_all`, the `*_axis` ops, `argmax`, `argmin`).
     Reduce,
-    /// Moving elements without arithmetic (`expand`, `onehot`, `reshape`, `transpose`, `concat`).
+    /// Moving elements without arithmetic (`expand`, `onehot`, `reshape`, `transpose`, `concat`, `pad`).
     Layout,
     /// Losses and their gradient seeds.
     Loss,
@@ -197,7 +199,7 @@ pub struct PrimInfo {
 
 impl Prim {
     /// Every primitive, in documentation order.
-    pub const ALL: [Prim; 72] = [
+    pub const ALL: [Prim; 73] = [
         Prim::Affine,
         Prim::AffineGrad,
         Prim::AffineGradX,
@@ -260,6 +262,7 @@ impl Prim {
         Prim::Reshape,
         Prim::Transpose,
         Prim::Concat,
+        Prim::Pad,
         Prim::Logistic,
         Prim::LogisticGrad,
         Prim::SoftmaxXent,
@@ -443,6 +446,14 @@ impl Prim {
             },
             Prim::Transpose => i("transpose", 1, false, 1, "a[m,n] -> [n,m]"),
             Prim::Concat => i("concat", 2, true, 1, "a then b along axis k (other extents equal)"),
+            Prim::Pad => PrimInfo {
+                name: "pad",
+                args: 1,
+                scalars: 3,
+                more: false,
+                outs: 1,
+                doc: "a with `before` zeros inserted before and `after` zeros after along axis k",
+            },
             Prim::Logistic => i("logistic", 2, false, 1, "pred, y (±1) -> mean ln(1 + e^(-y·pred)) [1]"),
             Prim::LogisticGrad => i("logistic_grad", 2, false, 1, "pred, y -> -y·sigmoid(-y·pred)/N"),
             Prim::SoftmaxXent => i(
@@ -529,7 +540,7 @@ impl Prim {
             | Prim::ProdAxis
             | Prim::ArgMax
             | Prim::ArgMin => Family::Reduce,
-            Prim::Expand | Prim::OneHot | Prim::Reshape | Prim::Transpose | Prim::Concat => Family::Layout,
+            Prim::Expand | Prim::OneHot | Prim::Reshape | Prim::Transpose | Prim::Concat | Prim::Pad => Family::Layout,
             Prim::Hinge
             | Prim::HingeGrad
             | Prim::Mse
@@ -658,6 +669,7 @@ impl Prim {
             Prim::Reshape => "c = reshape(dy, 4, 2)",
             Prim::Transpose => "c = transpose(dy)",
             Prim::Concat => "c = concat(dy, pre, 0)",
+            Prim::Pad => "c = pad(dy, 1, 2, 1)",
             Prim::Logistic => "loss = logistic(p, y)",
             Prim::LogisticGrad => "dp = logistic_grad(p, y)",
             Prim::SoftmaxXent => "loss = softmax_xent(dy, pre)",

@@ -346,14 +346,31 @@ pub fn unroll(p: &Program, s: &Settings, limits: &Limits) -> Result<Program, Vec
     })
 }
 
+/// The shapes of a program that may still contain `grad`, and the dims and
+/// hypers under the settings (what the `grad` lowering needs).
+#[derive(Clone, Debug)]
+pub struct Inferred {
+    /// Each buffer's shape (`None` for one no statement defines).
+    pub shapes: Vec<Option<Vec<usize>>>,
+    dims: IndexMap<String, u64>,
+    hypers: IndexMap<String, f64>,
+}
+
+impl Inferred {
+    /// The value of a dim or hyper by name.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        lookup(&self.dims, &self.hypers, name)
+    }
+}
+
 /// Shapes of a program that may still contain `grad` (for the lowering).
-pub fn infer_shapes(
-    p: &Program,
-    s: &Settings,
-    limits: &Limits,
-) -> Result<Vec<Option<Vec<usize>>>, Vec<ValidationError>> {
+pub fn infer_shapes(p: &Program, s: &Settings, limits: &Limits) -> Result<Inferred, Vec<ValidationError>> {
     let c = check(p, s, limits, true)?;
-    Ok(c.shapes)
+    Ok(Inferred {
+        shapes: c.shapes,
+        dims: c.dims,
+        hypers: c.hypers,
+    })
 }
 
 /// Validates a lowered program under the given settings.

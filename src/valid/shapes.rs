@@ -111,6 +111,9 @@ fn int_operand(prim: Prim, consts: &[Option<f64>], i: usize, what: &str, limit: 
     }
 }
 
+/// `pad`'s counts are below 2^24: whole numbers there are exact in f32.
+const PAD_LIMIT: usize = 1 << 24;
+
 /// A shape with axis `k` removed; `[1]` when nothing is left.
 fn drop_axis(x: &[usize], k: usize) -> Vec<usize> {
     let mut v: Vec<usize> = x.iter().enumerate().filter(|(i, _)| *i != k).map(|(_, d)| *d).collect();
@@ -172,6 +175,15 @@ fn layout(prim: Prim, a: &[Vec<usize>], consts: &[Option<f64>]) -> Result<Vec<us
             }
             let mut v = x.clone();
             v[k] += y[k];
+            Ok(v)
+        }
+        (Prim::Pad, [x]) => {
+            let k = int_operand(prim, consts, 0, "the axis", x.len())?;
+            // Below 2^24, so the counts are exact as the f32 scalars the kernel reads.
+            let before = int_operand(prim, consts, 1, "the count before", PAD_LIMIT)?;
+            let after = int_operand(prim, consts, 2, "the count after", PAD_LIMIT)?;
+            let mut v = x.clone();
+            v[k] = (v[k].checked_add(before + after)).ok_or("pad: the padded extent overflows")?;
             Ok(v)
         }
         (Prim::Transpose, _) => bad(prim, "a[m,n]", a),

@@ -18,7 +18,9 @@ mod rules;
 
 pub use rules::explain_rule;
 
-use super::{BufId, Buffer, Op, OpId, OpKind, Prim, Program, Role, Scalar, Src, Stmt, Trivia};
+use super::{
+    BufId, Buffer, Expr, Op, OpId, OpKind, Prim, Program, Range, Role, Scalar, Slice, Slot, Src, Stmt, Trivia,
+};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use indexmap::IndexMap;
@@ -27,11 +29,13 @@ use thiserror::Error;
 /// A lowering error.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum GradError {
-    /// A primitive on the path has no gradient rule.
+    /// An op on the path has no gradient rule, or writes in place.
     #[error("`grad` cannot differentiate through `{prim}` (op `{op}`)")]
     Unsupported {
         prim: String,
         op: String,
+        /// Why, as the op's label says.
+        why: &'static str,
         span: Span,
         op_span: Span,
     },
@@ -48,9 +52,9 @@ impl From<&GradError> for Diagnostic {
         let d = Diagnostic::error(e.to_string());
         match e {
             GradError::NoPath { span, .. } => d.with_label(*span, "in this `grad`"),
-            GradError::Unsupported { span, op_span, .. } => d
-                .with_label(*span, "in this `grad`")
-                .with_label(*op_span, "no gradient rule for this op"),
+            GradError::Unsupported { span, op_span, why, .. } => {
+                d.with_label(*span, "in this `grad`").with_label(*op_span, *why)
+            }
             GradError::Clash { span, prev, .. } => {
                 d.with_label(*span, "in this `grad`").with_label(*prev, "defined here")
             }
@@ -73,9 +77,14 @@ impl Contrib {
     }
 }
 
+/// The value of a dim or hyper by name (slice bounds and `pad` counts use them).
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<f64>;
+
 struct Lowering<'a> {
     p: Program,
-    shapes: &'a [Option<Vec<usize>>],
+    /// Shapes by `BufId`: the inferred ones, then those of slice views.
+    shapes: Vec<Option<Vec<usize>>>,
+    value: Lookup<'a>,
     span: Span,
     out: Vec<Op>,
     trivia: Option<Trivia>,
@@ -94,10 +103,11 @@ struct Lowering<'a> {
 
 impl<'a> Lowering<'a> {
     /// A lowering of `p` with no `grad` expanded yet and every buffer inactive.
-    pub(super) fn new(p: &Program, shapes: &'a [Option<Vec<usize>>]) -> Self {
+    pub(super) fn new(p: &Program, shapes: &[Option<Vec<usize>>], value: Lookup<'a>) -> Self {
         Lowering {
             p: p.clone(),
-            shapes,
+            shapes: shapes.to_vec(),
+            value,
             span: Span::default(),
             out: Vec::new(),
             trivia: None,
@@ -112,12 +122,13 @@ impl<'a> Lowering<'a> {
 }
 
 /// Expands every `grad` of a program. `shapes` are the inferred shapes
-/// (`valid::infer_shapes`), used where a rule depends on rank or broadcasting.
-pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, GradError> {
+/// (`valid::infer_shapes`), used where a rule depends on rank or broadcasting;
+/// `value` gives the dims and hypers that slice bounds are written with.
+pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>], value: Lookup<'_>) -> Result<Program, GradError> {
     if !p.ops.iter().any(|o| matches!(o.kind, OpKind::Grad { .. })) {
         return Ok(p.clone());
     }
-    let mut l = Lowering::new(p, shapes);
+    let mut l = Lowering::new(p, shapes, value);
     l.p.ops.clear();
     l.p.order.clear();
     let mut new_ops: Vec<Op> = Vec::new();
@@ -170,6 +181,11 @@ pub fn lower(p: &Program, shapes: &[Option<Vec<usize>>]) -> Result<Program, Grad
 impl Lowering<'_> {
     fn shape(&self, b: BufId) -> &[usize] {
         self.shapes.get(b.idx()).and_then(|s| s.as_deref()).unwrap_or(&[])
+    }
+
+    /// An expression scalar's value under the dims and hypers (`None` for a buffer).
+    fn number(&self, s: &Scalar) -> Option<f64> {
+        s.expr().and_then(|e| e.eval(&|n| (self.value)(n)).ok())
     }
 
     fn name(&self, b: BufId) -> String {
@@ -341,19 +357,50 @@ impl Lowering<'_> {
                     .collect(),
             };
             let span = self.span;
-            let unsupported = || GradError::Unsupported {
+            let unsupported_for = |why| GradError::Unsupported {
                 prim: prim.name().into(),
                 op: p.op_name(id),
+                why,
                 span,
                 op_span: op.span,
             };
-            // Slices and in-place outputs are not differentiated.
-            let in_place = outs.iter().any(|o| p.buf(*o).role.persists());
-            let rule = rules::rule(*prim)
-                .filter(|_| slices.is_empty() && !in_place)
-                .ok_or_else(unsupported)?;
+            let unsupported = || unsupported_for("no gradient rule for this op");
+            // In-place outputs are not differentiated.
+            let in_place =
+                outs.iter().any(|o| p.buf(*o).role.persists()) || slices.iter().any(|s| matches!(s.slot, Slot::Out(_)));
+            if in_place {
+                return Err(unsupported_for(
+                    "writes a param or state buffer in place, which `grad` does not differentiate",
+                ));
+            }
+            let rule = rules::rule(*prim).ok_or_else(unsupported)?;
+            // A sliced operand is a view of the slice's shape to the rule.
+            let mut views = Vec::new();
+            let mut vargs = args.clone();
+            for sl in slices {
+                if let Slot::Arg(i) = sl.slot
+                    && let Some(&b) = args.get(i)
+                {
+                    let several = slices
+                        .iter()
+                        .filter(|t| matches!(t.slot, Slot::Arg(j) if args.get(j) == Some(&b)))
+                        .count()
+                        > 1;
+                    let v = self.view(p, id, (b, i, several), sl)?.ok_or_else(unsupported)?;
+                    vargs[i] = v.buf;
+                    views.push(v);
+                }
+            }
+            let site = rules::Site { args: &vargs, ..site };
+            let start = self.out.len();
             if !rule(self, &site)? {
                 return Err(unsupported());
+            }
+            self.read_views(start, &views);
+            for v in &views {
+                if act.active[v.of.idx()] {
+                    self.pad_into(v)?;
+                }
             }
         }
         for &w in wrt {
@@ -378,8 +425,15 @@ impl Lowering<'_> {
     /// gradient op (returns true: the op is done); any other loss `L` with
     /// `dL = pow(L, 0)`, exactly 1 (returns false: its op still has to be visited).
     fn seed(&mut self, p: &Program, first: OpId, loss: BufId, active: &[bool]) -> Result<bool, GradError> {
-        if let OpKind::Call { prim, outs, args, .. } = &p.op(first).kind
+        if let OpKind::Call {
+            prim,
+            outs,
+            args,
+            slices,
+            ..
+        } = &p.op(first).kind
             && outs[0] == loss
+            && slices.is_empty()
             && let Some(g) = rules::loss_grad(*prim)
             && !active[args[1].idx()]
         {
@@ -394,12 +448,162 @@ impl Lowering<'_> {
         Ok(false)
     }
 
+    /// The view of operand `i` (buffer `b`, sliced by `sl`) of op `id`: a
+    /// buffer of the slice's shape standing for it in the rule. Its name,
+    /// `<b>_at_<op>` (`<b>_at_<op>_<i>` when the op reads `several` slices of
+    /// `b`), shows only in its gradient's, `d<b>_at_<op>`. `None`
+    /// when a bound does not evaluate to a whole number in range (validation
+    /// has refused such a slice before the lowering runs).
+    fn view(
+        &mut self,
+        p: &Program,
+        id: OpId,
+        (b, i, several): (BufId, usize, bool),
+        sl: &Slice,
+    ) -> Result<Option<View>, GradError> {
+        let Some((boxes, shape)) = self.region(b, &sl.axes) else {
+            return Ok(None);
+        };
+        let name = if several {
+            format!("{}_at_{}_{i}", p.buf(b).name, p.op_name(id))
+        } else {
+            format!("{}_at_{}", p.buf(b).name, p.op_name(id))
+        };
+        let buf = self.new_buf(name)?;
+        if self.shapes.len() <= buf.idx() {
+            self.shapes.resize(buf.idx() + 1, None);
+        }
+        self.shapes[buf.idx()] = Some(shape);
+        self.uses.insert(buf, 1);
+        Ok(Some(View {
+            buf,
+            of: b,
+            axes: sl.axes.clone(),
+            boxes,
+        }))
+    }
+
+    /// The region a slice of `b` covers: per axis of `b` the first index and
+    /// the count, and the shape an op sees (indexed axes dropped, `[1]` if none
+    /// is left).
+    fn region(&self, b: BufId, axes: &[Range]) -> Option<(Boxes, Vec<usize>)> {
+        let full = self.shape(b);
+        if full.len() != axes.len() {
+            return None;
+        }
+        let at = |e: &Expr| {
+            e.eval(&|n| (self.value)(n))
+                .ok()
+                .filter(|v| v.fract() == 0.0 && *v >= 0.0)
+        };
+        let mut boxes = Vec::new();
+        let mut shape = Vec::new();
+        for (r, &d) in axes.iter().zip(full) {
+            let (lo, len) = match r {
+                Range::All => (0, d),
+                Range::Index(e) => (at(e)? as usize, 1),
+                Range::Span(a, z) => {
+                    let (a, z) = (at(a)? as usize, at(z)? as usize);
+                    (a, z.checked_sub(a)?)
+                }
+            };
+            if lo.checked_add(len)? > d {
+                return None;
+            }
+            if !matches!(r, Range::Index(_)) {
+                shape.push(len);
+            }
+            boxes.push((lo, len));
+        }
+        if shape.is_empty() {
+            shape.push(1);
+        }
+        Some((boxes, shape))
+    }
+
+    /// Backward ops emitted from `start` on that read a view read its slice instead.
+    fn read_views(&mut self, start: usize, views: &[View]) {
+        for op in self.out.iter_mut().skip(start) {
+            if let OpKind::Call { args, slices, .. } = &mut op.kind {
+                for (j, a) in args.iter_mut().enumerate() {
+                    if let Some(v) = views.iter().find(|v| v.buf == *a) {
+                        *a = v.of;
+                        slices.push(Slice {
+                            slot: Slot::Arg(j),
+                            axes: v.axes.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gradient of a view as a contribution to its whole buffer's: an axis
+    /// the slice indexed comes back with extent 1 (one `reshape`), then each
+    /// axis the slice does not cover whole is padded with zeros (one `pad` per axis).
+    fn pad_into(&mut self, v: &View) -> Result<(), GradError> {
+        let Some(g) = self.gradient(v.buf)? else { return Ok(()) };
+        let full = self.shape(v.of).to_vec();
+        let lens: Vec<usize> = v.boxes.iter().map(|(_, n)| *n).collect();
+        let reshape = self.shape(v.buf) != lens.as_slice();
+        let pads: Vec<usize> = (0..full.len()).filter(|&k| lens[k] != full[k]).collect();
+        let steps = usize::from(reshape) + pads.len();
+        if steps == 0 {
+            self.add_contrib(v.of, Contrib::Alias(g));
+            return Ok(());
+        }
+        let num = |x: usize| Scalar::Expr(Expr::num(x as f64));
+        let mut cur = g;
+        for s in 0..steps {
+            let t = if s + 1 == steps {
+                self.target(v.of)?
+            } else {
+                self.temp(v.of)?
+            };
+            if reshape && s == 0 {
+                self.emit(
+                    Prim::Reshape,
+                    vec![t],
+                    vec![cur],
+                    lens.iter().map(|n| num(*n)).collect(),
+                );
+            } else {
+                let k = pads[s - usize::from(reshape)];
+                let (lo, n) = v.boxes[k];
+                self.emit(
+                    Prim::Pad,
+                    vec![t],
+                    vec![cur],
+                    vec![num(k), num(lo), num(full[k] - lo - n)],
+                );
+            }
+            cur = t;
+        }
+        self.add_contrib(v.of, Contrib::Fresh(cur));
+        Ok(())
+    }
+
     fn target_final(&mut self, w: BufId) -> Result<BufId, GradError> {
         match self.final_of(w) {
             Some(id) => Ok(id),
             None => self.new_buf(self.grad_name(w)),
         }
     }
+}
+
+/// Per axis of a buffer: the first index and the count a slice covers.
+type Boxes = Vec<(usize, usize)>;
+
+/// A sliced operand as a rule sees it: a buffer of the slice's shape.
+struct View {
+    /// The view.
+    buf: BufId,
+    /// The sliced buffer.
+    of: BufId,
+    /// The slice.
+    axes: Vec<Range>,
+    /// Per axis of `of`: the first index and the count the slice covers.
+    boxes: Boxes,
 }
 
 /// Which buffers carry a gradient and which ops the backward pass visits.

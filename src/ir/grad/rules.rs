@@ -76,6 +76,7 @@ pub(super) fn through(prim: Prim) -> Through {
         Prim::Gather | Prim::ScatterAdd => index,
         Prim::Hinge | Prim::Mse | Prim::Logistic | Prim::SoftmaxXent => loss,
         Prim::Concat => concat,
+        Prim::Pad => pad,
         Prim::Sign
         | Prim::Gt
         | Prim::Ge
@@ -137,7 +138,7 @@ pub fn explain_rule(p: &Program, shapes: &[Option<Vec<usize>>], id: OpId) -> Str
         Through::Stop => return STOPS.to_string(),
         Through::Rule(r) => r,
     };
-    let mut l = Lowering::new(p, shapes);
+    let mut l = Lowering::new(p, shapes, &|_| None);
     for a in args.iter().chain(scalars.iter().filter_map(|s| match s {
         Scalar::Buf(b) => Some(b),
         Scalar::Expr(_) => None,
@@ -227,7 +228,7 @@ fn expr(e: f64) -> Vec<Scalar> {
 
 impl Lowering<'_> {
     /// A fresh intermediate buffer for a contribution to `a`'s gradient.
-    fn temp(&mut self, a: BufId) -> Result<BufId, GradError> {
+    pub(super) fn temp(&mut self, a: BufId) -> Result<BufId, GradError> {
         self.temps += 1;
         let name = format!("{}_t{}", self.grad_name(a), self.temps);
         self.new_buf(name)
@@ -606,30 +607,55 @@ fn loss(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
 /// slice along axis k (`copy(dy[:, 0:na])`, `copy(dy[:, na:na + nb])`).
 fn concat(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
     let Some(k) = axis_of(s) else { return Ok(false) };
-    let rank = l.shape(s.out).len();
     let mut lo = 0;
     for i in 0..2 {
-        let a = s.args[i];
-        let n = l.shape(a).get(k).copied().unwrap_or(1);
+        let n = l.shape(s.args[i]).get(k).copied().unwrap_or(1);
         if s.act(i) {
-            let axes = (0..rank)
-                .map(|d| {
-                    if d == k {
-                        Range::Span(Expr::num(lo as f64), Expr::num((lo + n) as f64))
-                    } else {
-                        Range::All
-                    }
-                })
-                .collect();
-            let t = l.target(a)?;
-            let slice = Slice {
-                slot: Slot::Arg(0),
-                axes,
-            };
-            l.emit_sliced(Prim::Copy, vec![t], vec![s.g], no_scalars(), vec![slice]);
-            l.add_contrib(a, Contrib::Fresh(t));
+            l.give_part(s, i, k, lo)?;
         }
         lo += n;
     }
     Ok(true)
+}
+
+/// `pad(a, k, before, after)`: a's gradient is the middle part of `dy`, read as
+/// a slice along axis k (`copy(dy[:, before:before + na])`). Differentiated
+/// when the axis and the count before are expressions (of numbers, dims and
+/// hypers: the lowering writes the slice's bounds as numbers).
+fn pad(l: &mut Lowering, s: &Site) -> Result<bool, GradError> {
+    let count = |i: usize| s.scalars.get(i).and_then(|x| l.number(x));
+    let (Some(k), Some(before)) = (count(0), count(1)) else {
+        return Ok(false);
+    };
+    if s.act(0) {
+        l.give_part(s, 0, k as usize, before as usize)?;
+    }
+    Ok(true)
+}
+
+impl Lowering<'_> {
+    /// Gives operand `i` of `s` its part of `dy`: `copy(dy[…, lo:lo + n, …])`,
+    /// the operand's extent n along axis k of the output.
+    fn give_part(&mut self, s: &Site, i: usize, k: usize, lo: usize) -> Result<(), GradError> {
+        let a = s.args[i];
+        let n = self.shape(a).get(k).copied().unwrap_or(1);
+        let rank = self.shape(s.out).len();
+        let axes = (0..rank)
+            .map(|d| {
+                if d == k {
+                    Range::Span(Expr::num(lo as f64), Expr::num((lo + n) as f64))
+                } else {
+                    Range::All
+                }
+            })
+            .collect();
+        let t = self.target(a)?;
+        let slice = Slice {
+            slot: Slot::Arg(0),
+            axes,
+        };
+        self.emit_sliced(Prim::Copy, vec![t], vec![s.g], no_scalars(), vec![slice]);
+        self.add_contrib(a, Contrib::Fresh(t));
+        Ok(())
+    }
 }
