@@ -170,6 +170,132 @@ fn decades(vals: &[f64]) -> (i32, i32) {
     (d0, (hi.log10().ceil() as i32).max(d0 + 1))
 }
 
+/// The plot area of the log–log chart and its scales.
+struct Frame {
+    left: f64,
+    plot_w: f64,
+    top: f64,
+    plot_h: f64,
+    /// ln n at the left and right edges.
+    lx: (f64, f64),
+    /// Decades at the bottom and top edges.
+    d: (i32, i32),
+}
+
+impl Frame {
+    fn x(&self, n: f64) -> f64 {
+        self.left + self.plot_w * (n.ln() - self.lx.0) / (self.lx.1 - self.lx.0)
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        self.top + self.plot_h - self.plot_h * (v.log10() - f64::from(self.d.0)) / f64::from(self.d.1 - self.d.0)
+    }
+
+    /// Grid lines, the box and the axis titles.
+    fn axes(&self, s: &mut String, ns: &[f64], m: Metric) {
+        let (left, top, plot_w, plot_h) = (self.left, self.top, self.plot_w, self.plot_h);
+        for k in self.d.0..=self.d.1 {
+            let yv = self.y(10f64.powi(k));
+            let _ = writeln!(
+                s,
+                "<line x1=\"{left}\" y1=\"{yv:.1}\" x2=\"{:.1}\" y2=\"{yv:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">1e{k}</text>",
+                left + plot_w,
+                left - 6.0,
+                yv + 4.0
+            );
+        }
+        let base = top + plot_h;
+        for &n in ns {
+            let xv = self.x(n);
+            let _ = writeln!(
+                s,
+                "<line x1=\"{xv:.1}\" y1=\"{top}\" x2=\"{xv:.1}\" y2=\"{base}\" stroke=\"#ddd\"/><text x=\"{xv:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{n}</text>",
+                base + 16.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<rect x=\"{left}\" y=\"{top}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" stroke=\"black\"/>"
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">n (input bits), log scale</text>",
+            left + plot_w / 2.0,
+            base + 36.0
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"18\" y=\"{:.1}\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\">energy-to-solve, {} (log scale)</text>",
+            top + plot_h / 2.0,
+            top + plot_h / 2.0,
+            m.name()
+        );
+    }
+
+    /// One program's line, points, × marks where it solved no seed, and legend entry.
+    fn series(&self, s: &mut String, b: &Board, p: &str, i: usize, m: Metric) {
+        let color = COLORS[i % COLORS.len()];
+        let dash = if i >= COLORS.len() {
+            " stroke-dasharray=\"6 3\""
+        } else {
+            ""
+        };
+        let pts = points(b, p, m);
+        if pts.len() > 1 {
+            let path: Vec<String> = pts
+                .iter()
+                .map(|(n, v)| format!("{:.1},{:.1}", self.x(*n), self.y(*v)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>",
+                path.join(" ")
+            );
+        }
+        for (n, v) in &pts {
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\"><title>{} n={n}: {}</title></circle>",
+                self.x(*n),
+                self.y(*v),
+                esc(p),
+                fig(*v)
+            );
+        }
+        for &n in &b.spec.scale {
+            if row(b, p, n).is_some_and(|r| r.solved() == 0) {
+                let (cx, cy) = (self.x(n as f64), self.top + 8.0 + 6.0 * (i % 6) as f64);
+                let _ = writeln!(
+                    s,
+                    "<path d=\"M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}\" stroke=\"#d62728\" stroke-width=\"2\"><title>{} unsolved at n={n}</title></path>",
+                    cx - 4.0,
+                    cy - 4.0,
+                    cx + 4.0,
+                    cy + 4.0,
+                    cx - 4.0,
+                    cy + 4.0,
+                    cx + 4.0,
+                    cy - 4.0,
+                    esc(p)
+                );
+            }
+        }
+        let ly = self.top + 20.0 * i as f64;
+        let lx = self.left + self.plot_w + 20.0;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{lx:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{:.1}\" y=\"{:.1}\">{} (exponent {})</text>",
+            ly + 6.0,
+            lx + 24.0,
+            ly + 6.0,
+            lx + 30.0,
+            ly + 10.0,
+            esc(p),
+            exp_cell(exponent(b, p, m))
+        );
+    }
+}
+
 /// The log–log chart: energy-to-solve under `m` against n, one line per program
 /// (with its fitted exponent in the legend), a red × at the top of the plot at
 /// each n where the program solved no seed.
@@ -179,11 +305,15 @@ pub fn svg(b: &Board, m: Metric) -> String {
     let h = (top + plot_h + 70.0).max(top + 20.0 * progs.len() as f64 + 40.0);
     let ns: Vec<f64> = b.spec.scale.iter().map(|&n| n as f64).collect();
     let (nlo, nhi) = (ns.first().copied().unwrap_or(1.0), ns.last().copied().unwrap_or(2.0));
-    let (lx0, lx1) = (nlo.ln(), if nhi > nlo { nhi.ln() } else { nlo.ln() + 1.0 });
     let all: Vec<f64> = progs.iter().flat_map(|p| points(b, p, m)).map(|p| p.1).collect();
-    let (d0, d1) = decades(&all);
-    let x = |n: f64| left + plot_w * (n.ln() - lx0) / (lx1 - lx0);
-    let y = |v: f64| top + plot_h - plot_h * (v.log10() - f64::from(d0)) / f64::from(d1 - d0);
+    let f = Frame {
+        left,
+        plot_w,
+        top,
+        plot_h,
+        lx: (nlo.ln(), if nhi > nlo { nhi.ln() } else { nlo.ln() + 1.0 }),
+        d: decades(&all),
+    };
     let mut s = String::new();
     let title = format!(
         "Energy-to-solve against n: {} (log–log), task {}",
@@ -210,99 +340,9 @@ pub fn svg(b: &Board, m: Metric) -> String {
         "<text x=\"{:.1}\" y=\"42\" text-anchor=\"middle\" fill=\"#555\">median over solved seeds; × marks an n where no seed solved</text>",
         left + plot_w / 2.0
     );
-    for k in d0..=d1 {
-        let yv = y(10f64.powi(k));
-        let _ = writeln!(
-            s,
-            "<line x1=\"{left}\" y1=\"{yv:.1}\" x2=\"{:.1}\" y2=\"{yv:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">1e{k}</text>",
-            left + plot_w,
-            left - 6.0,
-            yv + 4.0
-        );
-    }
-    let base = top + plot_h;
-    for &n in &ns {
-        let xv = x(n);
-        let _ = writeln!(
-            s,
-            "<line x1=\"{xv:.1}\" y1=\"{top}\" x2=\"{xv:.1}\" y2=\"{base}\" stroke=\"#ddd\"/><text x=\"{xv:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{n}</text>",
-            base + 16.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<rect x=\"{left}\" y=\"{top}\" width=\"{plot_w}\" height=\"{plot_h}\" fill=\"none\" stroke=\"black\"/>"
-    );
-    let _ = writeln!(
-        s,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">n (input bits), log scale</text>",
-        left + plot_w / 2.0,
-        base + 36.0
-    );
-    let _ = writeln!(
-        s,
-        "<text x=\"18\" y=\"{:.1}\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\">energy-to-solve, {} (log scale)</text>",
-        top + plot_h / 2.0,
-        top + plot_h / 2.0,
-        m.name()
-    );
+    f.axes(&mut s, &ns, m);
     for (i, p) in progs.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let dash = if i >= COLORS.len() {
-            " stroke-dasharray=\"6 3\""
-        } else {
-            ""
-        };
-        let pts = points(b, p, m);
-        if pts.len() > 1 {
-            let path: Vec<String> = pts.iter().map(|(n, v)| format!("{:.1},{:.1}", x(*n), y(*v))).collect();
-            let _ = writeln!(
-                s,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>",
-                path.join(" ")
-            );
-        }
-        for (n, v) in &pts {
-            let _ = writeln!(
-                s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\"><title>{} n={n}: {}</title></circle>",
-                x(*n),
-                y(*v),
-                esc(p),
-                fig(*v)
-            );
-        }
-        for &n in &b.spec.scale {
-            if row(b, p, n).is_some_and(|r| r.solved() == 0) {
-                let (cx, cy) = (x(n as f64), top + 8.0 + 6.0 * (i % 6) as f64);
-                let _ = writeln!(
-                    s,
-                    "<path d=\"M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}\" stroke=\"#d62728\" stroke-width=\"2\"><title>{} unsolved at n={n}</title></path>",
-                    cx - 4.0,
-                    cy - 4.0,
-                    cx + 4.0,
-                    cy + 4.0,
-                    cx - 4.0,
-                    cy + 4.0,
-                    cx + 4.0,
-                    cy - 4.0,
-                    esc(p)
-                );
-            }
-        }
-        let ly = top + 20.0 * i as f64;
-        let lx = left + plot_w + 20.0;
-        let _ = writeln!(
-            s,
-            "<line x1=\"{lx:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{:.1}\" y=\"{:.1}\">{} (exponent {})</text>",
-            ly + 6.0,
-            lx + 24.0,
-            ly + 6.0,
-            lx + 30.0,
-            ly + 10.0,
-            esc(p),
-            exp_cell(exponent(b, p, m))
-        );
+        f.series(&mut s, b, p, i, m);
     }
     s.push_str("</svg>\n");
     s

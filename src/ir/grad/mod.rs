@@ -374,23 +374,7 @@ impl Lowering<'_> {
                 ));
             }
             let rule = rules::rule(*prim).ok_or_else(unsupported)?;
-            // A sliced operand is a view of the slice's shape to the rule.
-            let mut views = Vec::new();
-            let mut vargs = args.clone();
-            for sl in slices {
-                if let Slot::Arg(i) = sl.slot
-                    && let Some(&b) = args.get(i)
-                {
-                    let several = slices
-                        .iter()
-                        .filter(|t| matches!(t.slot, Slot::Arg(j) if args.get(j) == Some(&b)))
-                        .count()
-                        > 1;
-                    let v = self.view(p, id, (b, i, several), sl)?.ok_or_else(unsupported)?;
-                    vargs[i] = v.buf;
-                    views.push(v);
-                }
-            }
+            let (views, vargs) = self.sliced_views(p, id, args, slices)?.ok_or_else(unsupported)?;
             let site = rules::Site { args: &vargs, ..site };
             let start = self.out.len();
             if !rule(self, &site)? {
@@ -454,6 +438,37 @@ impl Lowering<'_> {
     /// `b`), shows only in its gradient's, `d<b>_at_<op>`. `None`
     /// when a bound does not evaluate to a whole number in range (validation
     /// has refused such a slice before the lowering runs).
+    /// The views of an op's sliced operands (each of the slice's shape, as the
+    /// rule sees it), and the op's arguments with every sliced one replaced by
+    /// its view; `None` for a slice no view can stand for.
+    fn sliced_views(
+        &mut self,
+        p: &Program,
+        id: OpId,
+        args: &[BufId],
+        slices: &[Slice],
+    ) -> Result<Option<Viewed>, GradError> {
+        let mut views = Vec::new();
+        let mut vargs = args.to_vec();
+        for sl in slices {
+            if let Slot::Arg(i) = sl.slot
+                && let Some(&b) = args.get(i)
+            {
+                let several = slices
+                    .iter()
+                    .filter(|t| matches!(t.slot, Slot::Arg(j) if args.get(j) == Some(&b)))
+                    .count()
+                    > 1;
+                let Some(v) = self.view(p, id, (b, i, several), sl)? else {
+                    return Ok(None);
+                };
+                vargs[i] = v.buf;
+                views.push(v);
+            }
+        }
+        Ok(Some((views, vargs)))
+    }
+
     fn view(
         &mut self,
         p: &Program,
@@ -593,6 +608,10 @@ impl Lowering<'_> {
 
 /// Per axis of a buffer: the first index and the count a slice covers.
 type Boxes = Vec<(usize, usize)>;
+
+/// An op's views of its sliced operands, and its arguments with each sliced
+/// one replaced by its view.
+type Viewed = (Vec<View>, Vec<BufId>);
 
 /// A sliced operand as a rule sees it: a buffer of the slice's shape.
 struct View {
