@@ -138,24 +138,37 @@ fn walsh_k_solves_every_degree_in_one_step() {
     }
 }
 
-/// The tiled hidden layer computes every element with the same dot product in
-/// the same order as the untiled `sparse_parity.sutro`, and its hand-written
-/// update is `sgd`'s arithmetic, so the two train bit-identically.
-#[test]
-fn the_tiled_layer_trains_bit_identically_to_the_untiled_one() {
+/// Asserts that `path` and `programs/sparse_parity.sutro` hold bit-identical
+/// params after 100 steps from `seed`.
+fn trains_like_sparse_parity(path: &str, seed: u64) {
     let session = |path: &str| {
-        sutro::Session::new(load(path, &[]), "parity", &Default::default(), &Default::default(), 0).unwrap()
+        sutro::Session::new(
+            load(path, &[]),
+            "parity",
+            &Default::default(),
+            &Default::default(),
+            seed,
+        )
+        .unwrap()
     };
-    let tiled = session("tests/programs/tiled.sutro").run_steps(100).unwrap();
+    let tiled = session(path).run_steps(100).unwrap();
     let plain = session("programs/sparse_parity.sutro").run_steps(100).unwrap();
     assert_eq!(tiled.len(), 4);
     for ((na, va), (nb, vb)) in tiled.iter().zip(&plain) {
         assert_eq!(na, nb);
         assert!(
             va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "{na} differs after 100 steps"
+            "{path} seed {seed}: {na} differs after 100 steps"
         );
     }
+}
+
+/// The tiled hidden layer computes every element with the same dot product in
+/// the same order as the untiled `sparse_parity.sutro`, and its hand-written
+/// update is `sgd`'s arithmetic, so the two train bit-identically.
+#[test]
+fn the_tiled_layer_trains_bit_identically_to_the_untiled_one() {
+    trains_like_sparse_parity("tests/programs/tiled.sutro", 0);
 }
 
 /// `grad` differentiates through the tiles' slices: each tile's gradient is
@@ -167,25 +180,6 @@ fn the_tiled_layer_trains_bit_identically_to_the_untiled_one() {
 #[test]
 fn the_tiled_grad_layer_trains_bit_identically_to_the_untiled_one() {
     for seed in 0..5 {
-        let session = |path: &str| {
-            sutro::Session::new(
-                load(path, &[]),
-                "parity",
-                &Default::default(),
-                &Default::default(),
-                seed,
-            )
-            .unwrap()
-        };
-        let tiled = session("tests/programs/tiled_grad.sutro").run_steps(100).unwrap();
-        let plain = session("programs/sparse_parity.sutro").run_steps(100).unwrap();
-        assert_eq!(tiled.len(), 4);
-        for ((na, va), (nb, vb)) in tiled.iter().zip(&plain) {
-            assert_eq!(na, nb);
-            assert!(
-                va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "seed {seed}: {na} differs after 100 steps"
-            );
-        }
+        trains_like_sparse_parity("tests/programs/tiled_grad.sutro", seed);
     }
 }
