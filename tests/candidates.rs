@@ -183,3 +183,12 @@ fn the_tiled_grad_layer_trains_bit_identically_to_the_untiled_one() {
         trains_like_sparse_parity("tests/programs/tiled_grad.sutro", seed);
     }
 }
+
+/// The same tiles in a counted loop: `h_pre` is loop-carried (each trip joins
+/// the next tile with `concat`), and `grad` differentiates through its versions.
+#[test]
+fn the_tiled_loop_trains_bit_identically_to_the_untiled_one() {
+    for seed in 0..5 {
+        trains_like_sparse_parity("tests/programs/tiled_loop.sutro", seed);
+    }
+}

@@ -51,6 +51,7 @@ fn front_end(text: &str) {
 }
 
 const SEEDS: &[&str] = &[
+    "dim n = 3\ndim batch = 2\nparam W[2, n] = normal(1)\ninput x[batch, n]\ntarget y[batch]\nh = matvec(x, W[0, :])\nfor t in 1..2 {\nq = matvec(x, W[t, :])\nh = add(h, q)\n}\nloss = mse(h, y)\ngrad loss wrt W\nupdate W sgd(0.1, 0) with dW\npredict h",
     include_str!("programs/row_loop.sutro"),
     include_str!("../programs/sparse_parity.sutro"),
     // The elementwise maths, broadcasting and buffer scalars.

@@ -822,6 +822,11 @@ fn sliced_reads_gradients_match_finite_differences() {
             "W, bias",
         ),
         ("t = affine(x, W[1:5, :], bias)\nloss = mse(t[0:1, 1:3], c1)", "W, x"),
+        // Rows read in a loop, summed in a loop-carried temporary.
+        (
+            "h = scale(A[0, :], 1)\nfor r in 1..3 {\ne = exp(A[r, :])\nh = add(h, e)\n}\nloss = mse(h, co)",
+            "A",
+        ),
     ] {
         let names: Vec<&str> = wrt.split(", ").collect();
         check(&prog(d, body, wrt), &names);

@@ -195,3 +195,54 @@ fn a_two_output_op_reads_a_slice() {
     assert_eq!(get("db").len(), 4);
     assert!(get("db").iter().any(|v| *v != 0.0));
 }
+
+/// A temporary defined outside every loop and assigned again inside one is
+/// loop-carried: each assignment is a new version (`acc_0`, `acc_1_2`, …) and
+/// every later read, in the loop or after it, sees the latest. Checked against
+/// sums worked by hand: acc = 1 + Σ_{i<3} Σ_{j<2} A[i, j] with A = iota (row-major
+/// 0..6, so the sum is 15) and a zero-trip loop leaving the first version.
+#[test]
+fn a_loop_carried_temporary_sees_its_latest_version() {
+    let src = "dim n = 2\nstate A[3, n] = iota\nstate one[1] = const(1)\ninput x[batch, n]\ntarget y[batch]\nacc = copy(one)\nfor i in 0..3 {\nfor j in 0..n {\nacc = add(acc, A[i, j])\n}\n}\nkeep = copy(one)\nfor i in 5..5 {\nkeep = add(keep, one)\n}\nboth = add(acc, keep)\nc = sum_axis(x, 1)\npredict c\n";
+    let l = load_text("carried.sutro", src, &[]);
+    let v = &l.validated;
+    let p = v.program();
+    let mut it = sutro::interp::Interp::new(v, 0);
+    it.step(0, None).unwrap();
+    let get = |n: &str| it.buffer(p.buf_id(n).unwrap()).to_vec();
+    assert_eq!(get("acc_2_1"), vec![16.0]);
+    assert_eq!(get("acc_0_0"), vec![1.0]);
+    assert_eq!(get("keep"), vec![1.0]);
+    assert_eq!(get("both"), vec![17.0]);
+    let text = p.to_string();
+    assert!(text.contains("acc_1_0 = add(acc_0_1, A[1, 0])"), "{text}");
+    assert!(text.contains("both = add(acc_2_1, keep)"), "{text}");
+}
+
+#[test]
+fn only_temporaries_from_outside_every_loop_are_carried() {
+    let h = "dim n = 3\nstate A[n, 4] = zeros\n";
+    // Assigned twice outside a loop: still a duplicate.
+    assert_eq!(err(&format!("{h}r = copy(A)\nr = copy(A)"), &[]), "duplicate name `r`");
+    // A loop's own temporary is assigned once per trip.
+    assert_eq!(
+        err(&format!("{h}for i in 0..n {{\nr = copy(A)\nr = copy(A)\n}}"), &[]),
+        "duplicate name `r`"
+    );
+    // Twice in one trip: the versions would share a name.
+    assert_eq!(
+        err(
+            &format!("{h}r = copy(A)\nfor i in 0..n {{\nr = copy(r)\nr = copy(r)\n}}"),
+            &[]
+        ),
+        "unrolling needs the name `r_0`, which is already defined"
+    );
+    // A carried temporary is not a buffer to write through a slice.
+    assert_eq!(
+        err(
+            &format!("{h}r = copy(A)\nfor i in 0..n {{\nr[i, :] = copy(A[i, :])\n}}"),
+            &[]
+        ),
+        "only a param or state buffer can be written through a slice, and `r` is not one"
+    );
+}

@@ -5,7 +5,9 @@
 //! A temporary the body defines gets one copy per iteration, named with the
 //! index values as suffixes (`t` → `t_3`, or `t_1_2` in nested loops), and so
 //! does a label (`row` → `row_3`); params and state keep their names (the body
-//! updates them in place). The result is an ordinary program: printing it and
+//! updates them in place). A loop-carried temporary (defined outside every loop,
+//! assigned again inside one) gets a new version per assignment, named the same
+//! way, and every later read, in the loop or after it, sees the latest version. The result is an ordinary program: printing it and
 //! parsing the text gives the same ops and layout (`sutro print --lowered`).
 
 use super::{BufId, Buffer, Expr, Op, OpId, OpKind, Program, Range, Scalar, Slice, Stmt, Trivia};
@@ -124,6 +126,11 @@ struct Unroll<'a> {
     pending: Vec<Option<String>>,
     /// Op names so far.
     names: std::collections::HashSet<String>,
+    /// Loop-carried temporaries (defined outside every loop, assigned again
+    /// inside one): whether each buffer is one (indexed by `BufId`).
+    is_carried: Vec<bool>,
+    /// The latest version of each carried temporary assigned in a loop so far.
+    carried: HashMap<BufId, BufId>,
 }
 
 /// Unrolls every loop of `p` under resolved `dims`; a program without loops is returned unchanged.
@@ -143,6 +150,8 @@ pub fn unroll(p: &Program, dims: &IndexMap<String, u64>, max_ops: usize) -> Resu
         },
         pending: Vec::new(),
         names: std::collections::HashSet::new(),
+        is_carried: carried_temps(p),
+        carried: HashMap::new(),
     };
     let items = tree(p);
     u.items(&items, &mut Vec::new(), &HashMap::new(), true)?;
@@ -210,7 +219,9 @@ impl Unroll<'_> {
             });
         }
         let suffix: String = env.iter().map(|(_, v)| format!("_{v}")).collect();
-        let m = |b: &BufId, rename: &HashMap<BufId, BufId>| rename.get(b).copied().unwrap_or(*b);
+        let carried = &self.carried;
+        let m =
+            |b: &BufId, rename: &HashMap<BufId, BufId>| rename.get(b).or_else(|| carried.get(b)).copied().unwrap_or(*b);
         let kind = match &op.kind {
             OpKind::Call {
                 prim,
@@ -246,7 +257,11 @@ impl Unroll<'_> {
                         return Err(UnrollError::Clash { name, span: op.span });
                     }
                     let nb = self.q.add_buffer(Buffer { name, ..b.clone() });
-                    rename.insert(*o, nb);
+                    if self.is_carried.get(o.idx()).copied().unwrap_or(false) {
+                        self.carried.insert(*o, nb);
+                    } else {
+                        rename.insert(*o, nb);
+                    }
                     new_outs.push(nb);
                 }
                 OpKind::Call {
@@ -289,6 +304,22 @@ impl Unroll<'_> {
         self.q.stmts.push((Stmt::Op, Trivia::default()));
         Ok(())
     }
+}
+
+/// The temporaries more than one op writes: the parser allows that only for a
+/// temporary defined outside every loop and assigned again inside one.
+fn carried_temps(p: &Program) -> Vec<bool> {
+    let mut defs = vec![0u32; p.buffers.len()];
+    for op in &p.ops {
+        if let OpKind::Call { outs, .. } = &op.kind {
+            for o in outs {
+                if p.buf(*o).role == super::Role::Temp {
+                    defs[o.idx()] += 1;
+                }
+            }
+        }
+    }
+    defs.into_iter().map(|d| d > 1).collect()
 }
 
 fn subst_range(r: &Range, env: &[(String, i64)]) -> Range {

@@ -671,7 +671,10 @@ impl Parser {
                     "given twice",
                 ));
             }
-            let existing = self.prog.buf_id(name).filter(|b| self.prog.buf(*b).role.persists());
+            let existing = self
+                .prog
+                .buf_id(name)
+                .filter(|b| self.prog.buf(*b).role.persists() || (axes.is_none() && self.carried(*b)));
             let id = match existing {
                 Some(b) => b,
                 None => {
@@ -819,6 +822,15 @@ impl Parser {
         let (name, span) = c.ident(what)?;
         self.check_fresh(&name, span)?;
         Ok((name, span))
+    }
+
+    /// Whether assigning `b` here makes a new version of a loop-carried
+    /// temporary: inside a loop, a temporary defined outside every loop.
+    fn carried(&self, b: BufId) -> bool {
+        !self.loops.is_empty()
+            && self.prog.buf(b).role == Role::Temp
+            && !self.hidden.contains(&b)
+            && !self.loops.iter().any(|f| f.temps.contains(&b))
     }
 
     fn check_fresh(&self, name: &str, span: Span) -> Result<(), ParseError> {
